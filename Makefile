@@ -1,0 +1,33 @@
+# orquestra: one entry point for people and CI.
+PY ?= .venv/bin/python
+STACK ?= dev
+
+.PHONY: install plan test lint typecheck bench check clean
+
+install: .venv/.installed
+
+.venv/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+plan: install
+	$(PY) -m preflight $(STACK)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy components preflight policies
+
+bench: install
+	$(PY) -m tests.bench.preflight_bench
+
+check: lint typecheck test
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache out

@@ -1,0 +1,145 @@
+"""The contract every target fulfils, so the workloads layer never branches on a cloud SDK.
+
+A target is a `pulumi.ComponentResource` subclass of `KubernetesCluster`. It builds
+its cloud resources as children, then calls `_publish` once with the kubeconfig and
+the `Capabilities` that tell the workloads layer how this cluster does things
+(load balancers, node autoscaling, storage, pod identity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.spec import ClusterBase, Environment
+
+LoadBalancer = Literal["cloud", "metallb", "none"]
+NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
+PodIdentity = Literal["eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "none"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Plain data the workloads layer reads instead of asking which cloud it is on.
+
+    Values that only exist after deployment (role ARNs, queue names) may be
+    `pulumi.Output`s; everything else is known at plan time so tests can assert it.
+    """
+
+    load_balancer: LoadBalancer
+    """How a `LoadBalancer` Service gets an address: the cloud's controller, MetalLB, or not at all."""
+    node_autoscaler: NodeAutoscaler
+    """Which component owns node counts. The workloads layer never installs a second one."""
+    default_storage_class: str
+    pod_identity: PodIdentity
+    zones: tuple[str, ...] = ()
+    lb_annotations_public: Mapping[str, str] = field(default_factory=dict)
+    lb_annotations_internal: Mapping[str, str] = field(default_factory=dict)
+    node_autoscaler_installed: bool = True
+    """False when the workloads layer must install the autoscaler chart (with `node_autoscaler_values`)."""
+    node_autoscaler_values: Mapping[str, Any] = field(default_factory=dict)
+    storage_class_installed: bool = True
+    """False when the workloads layer must create `default_storage_class` itself."""
+    metallb_pool: tuple[str, ...] = ()
+    service_account_annotations: Mapping[str, Any] = field(default_factory=dict)
+    """Annotations for a workload's ServiceAccount that asked for cloud identity, before binding."""
+    region: str = ""
+
+
+class KubernetesCluster(pulumi.ComponentResource):
+    """Base of every target. Subclasses build children with `opts=self.child_opts()`, then `_publish`."""
+
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    endpoint: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    kubernetes_version: pulumi.Output[str]
+    capabilities: Capabilities
+    ready: Sequence[pulumi.Resource]
+    """Resources that must exist before workloads are installed (node groups, CNI, ...)."""
+
+    def __init__(
+        self,
+        type_token: str,
+        spec: ClusterBase,
+        environment: Environment,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(type_token, spec.name, None, opts)
+        self.spec = spec
+        self.environment = environment
+        self.ready = ()
+
+    def child_opts(self, *, stateful: bool = False, **kwargs: Any) -> pulumi.ResourceOptions:
+        """Options for a child, parented here.
+
+        `stateful` marks what holds the cluster's state (the control plane, a KMS
+        key): those get Pulumi's `protect` when the spec asks for deletion
+        protection, so a stray `pulumi destroy` stops before it.
+        """
+        return pulumi.ResourceOptions(parent=self, protect=stateful and self.spec.deletion_protection, **kwargs)
+
+    def tags(self, **extra: str) -> dict[str, str]:
+        """Tags (labels on GCP) every cloud resource of this cluster carries."""
+        return {
+            "orquestra-cluster": self.spec.name,
+            "orquestra-environment": self.environment,
+            "managed-by": "pulumi",
+            **self.spec.tags,
+            **extra,
+        }
+
+    def workload_identity(
+        self, namespace: str, service_account: str, opts: pulumi.ResourceOptions
+    ) -> Mapping[str, pulumi.Input[str]]:
+        """Give the pods of one ServiceAccount a cloud identity; return the SA annotations to set.
+
+        Targets with pod identity override this to create the cloud side (an IAM
+        role with a trust policy, a Google service account binding, a federated
+        credential). The default offers none, and says so rather than pretend.
+        """
+        raise ValueError(
+            f"cluster '{self.spec.name}' ({self.spec.target}) offers no cloud identity for pods; "
+            "set cloudIdentity: false on the workload"
+        )
+
+    def _publish(
+        self,
+        *,
+        kubeconfig: pulumi.Input[str],
+        endpoint: pulumi.Input[str],
+        cluster_name: pulumi.Input[str],
+        kubernetes_version: pulumi.Input[str],
+        capabilities: Capabilities,
+        ready: Sequence[pulumi.Resource] = (),
+        provider_args: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Create the Kubernetes provider from the kubeconfig and register the contract's outputs."""
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.endpoint = pulumi.Output.from_input(endpoint)
+        self.cluster_name = pulumi.Output.from_input(cluster_name)
+        self.kubernetes_version = pulumi.Output.from_input(kubernetes_version)
+        self.capabilities = capabilities
+        self.ready = tuple(ready)
+        self.provider = k8s.Provider(
+            f"{self.spec.name}-k8s",
+            k8s.ProviderArgs(
+                kubeconfig=self.kubeconfig,
+                # Server-side apply lets Helm charts and objects share fields safely.
+                enable_server_side_apply=True,
+                **(provider_args or {}),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.ready)),
+        )
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "endpoint": self.endpoint,
+                "clusterName": self.cluster_name,
+                "kubernetesVersion": self.kubernetes_version,
+            }
+        )

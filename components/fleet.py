@@ -1,0 +1,95 @@
+"""Builds every cluster of a stack, then places the platform services and workloads on each.
+
+Target modules are imported only for the targets a stack uses, so a stack for one
+cloud never loads the SDKs of the others. Everything that can be checked without
+the cloud (spec, target availability, local files) is checked before the first
+resource is registered.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulumi
+
+from components.cluster import KubernetesCluster
+from components.spec import ClusterBase, Environment, Problem, SpecError, StackSpec
+
+# target -> (module, class). A module that does not exist yet means "not yet available".
+TARGETS: Mapping[str, tuple[str, str]] = {
+    "existing": ("components.targets.existing", "ExistingTarget"),
+    "aws": ("components.targets.aws", "AwsTarget"),
+    "gcp": ("components.targets.gcp", "GcpTarget"),
+    "azure": ("components.targets.azure", "AzureTarget"),
+    "digitalocean": ("components.targets.digitalocean", "DigitalOceanTarget"),
+    "onprem": ("components.targets.onprem", "OnpremTarget"),
+}
+
+
+class Target(Protocol):
+    def __call__(
+        self, spec: ClusterBase, environment: Environment, opts: pulumi.ResourceOptions | None = None
+    ) -> KubernetesCluster: ...
+
+
+def available_targets() -> list[str]:
+    return [t for t, (module, _) in TARGETS.items() if importlib.util.find_spec(module) is not None]
+
+
+def resolve(stack: StackSpec) -> dict[str, Target]:
+    """Load the target class of each cluster, and run its local checks; raise SpecError on any problem."""
+    problems: list[str] = []
+    classes: dict[str, Target] = {}
+    for i, cluster in enumerate(stack.clusters):
+        module_name, class_name = TARGETS[cluster.target]
+        if importlib.util.find_spec(module_name) is None:
+            problems.append(
+                f"orquestra:clusters[{i}].target: '{cluster.target}'; allowed: a target available in this "
+                f"version of orquestra ({', '.join(available_targets())}); '{cluster.target}' is not yet available"
+            )
+            continue
+        cls = getattr(importlib.import_module(module_name), class_name)
+        check = getattr(cls, "check", None)
+        found: list[Problem] = list(check(cluster)) if check else []
+        problems.extend(f"orquestra:clusters[{i}].{p.path}: {p.value!r}; allowed: {p.allowed}" for p in found)
+        classes[cluster.name] = cls
+    if problems:
+        raise SpecError(problems)
+    return classes
+
+
+@dataclass(frozen=True)
+class Fleet:
+    spec: StackSpec
+    clusters: Mapping[str, KubernetesCluster]
+
+
+def build(stack: StackSpec) -> Fleet:
+    classes = resolve(stack)
+    clusters = {c.name: classes[c.name](c, stack.environment) for c in stack.clusters}
+    from components.workloads import place
+
+    for name, cluster in clusters.items():
+        place(cluster, stack.workloads_on(name))
+    return Fleet(spec=stack, clusters=clusters)
+
+
+def export(fleet: Fleet) -> None:
+    """Stack outputs: one entry per cluster, kubeconfig secret."""
+    pulumi.export(
+        "clusters",
+        {
+            name: {
+                "target": c.spec.target,
+                "endpoint": c.endpoint,
+                "clusterName": c.cluster_name,
+                "kubernetesVersion": c.kubernetes_version,
+                "kubeconfig": c.kubeconfig,
+            }
+            for name, c in fleet.clusters.items()
+        },
+    )

@@ -1,0 +1,52 @@
+"""`python -m preflight [stack]`: plan a stack offline and print what it would create."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from components.spec import NAMESPACE, SpecError, parse
+from preflight import engine, report
+from preflight.stackconfig import StackNotFound, load
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preflight", description=__doc__)
+    parser.add_argument("stack", nargs="?", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument(
+        "--json", metavar="PATH", help="write the whole plan, secrets redacted, as JSON ('-' for stdout)"
+    )
+    parser.add_argument("--project-dir", type=Path, default=engine.PROJECT_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    try:
+        config = load(args.project_dir, args.stack)
+    except StackNotFound as exc:
+        print(f"preflight: {exc}", file=sys.stderr)
+        return 2
+    try:
+        parse(config.namespace(NAMESPACE))
+    except SpecError as err:
+        for line in err.problems:
+            print(line, file=sys.stderr)
+        return 2
+
+    plan = engine.run(config, args.project_dir)
+    if args.json == "-":
+        json.dump(plan.to_json(), sys.stdout, indent=2)
+        print()
+    else:
+        report.print_plan(plan, sys.stdout)
+        if args.json:
+            Path(args.json).write_text(json.dumps(plan.to_json(), indent=2) + "\n")
+    if not plan.ok:
+        for line in plan.errors:
+            print(line, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Run the Pulumi program on the mock engine and record everything it registers.
+
+`Recorder` is a `MockMonitor` that keeps what the stock one throws away (parent,
+dependencies, provider, protect, ignoreChanges, ...), with inputs decoded so that
+secrets stay marked as `Secret` and unknowns as `UNKNOWN`. Each plan runs in a
+fresh `contextvars.Context`, so several stacks can be planned in one process.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.settings import ROOT
+from pulumi.runtime.sync_await import _sync_await
+
+from components.runtime import OFFLINE_ENV
+from preflight import answers
+from preflight.stackconfig import StackConfig
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program marked secret. Never printed; `value` is for assertions in tests."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "Secret([redacted])"
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+def decode(value: Any) -> Any:
+    """A JSON-decoded property value with Pulumi's signatures turned into Python markers."""
+    if isinstance(value, dict):
+        sig = value.get(rpc._special_sig_key)
+        if sig == rpc._special_secret_sig:
+            return Secret(decode(value.get("value")))
+        if sig == rpc._special_resource_sig:
+            return value.get("urn", "")
+        if sig == rpc._special_asset_sig or sig == rpc._special_archive_sig:
+            return {k: decode(v) for k, v in value.items() if k != rpc._special_sig_key}
+        if sig == rpc._special_output_value_sig:
+            inner = decode(value["value"]) if "value" in value else UNKNOWN
+            return Secret(inner) if value.get("secret") else inner
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return UNKNOWN
+    return value
+
+
+def redact(value: Any) -> Any:
+    """JSON-safe copy with secrets replaced; what leaves the process."""
+    if isinstance(value, Secret):
+        return "[secret]"
+    if value is UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """Plain copy with secret markers removed, for reading values in tests."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    replace_on_changes: list[str]
+    retain_on_delete: bool
+    additional_secret_outputs: list[str]
+    aliases: list[Any]
+    custom_timeouts: dict[str, str]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def plain(self) -> dict[str, Any]:
+        """Inputs with secret markers removed (tests only; never print this)."""
+        return reveal(self.inputs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
+            "protect": self.protect,
+            "ignoreChanges": self.ignore_changes,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "replaceOnChanges": self.replace_on_changes,
+            "retainOnDelete": self.retain_on_delete,
+            "additionalSecretOutputs": self.additional_secret_outputs,
+            "customTimeouts": self.custom_timeouts,
+            "inputs": redact(self.inputs),
+            "outputs": redact(self.outputs),
+        }
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    return decode(json_format.MessageToDict(message)) if message is not None else {}
+
+
+class Recorder(mocks.MockMonitor):
+    """A MockMonitor that keeps every registration, in order, with its options."""
+
+    def __init__(self, mock: mocks.Mocks) -> None:
+        super().__init__(mock)
+        self.registrations: dict[str, Registration] = {}
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            urn = response.urn
+            self.registrations[urn] = Registration(
+                urn, request.type, request.name, "", False, "", [], {}, False, [], False, [], False, [], [], {}, {}
+            )
+            return response
+        timeouts = request.customTimeouts
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=request.custom,
+            provider=request.provider,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            protect=bool(request.protect),
+            ignore_changes=list(request.ignoreChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            replace_on_changes=list(request.replaceOnChanges),
+            retain_on_delete=bool(request.retainOnDelete),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            aliases=[json_format.MessageToDict(a) for a in request.aliases],
+            custom_timeouts={
+                k: v
+                for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete))
+                if v
+            },
+            inputs=_struct(request.object),
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        outputs = _struct(request.outputs)
+        reg = self.registrations.get(request.urn)
+        if reg is not None:
+            reg.outputs = outputs
+            if reg.type == "pulumi:pulumi:Stack":
+                self.stack_outputs = outputs
+        return super().RegisterResourceOutputs(request)
+
+
+class PlanMocks(mocks.Mocks):
+    """Resources echo their inputs plus what the provider would compute; invokes answer from the table."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack = stack
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        computed = answers.resource_outputs(args.typ, args.name, dict(args.inputs), self.stack)
+        resource_id = computed.pop("id", None) or f"{args.name}-id"
+        return resource_id, {**args.inputs, **computed}
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.invokes.append((args.token, dict(args.args)))
+        return answers.invoke(args.token, dict(args.args)), None
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class Plan:
+    stack: str
+    registrations: list[Registration]
+    stack_outputs: dict[str, Any]
+    invokes: list[tuple[str, dict[str, Any]]]
+    errors: list[str]
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def resources(self, type_: str | None = None) -> list[Registration]:
+        return [r for r in self.registrations if type_ is None or r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = [r for r in self.resources(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.resources(type_)]
+            raise LookupError(f"expected one {type_} named {name!r}, found {len(found)} among {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def children(self, parent: Registration) -> list[Registration]:
+        return [r for r in self.registrations if r.parent == parent.urn]
+
+    def descendants(self, root: Registration) -> Iterator[Registration]:
+        for child in self.children(root):
+            yield child
+            yield from self.descendants(child)
+
+    def counts(self) -> Mapping[str, int]:
+        out: dict[str, int] = {}
+        for r in self.registrations:
+            out[r.type] = out.get(r.type, 0) + 1
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "resources": [r.to_json() for r in self.registrations],
+            "outputs": redact(self.stack_outputs),
+            "invokes": [{"token": t, "args": redact(decode(a))} for t, a in self.invokes],
+            "counts": self.counts(),
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+def run(config: StackConfig, project_dir: Path = PROJECT_DIR) -> Plan:
+    """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised."""
+    return contextvars.Context().run(_run, config, project_dir)
+
+
+def _run(config: StackConfig, project_dir: Path) -> Plan:
+    mock = PlanMocks(config.stack)
+    monitor = Recorder(mock)
+    collect = _Collect()
+    logger = logging.getLogger(f"preflight.{config.stack}.{id(monitor)}")
+    logger.propagate = False
+    logger.addHandler(collect)
+
+    ROOT.set(None)
+    pulumi.runtime.set_all_config(config.for_runtime(), config.secret_keys)
+    mocks.set_mocks(mock, project=config.project, stack=config.stack, preview=True, logger=logger, monitor=monitor)
+
+    previous_env = os.environ.get(OFFLINE_ENV)
+    os.environ[OFFLINE_ENV] = "1"
+    previous_cwd = Path.cwd()
+    os.chdir(project_dir)
+    sys.path.insert(0, str(project_dir))
+    errors: list[str] = []
+    try:
+        main = str(project_dir / "__main__.py")
+
+        def program() -> None:
+            runpy.run_path(main, run_name="__main__")
+
+        _sync_await(mocks.run_pulumi_func(program))
+    except pulumi.RunError as exc:
+        errors.append(str(exc))
+    finally:
+        sys.path.remove(str(project_dir))
+        os.chdir(previous_cwd)
+        if previous_env is None:
+            os.environ.pop(OFFLINE_ENV, None)
+        else:
+            os.environ[OFFLINE_ENV] = previous_env
+
+    logged_errors = [r.getMessage() for r in collect.records if r.levelno >= logging.ERROR]
+    warnings = [r.getMessage() for r in collect.records if r.levelno == logging.WARNING]
+    return Plan(
+        stack=config.stack,
+        registrations=list(monitor.registrations.values()),
+        stack_outputs=monitor.stack_outputs,
+        invokes=mock.invokes,
+        errors=logged_errors + errors,
+        warnings=warnings,
+    )
