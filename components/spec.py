@@ -676,6 +676,14 @@ def _line(path: str, value: Any, allowed: str, *, present: bool = True) -> str:
     return f"{NAMESPACE}:{path}: {shown}; allowed: {allowed}"
 
 
+def _key(part: Any) -> str:
+    """One step of a key path; keys that are not plain words are quoted so a path stays one line."""
+    if isinstance(part, int) and not isinstance(part, bool):
+        return f"[{part}]"
+    text = str(part)
+    return f".{text}" if re.fullmatch(r"[A-Za-z0-9_-]+", text) else f"[{json.dumps(text)}]"
+
+
 def _path(prefix: str, data: Any, loc: tuple[int | str, ...]) -> tuple[str, Any, bool, list[Any]]:
     """Turn a pydantic error location into the stack's own key path.
 
@@ -688,14 +696,14 @@ def _path(prefix: str, data: Any, loc: tuple[int | str, ...]) -> tuple[str, Any,
         if isinstance(cur, list) and isinstance(part, int):
             path += f"[{part}]"
             cur = cur[part] if part < len(cur) else None
-        elif isinstance(cur, Mapping) and part in {cur.get("target"), cur.get("source")} and part not in cur:
+        elif isinstance(cur, Mapping) and part in (cur.get("target"), cur.get("source")) and part not in cur:
             trail.append(part)
             continue
         elif isinstance(cur, Mapping) and part in cur:
-            path += f".{part}"
+            path += _key(part)
             cur = cur[part]
         else:
-            path += f".{part}" if isinstance(part, str) else f"[{part}]"
+            path += _key(part)
             cur, present = None, False
         trail.append(part)
     return path, cur, present, trail
@@ -793,9 +801,10 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
     allowed_keys = {"environment", "clusters", "workloads"}
     for key in config:
         if key not in allowed_keys:
-            near = difflib.get_close_matches(key, sorted(allowed_keys), n=1)
+            near = difflib.get_close_matches(str(key), sorted(allowed_keys), n=1)
             hint = f" (did you mean '{NAMESPACE}:{near[0]}'?)" if near else ""
-            problems.append(f"{NAMESPACE}:{key}: unknown key{hint}; allowed: {', '.join(sorted(allowed_keys))}")
+            shown = _key(key).removeprefix(".")
+            problems.append(f"{NAMESPACE}:{shown}: unknown key{hint}; allowed: {', '.join(sorted(allowed_keys))}")
 
     env = config.get("environment", "dev")
     if env not in ENVIRONMENTS:

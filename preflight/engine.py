@@ -16,12 +16,13 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.settings import ROOT
+from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from components.runtime import OFFLINE_ENV
@@ -289,9 +290,12 @@ def _run(config: StackConfig, project_dir: Path) -> Plan:
     logger.propagate = False
     logger.addHandler(collect)
 
-    ROOT.set(None)
     pulumi.runtime.set_all_config(config.for_runtime(), config.secret_keys)
+    # set_mocks makes a root stack that has already closed its outputs; hold its
+    # place so that run_in_stack below makes the root, as the language host does.
+    ROOT.set(cast(Any, object()))
     mocks.set_mocks(mock, project=config.project, stack=config.stack, preview=True, logger=logger, monitor=monitor)
+    ROOT.set(None)
 
     previous_env = os.environ.get(OFFLINE_ENV)
     os.environ[OFFLINE_ENV] = "1"
@@ -305,7 +309,7 @@ def _run(config: StackConfig, project_dir: Path) -> Plan:
         def program() -> None:
             runpy.run_path(main, run_name="__main__")
 
-        _sync_await(mocks.run_pulumi_func(program))
+        _sync_await(run_in_stack(program))
     except pulumi.RunError as exc:
         errors.append(str(exc))
     finally:

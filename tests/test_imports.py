@@ -1,0 +1,38 @@
+"""A stack pays only for the SDKs of the targets it uses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOUD_SDKS = (
+    "pulumi_aws",
+    "pulumi_gcp",
+    "pulumi_azure_native",
+    "pulumi_digitalocean",
+    "pulumi_proxmoxve",
+    "pulumi_vsphere",
+)
+
+PROBE = """
+import json, sys
+from preflight import engine, stackconfig
+plan = engine.run(stackconfig.load(engine.PROJECT_DIR, sys.argv[1]))
+assert plan.ok, plan.errors
+print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
+"""
+
+
+def loaded_after_planning(stack: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, stack], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_planning_dev_imports_no_cloud_sdk() -> None:
+    loaded = loaded_after_planning("dev")
+    assert "pulumi_kubernetes" in loaded, "the probe really planned the stack"
+    assert not loaded & set(CLOUD_SDKS), sorted(loaded & set(CLOUD_SDKS))

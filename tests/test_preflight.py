@@ -1,0 +1,204 @@
+"""Offline plans: the program on the mock engine, the CLI, and secrets in what leaves it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from preflight import engine, stackconfig
+from preflight.__main__ import main
+from tests.conftest import plan_spec, plan_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = stackconfig.stacks(ROOT)
+SECRET = "token: kubeconfig-s3cr3t-value"
+KUBECONFIG = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: lab
+  cluster: {{server: "https://10.1.2.3:6443"}}
+contexts:
+- name: lab
+  context: {{cluster: lab, user: admin}}
+current-context: lab
+users:
+- name: admin
+  user: {{{SECRET}}}
+"""
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_shipped_stack_plans_cleanly(stack: str) -> None:
+    plan = plan_stack(stack)
+    assert plan.ok, plan.errors
+    root = plan.one("pulumi:pulumi:Stack")
+    assert root.name == f"orquestra-{stack}"
+    config = stackconfig.load(ROOT, stack)
+    clusters = config.values["orquestra:clusters"]
+    for cluster in clusters:
+        component = next(r for r in plan.registrations if r.name == cluster["name"] and r.parent == root.urn)
+        assert component.type.startswith("orquestra:targets:")
+        assert not component.custom
+        provider = plan.one("pulumi:providers:kubernetes", f"{cluster['name']}-k8s")
+        assert provider.parent == component.urn
+        assert isinstance(provider.inputs["kubeconfig"], engine.Secret), (
+            "the kubeconfig reaches the provider as a secret"
+        )
+    # Every resource is under a component, never loose at the stack root.
+    for reg in plan.registrations:
+        if reg.type != "pulumi:pulumi:Stack":
+            assert reg.parent, reg.urn
+            parent = plan.by_urn(reg.parent)
+            assert parent.type == "pulumi:pulumi:Stack" or not parent.custom or reg.type.startswith("kubernetes:")
+    outputs = plan.stack_outputs["clusters"]
+    assert set(outputs) == {c["name"] for c in clusters}
+    for out in outputs.values():
+        assert isinstance(out["kubeconfig"], engine.Secret)
+
+
+def test_dev_stack_resources_parents_and_dependencies() -> None:
+    plan = plan_stack("dev")
+    cluster = plan.one("orquestra:targets:ExistingCluster", "local")
+    provider = plan.one("pulumi:providers:kubernetes", "local-k8s")
+    assert provider.parent == cluster.urn
+    assert provider.plain["context"] == "kind-orquestra"
+    assert provider.plain["enableServerSideApply"] == "true"
+    # Kubernetes objects go through the cluster's own provider.
+    k8s_objects = [r for r in plan.registrations if r.type.startswith("kubernetes:")]
+    assert k8s_objects
+    for obj in k8s_objects:
+        assert obj.provider.startswith(provider.urn + "::"), obj.urn
+        assert cluster.urn in (obj.parent, *(r.urn for r in _ancestors(plan, obj)))
+    # A workload of the spec shows up in the plan.
+    assert any("hello" in r.name for r in k8s_objects)
+
+
+def _ancestors(plan: engine.Plan, reg: engine.Registration) -> list[engine.Registration]:
+    out = []
+    while reg.parent:
+        reg = plan.by_urn(reg.parent)
+        out.append(reg)
+    return out
+
+
+def test_plans_are_deterministic() -> None:
+    first = plan_spec({"clusters": [_existing()]}, stack="determinism")
+    second = plan_spec({"clusters": [_existing()]}, stack="determinism")
+    assert [r.to_json() for r in first.registrations] == [r.to_json() for r in second.registrations]
+
+
+def _existing(**over: object) -> dict[str, object]:
+    return {"name": "lab", "target": "existing", "kubeconfig": KUBECONFIG, **over}
+
+
+def test_inline_kubeconfig_is_secret_everywhere() -> None:
+    plan = plan_spec({"clusters": [_existing()]})
+    assert plan.ok, plan.errors
+    provider = plan.one("pulumi:providers:kubernetes", "lab-k8s")
+    assert isinstance(provider.inputs["kubeconfig"], engine.Secret)
+    assert SECRET in provider.plain["kubeconfig"]
+    dumped = json.dumps(plan.to_json())
+    assert "s3cr3t" not in dumped
+    assert "[secret]" in dumped
+    endpoint = plan.stack_outputs["clusters"]["lab"]["endpoint"]
+    assert engine.reveal(endpoint) == "https://10.1.2.3:6443"
+
+
+def test_encrypted_config_becomes_an_unknown_secret() -> None:
+    plan = plan_spec({"clusters": [_existing(kubeconfig={"secure": "v1:AAAABBBBCCCC"})]})
+    assert plan.ok, plan.errors
+    provider = plan.one("pulumi:providers:kubernetes", "lab-k8s")
+    kubeconfig = provider.inputs["kubeconfig"]
+    assert isinstance(kubeconfig, engine.Secret) and kubeconfig.value is engine.UNKNOWN
+    assert "AAAABBBB" not in json.dumps(plan.to_json())
+
+
+def test_program_reports_spec_errors_as_lines_without_registering_anything() -> None:
+    plan = plan_spec({"clusters": [_existing(name="Bad_Name")], "workloads": [{"name": "w", "image": "nginx"}]})
+    assert not plan.ok
+    assert (
+        "orquestra:clusters[0].name: 'Bad_Name'; allowed: a string matching ^[a-z]([-a-z0-9]*[a-z0-9])?$" in plan.errors
+    )
+    assert any(e.startswith("orquestra:workloads[0].image: 'nginx'") for e in plan.errors)
+    assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_unavailable_target_fails_before_any_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import fleet
+
+    monkeypatch.setattr(fleet, "TARGETS", {**fleet.TARGETS, "existing": ("components.targets.nosuch", "Nope")})
+    plan = plan_spec({"clusters": [_existing()]})
+    assert len(plan.errors) == 2, plan.errors
+    assert plan.errors[0].startswith("orquestra:clusters[0].target: 'existing'; allowed: a target available")
+    assert "'existing' is not yet available" in plan.errors[0]
+    assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_missing_kubeconfig_file_fails_outside_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.spec import SpecError, parse
+    from components.targets.existing import ExistingTarget
+
+    stack = parse({"clusters": [{"name": "lab", "target": "existing", "kubeconfigPath": "/nonexistent/kubeconfig"}]})
+    monkeypatch.delenv("ORQUESTRA_OFFLINE", raising=False)
+    problems = ExistingTarget.check(stack.clusters[0])  # type: ignore[arg-type]
+    assert [(p.path, p.value) for p in problems] == [("kubeconfigPath", "/nonexistent/kubeconfig")]
+    monkeypatch.setenv("ORQUESTRA_OFFLINE", "1")
+    assert ExistingTarget.check(stack.clusters[0]) == []  # type: ignore[arg-type]
+    assert SpecError  # the fleet turns problems into SpecError lines (see test above)
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def test_cli_prints_the_tree_and_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dev"]) == 0
+    out = capsys.readouterr().out
+    assert "orquestra:targets:ExistingCluster  local" in out
+    assert "pulumi:providers:kubernetes  local-k8s" in out
+    assert "resources to create" in out
+
+
+def test_cli_json_plan_is_complete_and_redacted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "plan.json"
+    assert main(["dev", "--json", str(target)]) == 0
+    doc = json.loads(target.read_text())
+    types = {r["type"] for r in doc["resources"]}
+    assert {"pulumi:pulumi:Stack", "orquestra:targets:ExistingCluster", "pulumi:providers:kubernetes"} <= types
+    provider = next(r for r in doc["resources"] if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    for key in ("parent", "dependencies", "provider", "protect", "ignoreChanges", "inputs"):
+        assert key in provider
+
+
+def test_cli_config_error_exits_2_with_one_line_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / "Pulumi.broken.yaml").write_text(
+        "config:\n  orquestra:environment: prod\n  orquestra:clusters:\n"
+        "    - {name: lab, target: existing, kubeconfig: {secure: v1:abc}, kubernetesVersion: '1.12'}\n"
+    )
+    assert main(["broken", "--project-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "orquestra:clusters[0].kubernetesVersion: '1.12'; allowed: one of "
+        "1.30, 1.31, 1.32, 1.33, 1.34, 1.35, 1.36, 1.37 on existing"
+    ]
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_cli_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nosuchstack"]) == 2
+    err = capsys.readouterr().err
+    assert "no stack 'nosuchstack'" in err and "dev" in err
+
+
+def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "preflight", "dev", "--json", "-"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["stack"] == "dev"
