@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from preflight import engine, stackconfig
 from preflight.__main__ import main
@@ -104,8 +105,25 @@ def test_inline_kubeconfig_is_secret_everywhere() -> None:
     dumped = json.dumps(plan.to_json())
     assert "s3cr3t" not in dumped
     assert "[secret]" in dumped
-    endpoint = plan.stack_outputs["clusters"]["lab"]["endpoint"]
-    assert engine.reveal(endpoint) == "https://10.1.2.3:6443"
+    assert plan.stack_outputs["clusters"]["lab"]["endpoint"] == "https://10.1.2.3:6443"
+
+
+def test_kubeconfig_file_is_cut_down_to_the_stack_context(tmp_path: Path) -> None:
+    other = KUBECONFIG.replace("lab", "prod").replace("admin", "root").replace(SECRET, "token: other-credential")
+    doc = yaml.safe_load(KUBECONFIG)
+    extra = yaml.safe_load(other)
+    for key in ("clusters", "contexts", "users"):
+        doc[key] += extra[key]
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(doc))
+    plan = plan_spec(
+        {"clusters": [{"name": "lab", "target": "existing", "kubeconfigPath": str(path), "context": "lab"}]}
+    )
+    assert plan.ok, plan.errors
+    kubeconfig = yaml.safe_load(plan.one("pulumi:providers:kubernetes", "lab-k8s").plain["kubeconfig"])
+    assert [c["name"] for c in kubeconfig["contexts"]] == ["lab"]
+    assert "other-credential" not in json.dumps(kubeconfig)
+    assert plan.stack_outputs["clusters"]["lab"]["endpoint"] == "https://10.1.2.3:6443"
 
 
 def test_encrypted_config_becomes_an_unknown_secret() -> None:

@@ -20,15 +20,30 @@ from components.spec import Environment, Problem
 from components.spec import ExistingCluster as ExistingSpec
 
 
-def _server(kubeconfig: str, context: str | None) -> str:
-    """The API server URL of `context` (or the current context) in a kubeconfig document."""
+def minify(kubeconfig: str, context: str | None) -> tuple[str, str]:
+    """The kubeconfig cut down to one context (its cluster and user), and that cluster's server URL.
+
+    A laptop's kubeconfig holds credentials for every cluster its owner reaches;
+    only the one this stack manages belongs in the stack's state. A document that
+    cannot be read is passed through whole, for the provider to report on.
+    """
     try:
         doc: dict[str, Any] = yaml.safe_load(kubeconfig) or {}
         name = context or doc.get("current-context")
-        ctx = next(c["context"] for c in doc.get("contexts", []) if c.get("name") == name)
-        return str(next(c["cluster"]["server"] for c in doc.get("clusters", []) if c.get("name") == ctx["cluster"]))
+        ctx = next(c for c in doc.get("contexts", []) if c.get("name") == name)
+        cluster = next(c for c in doc.get("clusters", []) if c.get("name") == ctx["context"]["cluster"])
+        users = [u for u in doc.get("users", []) if u.get("name") == ctx["context"].get("user")]
     except (yaml.YAMLError, StopIteration, KeyError, TypeError, AttributeError):
-        return ""
+        return kubeconfig, ""
+    small = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "contexts": [ctx],
+        "users": users,
+        "current-context": name,
+    }
+    return yaml.safe_dump(small, sort_keys=False), str(cluster.get("cluster", {}).get("server", ""))
 
 
 def _expand(path: str) -> Path:
@@ -51,14 +66,15 @@ class ExistingTarget(KubernetesCluster):
 
         kubeconfig: pulumi.Input[str]
         if spec.kubeconfig is not None:
-            kubeconfig = secret_output(spec.kubeconfig)
-            endpoint: pulumi.Input[str] = kubeconfig.apply(lambda t: _server(t, spec.context))
+            pair = secret_output(spec.kubeconfig).apply(lambda text: minify(text, spec.context))
+            kubeconfig = pair.apply(lambda p: p[0])
+            # The server URL is not sensitive; keep it readable in outputs and plans.
+            endpoint: pulumi.Input[str] = pulumi.Output.unsecret(pair.apply(lambda p: p[1]))
         else:
             assert spec.kubeconfig_path is not None
             path = _expand(spec.kubeconfig_path)
             if path.is_file():
-                text = path.read_text()
-                kubeconfig, endpoint = text, _server(text, spec.context)
+                kubeconfig, endpoint = minify(path.read_text(), spec.context)
             else:
                 # Offline plans (see `check`): the provider reads a path itself.
                 kubeconfig, endpoint = str(path), ""
