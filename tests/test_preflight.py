@@ -61,6 +61,45 @@ def test_every_shipped_stack_plans_cleanly(stack: str) -> None:
         assert isinstance(out["kubeconfig"], engine.Secret)
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_json_plan_of_every_shipped_stack_holds_no_secret_value(stack: str) -> None:
+    plan = plan_stack(stack)
+    dumped = json.dumps(plan.to_json())
+    secrets: list[str] = []
+    for reg in plan.registrations:
+        _collect_secrets(reg.inputs, secrets)
+        _collect_secrets(reg.outputs, secrets)
+    _collect_secrets(plan.stack_outputs, secrets)
+    for value in secrets:
+        assert value not in dumped
+    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    for ciphertext in _secure_values(raw):
+        assert ciphertext not in dumped
+
+
+def _secure_values(value: object) -> list[str]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return [str(value["secure"])]
+        return [s for v in value.values() for s in _secure_values(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _secure_values(v)]
+    return []
+
+
+def _collect_secrets(value: object, into: list[str], inside: bool = False) -> None:
+    if isinstance(value, engine.Secret):
+        _collect_secrets(value.value, into, True)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_secrets(v, into, inside)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_secrets(v, into, inside)
+    elif inside and isinstance(value, str) and len(value) >= 8:
+        into.append(value)
+
+
 def test_dev_stack_resources_parents_and_dependencies() -> None:
     plan = plan_stack("dev")
     cluster = plan.one("orquestra:targets:ExistingCluster", "local")
