@@ -22,7 +22,7 @@ lint: install
 	.venv/bin/ruff format --check .
 
 typecheck: install
-	.venv/bin/mypy components preflight policies
+	.venv/bin/mypy $(wildcard components preflight policies)
 
 bench: install
 	$(PY) -m tests.bench.preflight_bench
