@@ -164,7 +164,9 @@ class GcpTarget(KubernetesCluster):
             ("network.serviceCidr", spec.network.service_cidr),
         ):
             if master.overlaps(ipaddress.ip_network(value)):
-                problems.append(Problem("masterCidr", spec.master_cidr, f"a range that does not overlap {key} ({value})"))
+                problems.append(
+                    Problem("masterCidr", spec.master_cidr, f"a range that does not overlap {key} ({value})")
+                )
         for i, pool in enumerate(spec.node_pools):
             for j, zone in enumerate(pool.zones):
                 if not re.fullmatch(rf"{re.escape(spec.region)}-[a-z]", zone):
@@ -511,4 +513,3 @@ class GcpTarget(KubernetesCluster):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.cluster])),
         )
         return {"iam.gke.io/gcp-service-account": gsa.email}
-
