@@ -392,8 +392,14 @@ class GcpCluster(CloudCluster):
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"regional": False, "nodePools": _pools(1, 3)},
-        "staging": {"regional": True, "nodePools": _pools(1, 4)},
-        "prod": {**_LOCKED_DOWN, "regional": True, "releaseChannel": "STABLE", "nodePools": _pools(1, 8, system=True)},
+        "staging": {"regional": True, "network": {"zones": 3}, "nodePools": _pools(1, 4)},
+        "prod": {
+            **_LOCKED_DOWN,
+            "regional": True,
+            "network": {"zones": 3},
+            "releaseChannel": "STABLE",
+            "nodePools": _pools(1, 8, system=True),
+        },
     }
     default_instance_type: ClassVar[Mapping[str, str]] = {
         "dev": "e2-standard-2",

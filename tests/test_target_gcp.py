@@ -46,7 +46,7 @@ PROD_CLUSTER: dict[str, Any] = {
     "target": "gcp",
     "project": "acme-platform-prod",
     "region": "europe-west1",
-    "network": {"cidr": "10.20.0.0/20", "podCidr": "10.64.0.0/14", "serviceCidr": "10.68.0.0/20", "zones": 3},
+    "network": {"cidr": "10.20.0.0/20", "podCidr": "10.64.0.0/14", "serviceCidr": "10.68.0.0/20"},
     "maintenance": {"day": "wednesday", "start": "22:30", "hours": 12},
     "nodePools": [
         {"name": "system", "role": "system", "min": 3, "max": 6,
@@ -518,3 +518,23 @@ def test_identifiers_fit_gcp_limits() -> None:
     assert 6 <= len(long_id) <= 30 and long_id[0].isalpha() and not long_id.endswith("-")
     assert long_id != account_id("a-very-long-cluster-nam", "observability", "opentelemetry-collectors")
     assert labels({"Cost:Center": "CC/42", "9lives": "x"}) == {"cost_center": "cc_42", "k9lives": "x"}
+
+
+def test_prod_defaults_spread_a_system_pool_over_three_zones() -> None:
+    plan = plan_spec(
+        {
+            "environment": "prod",
+            "clusters": [{"name": "gke", "target": "gcp", "project": "acme-platform-prod", "region": "us-east1"}],
+        }
+    )
+    assert plan.errors == []
+    c = cluster(plan)
+    assert c["location"] == "us-east1"
+    assert c["nodeLocations"] == ZONES["us-east1"]
+    assert c["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    assert c["deletionProtection"] is True
+    p = pools(plan)
+    assert set(p) == {"system", "general"}
+    assert p["system"].plain["nodeLocations"] == ZONES["us-east1"]
+    assert p["system"].plain["nodeConfig"]["machineType"] == "n2-standard-4"
+    assert p["system"].plain["nodeConfig"]["taints"][0]["key"] == "CriticalAddonsOnly"
