@@ -387,12 +387,19 @@ class GcpCluster(CloudCluster):
     regional: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     master_cidr: Cidr = "172.16.0.0/28"
-    maintenance: MaintenanceWindow = MaintenanceWindow()
+    # GKE wants 48 h of maintenance availability in any 32 days: 4 weekly windows of 12 h.
+    maintenance: MaintenanceWindow = MaintenanceWindow(hours=12)
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"regional": False, "nodePools": _pools(1, 3)},
-        "staging": {"regional": True, "nodePools": _pools(1, 4)},
-        "prod": {**_LOCKED_DOWN, "regional": True, "releaseChannel": "STABLE", "nodePools": _pools(1, 8, system=True)},
+        "staging": {"regional": True, "network": {"zones": 3}, "nodePools": _pools(1, 4)},
+        "prod": {
+            **_LOCKED_DOWN,
+            "regional": True,
+            "network": {"zones": 3},
+            "releaseChannel": "STABLE",
+            "nodePools": _pools(1, 8, system=True),
+        },
     }
     default_instance_type: ClassVar[Mapping[str, str]] = {
         "dev": "e2-standard-2",

@@ -211,9 +211,9 @@ class PlanMocks(mocks.Mocks):
         resource_id = computed.pop("id", None) or f"{args.name}-id"
         return resource_id, {**args.inputs, **computed}
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))
-        return answers.invoke(args.token, dict(args.args)), None
+        return answers.invoke(args.token, dict(args.args)), []
 
 
 class _Collect(logging.Handler):

@@ -1,0 +1,540 @@
+"""The GKE target on the mock engine: what a dev and a prod cluster register, property by property."""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import datetime as dt
+import ipaddress
+import json
+from functools import cache
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import mocks
+from pulumi.runtime.settings import ROOT
+from pulumi.runtime.sync_await import _sync_await
+
+from components import spec as spec_module
+from components.targets.gcp import NODE_ROLES, GcpTarget, account_id, labels, maintenance_window
+from preflight import engine
+from preflight.answers.gcp import ZONES, project_number
+from preflight.engine import Plan, Registration, Secret
+from tests.conftest import plan_spec, plan_stack
+
+CLUSTER = "gcp:container/cluster:Cluster"
+POOL = "gcp:container/nodePool:NodePool"
+SUBNET = "gcp:compute/subnetwork:Subnetwork"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
+KEY = "gcp:kms/cryptoKey:CryptoKey"
+KEY_RING = "gcp:kms/keyRing:KeyRing"
+KEY_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+COMPONENT = "orquestra:targets:GcpCluster"
+
+DEV_CLUSTER: dict[str, Any] = {
+    "name": "gke-dev",
+    "target": "gcp",
+    "project": "acme-platform-dev",
+    "region": "us-central1",
+    "apiAccess": {"publicCidrs": ["203.0.113.0/24", "198.51.100.7/32"]},
+}
+PROD_CLUSTER: dict[str, Any] = {
+    "name": "gke-prod",
+    "target": "gcp",
+    "project": "acme-platform-prod",
+    "region": "europe-west1",
+    "network": {"cidr": "10.20.0.0/20", "podCidr": "10.64.0.0/14", "serviceCidr": "10.68.0.0/20"},
+    "maintenance": {"day": "wednesday", "start": "22:30", "hours": 12},
+    "nodePools": [
+        {"name": "system", "role": "system", "min": 3, "max": 6,
+         "taints": [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}]},
+        {"name": "spot", "spot": True, "min": 0, "max": 20, "zones": ["europe-west1-c", "europe-west1-d"],
+         "instanceTypes": ["n2-standard-8"], "labels": {"workload-class": "batch"},
+         "taints": [{"key": "workload-class", "value": "batch", "effect": "NoExecute"}]},
+    ],
+}  # fmt: skip
+
+
+@cache
+def dev() -> Plan:
+    plan = plan_spec(
+        {"environment": "dev", "clusters": [DEV_CLUSTER]},
+        extra={"gcp:project": "acme-platform-dev", "gcp:region": "us-central1"},
+    )
+    assert plan.errors == []
+    return plan
+
+
+@cache
+def prod() -> Plan:
+    plan = plan_spec(
+        {"environment": "prod", "clusters": [PROD_CLUSTER]},
+        extra={"gcp:project": "acme-platform-prod", "gcp:region": "europe-west1"},
+    )
+    assert plan.errors == []
+    return plan
+
+
+@cache
+def shipped() -> Plan:
+    plan = plan_stack("prod-gcp")
+    assert plan.errors == []
+    return plan
+
+
+PLANS = {"dev": dev, "prod": prod, "shipped": shipped}
+
+
+@pytest.fixture(params=sorted(PLANS))
+def any_plan(request: pytest.FixtureRequest) -> Plan:
+    return PLANS[request.param]()
+
+
+def cluster(plan: Plan) -> dict[str, Any]:
+    return plan.one(CLUSTER).plain
+
+
+def pools(plan: Plan) -> dict[str, Registration]:
+    return {r.plain["name"]: r for r in plan.resources(POOL)}
+
+
+# ----------------------------------------------------------------- network
+
+
+def shipped_cluster() -> dict[str, Any]:
+    config = yaml.safe_load((engine.PROJECT_DIR / "stacks/Pulumi.prod-gcp.yaml").read_text())["config"]
+    return dict(config["orquestra:clusters"][0])
+
+
+@pytest.mark.parametrize("which", sorted(PLANS))
+def test_vpc_native_network_with_pod_and_service_ranges(which: str) -> None:
+    any_plan = PLANS[which]()
+    wanted = {"dev": DEV_CLUSTER, "prod": PROD_CLUSTER, "shipped": shipped_cluster()}[which]
+    net = {**spec_module.Network().model_dump(by_alias=True), **wanted.get("network", {})}
+
+    vpc = any_plan.one("gcp:compute/network:Network").plain
+    assert vpc["autoCreateSubnetworks"] is False
+    subnet = any_plan.one(SUBNET)
+    assert subnet.plain["network"] == f"projects/{vpc['project']}/global/networks/{vpc['name']}"
+    assert subnet.plain["ipCidrRange"] == net["cidr"]
+    ranges = {r["rangeName"]: r["ipCidrRange"] for r in subnet.plain["secondaryIpRanges"]}
+    assert ranges == {"pods": net["podCidr"], "services": net["serviceCidr"]}
+    assert subnet.plain["privateIpGoogleAccess"] is True
+    assert subnet.plain["logConfig"]["aggregationInterval"] == "INTERVAL_5_SEC"
+    assert 0 < subnet.plain["logConfig"]["flowSampling"] <= 1
+
+    c = cluster(any_plan)
+    assert c["networkingMode"] == "VPC_NATIVE"
+    assert c["ipAllocationPolicy"]["clusterSecondaryRangeName"] == "pods"
+    assert c["ipAllocationPolicy"]["servicesSecondaryRangeName"] == "services"
+    assert c["network"] == subnet.plain["network"]
+    assert c["subnetwork"].endswith(f"/subnetworks/{subnet.plain['name']}")
+
+
+def test_cloud_nat_serves_the_node_subnet(any_plan: Plan) -> None:
+    router = any_plan.one("gcp:compute/router:Router").plain
+    nat = any_plan.one("gcp:compute/routerNat:RouterNat").plain
+    subnet = any_plan.one(SUBNET).plain
+    assert router["network"].endswith(f"/networks/{any_plan.one('gcp:compute/network:Network').plain['name']}")
+    assert nat["router"] == router["name"]
+    assert nat["region"] == router["region"] == subnet["region"]
+    assert nat["natIpAllocateOption"] == "AUTO_ONLY"
+    assert nat["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
+    assert [s["name"] for s in nat["subnetworks"]] == [
+        f"projects/{subnet['project']}/regions/{subnet['region']}/subnetworks/{subnet['name']}"
+    ]
+    assert nat["subnetworks"][0]["sourceIpRangesToNats"] == ["ALL_IP_RANGES"]
+    assert nat["logConfig"]["enable"] is True
+
+
+# ----------------------------------------------------------------- cluster
+
+
+def test_prod_is_regional_across_three_zones() -> None:
+    c = cluster(prod())
+    assert c["location"] == "europe-west1"
+    assert c["nodeLocations"] == ZONES["europe-west1"][:3]
+
+
+def test_dev_is_zonal_in_the_first_zone() -> None:
+    c = cluster(dev())
+    assert c["location"] == "us-central1-a"
+    assert "nodeLocations" not in c
+    assert {p.plain["location"] for p in dev().resources(POOL)} == {"us-central1-a"}
+
+
+def test_default_node_pool_is_removed(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    assert c["removeDefaultNodePool"] is True
+    assert c["initialNodeCount"] == 1
+    # The short-lived default pool still never runs as the Compute Engine default SA.
+    assert c["nodeConfig"]["serviceAccount"] == node_sa_email(any_plan)
+    assert set(any_plan.one(CLUSTER).ignore_changes) >= {"nodeConfig", "initialNodeCount"}
+
+
+def test_prod_api_endpoint_is_private() -> None:
+    for plan in (prod(), shipped()):
+        c = cluster(plan)
+        assert c["privateClusterConfig"]["enablePrivateNodes"] is True
+        assert c["privateClusterConfig"]["enablePrivateEndpoint"] is True
+        blocks = [b["cidrBlock"] for b in c["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+        assert blocks and all(ipaddress.ip_network(b).is_private for b in blocks)
+
+
+def test_dev_api_is_public_only_to_the_given_cidrs() -> None:
+    c = cluster(dev())
+    assert c["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert c["privateClusterConfig"]["enablePrivateEndpoint"] is False
+    assert c["privateClusterConfig"]["masterIpv4CidrBlock"] == "172.16.0.0/28"
+    mans = c["masterAuthorizedNetworksConfig"]
+    assert [b["cidrBlock"] for b in mans["cidrBlocks"]] == DEV_CLUSTER["apiAccess"]["publicCidrs"]
+    assert mans["gcpPublicCidrsAccessEnabled"] is False
+
+
+def test_api_never_open_to_the_world(any_plan: Plan) -> None:
+    blocks = cluster(any_plan)["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+    assert all(ipaddress.ip_network(b["cidrBlock"]).prefixlen > 0 for b in blocks)
+
+
+def test_release_channel_follows_environment() -> None:
+    assert cluster(dev())["releaseChannel"] == {"channel": "REGULAR"}
+    assert cluster(prod())["releaseChannel"] == {"channel": "STABLE"}
+    assert cluster(prod())["minMasterVersion"] == "1.35"
+
+
+def test_maintenance_window_is_weekly_from_the_spec() -> None:
+    window = cluster(prod())["maintenancePolicy"]["recurringWindow"]
+    assert window["recurrence"] == "FREQ=WEEKLY;BYDAY=WE"
+    start = dt.datetime.fromisoformat(window["startTime"].replace("Z", "+00:00"))
+    end = dt.datetime.fromisoformat(window["endTime"].replace("Z", "+00:00"))
+    assert start.strftime("%A %H:%M") == "Wednesday 22:30"
+    assert end - start == dt.timedelta(hours=12)
+    # dev takes the gcp default: Sunday 03:00 for 12 h, enough for GKE's 48 h in 32 days.
+    dev_window = cluster(dev())["maintenancePolicy"]["recurringWindow"]
+    assert dev_window == {
+        "startTime": "2024-01-07T03:00:00Z",
+        "endTime": "2024-01-07T15:00:00Z",
+        "recurrence": "FREQ=WEEKLY;BYDAY=SU",
+    }
+    assert maintenance_window("monday", "23:00", 24)["end_time"] == "2024-01-02T23:00:00Z"
+
+
+def test_workload_identity_pool(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    assert c["workloadIdentityConfig"] == {"workloadPool": f"{c['project']}.svc.id.goog"}
+
+
+def test_dataplane_v2_enforces_network_policy(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    assert c["datapathProvider"] == "ADVANCED_DATAPATH"
+    # No Calico alongside Dataplane V2: the legacy add-on is off and no provider is set.
+    assert c["addonsConfig"]["networkPolicyConfig"] == {"disabled": True}
+    assert c.get("networkPolicy", {}).get("provider") != "CALICO"
+
+
+def test_shielded_nodes_with_secure_boot(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    assert c["enableShieldedNodes"] is True
+    shielded = {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+    assert c["nodeConfig"]["shieldedInstanceConfig"] == shielded
+    assert any_plan.resources(POOL)
+    for pool in any_plan.resources(POOL):
+        assert pool.plain["nodeConfig"]["shieldedInstanceConfig"] == shielded
+
+
+def test_secrets_encrypted_with_rotated_kms_key(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    key = any_plan.one(KEY)
+    ring = any_plan.one(KEY_RING)
+    region = any_plan.one(SUBNET).plain["region"]
+    assert ring.plain["location"] == region
+    assert key.plain["keyRing"] == f"projects/{c['project']}/locations/{region}/keyRings/{ring.plain['name']}"
+    assert key.plain["purpose"] == "ENCRYPT_DECRYPT"
+    assert key.plain["rotationPeriod"] == "7776000s"
+    key_id = f"{key.plain['keyRing']}/cryptoKeys/{key.plain['name']}"
+    assert c["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": key_id}
+
+
+def test_gke_service_agent_may_use_the_key(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    grant = any_plan.one(KEY_MEMBER)
+    key = any_plan.one(KEY).plain
+    assert grant.plain["cryptoKeyId"] == f"{key['keyRing']}/cryptoKeys/{key['name']}"
+    assert grant.plain["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    number = project_number(c["project"])
+    assert grant.plain["member"] == f"serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com"
+    assert ("gcp:organizations/getProject:getProject", {"projectId": c["project"]}) in any_plan.invokes
+    # The grant must exist before GKE first encrypts a Secret.
+    assert grant.urn in any_plan.one(CLUSTER).dependencies
+
+
+def test_logging_and_monitoring_components() -> None:
+    for plan in (dev(), prod()):
+        c = cluster(plan)
+        assert {"SYSTEM_COMPONENTS", "WORKLOADS"} <= set(c["loggingConfig"]["enableComponents"])
+        assert "SYSTEM_COMPONENTS" in c["monitoringConfig"]["enableComponents"]
+    p = cluster(prod())
+    assert {"APISERVER", "CONTROLLER_MANAGER", "SCHEDULER"} <= set(p["loggingConfig"]["enableComponents"])
+    assert {"APISERVER", "POD", "DEPLOYMENT"} <= set(p["monitoringConfig"]["enableComponents"])
+    assert p["monitoringConfig"]["managedPrometheus"] == {"enabled": True}
+
+
+def test_no_legacy_abac_and_no_client_certificate(any_plan: Plan) -> None:
+    c = cluster(any_plan)
+    assert c["enableLegacyAbac"] is False
+    assert c["masterAuth"]["clientCertificateConfig"] == {"issueClientCertificate": False}
+
+
+def test_prod_deletion_protection_in_gke_and_pulumi() -> None:
+    for plan in (prod(), shipped()):
+        gke = plan.one(CLUSTER)
+        assert gke.plain["deletionProtection"] is True
+        assert gke.protect and plan.one(KEY).protect and plan.one(KEY_RING).protect
+        assert not any(p.protect for p in plan.resources(POOL))
+
+
+def test_dev_can_be_torn_down() -> None:
+    gke = dev().one(CLUSTER)
+    # The SDK defaults deletion_protection to true; dev says false explicitly.
+    assert gke.plain["deletionProtection"] is False
+    assert not gke.protect and not dev().one(KEY).protect
+
+
+# -------------------------------------------------------------- node pools
+
+
+def test_one_node_pool_per_spec_pool() -> None:
+    assert set(pools(dev())) == {"general"}
+    assert set(pools(prod())) == {"system", "spot"}
+    assert set(pools(shipped())) == {"system", "general", "batch-spot"}
+    c = cluster(prod())
+    for pool in prod().resources(POOL):
+        assert pool.plain["cluster"] == c["name"]
+        assert pool.plain["location"] == c["location"]
+
+
+def test_autoscaler_owns_the_node_count(any_plan: Plan) -> None:
+    for pool in any_plan.resources(POOL):
+        assert {"nodeCount", "initialNodeCount"} <= set(pool.ignore_changes)
+        assert pool.plain["ignoreNodeCountChanges"] is True
+        assert "nodeCount" not in pool.plain
+    p = pools(prod())
+    assert p["system"].plain["autoscaling"] == {
+        "totalMinNodeCount": 3,
+        "totalMaxNodeCount": 6,
+        "locationPolicy": "BALANCED",
+    }
+    assert p["spot"].plain["autoscaling"]["totalMinNodeCount"] == 0
+    assert p["spot"].plain["autoscaling"]["totalMaxNodeCount"] == 20
+    # Per zone at creation: 3 nodes over 3 zones.
+    assert p["system"].plain["initialNodeCount"] == 1
+
+
+def test_pools_repair_upgrade_and_surge(any_plan: Plan) -> None:
+    for pool in any_plan.resources(POOL):
+        assert pool.plain["management"] == {"autoRepair": True, "autoUpgrade": True}
+        assert pool.plain["upgradeSettings"] == {"strategy": "SURGE", "maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_prod_pools_span_zones_and_carry_spot_labels_taints() -> None:
+    p = pools(prod())
+    system, spot = p["system"].plain, p["spot"].plain
+    assert system["nodeLocations"] == ZONES["europe-west1"][:3]
+    assert system["nodeConfig"]["spot"] is False
+    assert system["nodeConfig"]["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert system["nodeConfig"]["machineType"] == "n2-standard-4"
+    assert spot["nodeLocations"] == ["europe-west1-c", "europe-west1-d"]
+    assert spot["nodeConfig"]["spot"] is True
+    assert spot["autoscaling"]["locationPolicy"] == "ANY"
+    assert spot["nodeConfig"]["machineType"] == "n2-standard-8"
+    assert spot["nodeConfig"]["labels"]["workload-class"] == "batch"
+    assert spot["nodeConfig"]["taints"] == [{"key": "workload-class", "value": "batch", "effect": "NO_EXECUTE"}]
+
+
+def node_sa_email(plan: Plan) -> str:
+    accounts = [a for a in plan.resources(ACCOUNT) if a.name.endswith("-nodes-sa")]
+    assert len(accounts) == 1
+    return f"{accounts[0].plain['accountId']}@{accounts[0].plain['project']}.iam.gserviceaccount.com"
+
+
+def test_nodes_run_as_a_least_privilege_service_account(any_plan: Plan) -> None:
+    email = node_sa_email(any_plan)
+    assert not email.endswith("-compute@developer.gserviceaccount.com")
+    grants = any_plan.resources(PROJECT_MEMBER)
+    assert sorted(g.plain["role"] for g in grants) == sorted(NODE_ROLES)
+    assert {g.plain["member"] for g in grants} == {f"serviceAccount:{email}"}
+    assert not any(g.plain["role"] in {"roles/editor", "roles/owner"} for g in grants)
+    for pool in any_plan.resources(POOL):
+        node = pool.plain["nodeConfig"]
+        assert node["serviceAccount"] == email
+        assert node["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+
+
+# -------------------------------------------------------------- kubeconfig
+
+
+def test_kubeconfig_is_secret_and_uses_the_auth_plugin(any_plan: Plan) -> None:
+    component = any_plan.one(COMPONENT)
+    secret = component.outputs["kubeconfig"]
+    assert isinstance(secret, Secret)
+    doc = yaml.safe_load(secret.value)
+    user = doc["users"][0]["user"]
+    assert set(user) == {"exec"}
+    assert user["exec"]["command"] == "gke-gcloud-auth-plugin"
+    assert user["exec"]["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    server = doc["clusters"][0]["cluster"]
+    assert server["server"] == component.outputs["endpoint"]
+    assert base64.b64decode(server["certificate-authority-data"]).startswith(b"-----BEGIN CERTIFICATE-----\n")
+    c = cluster(any_plan)
+    assert doc["current-context"] == f"gke_{c['project']}_{c['location']}_{c['name']}"
+    # Nothing secret leaves in the JSON plan.
+    assert "gke-gcloud-auth-plugin" not in json.dumps(any_plan.to_json())
+
+
+def endpoint_ip(plan: Plan) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    doc = yaml.safe_load(plan.one(COMPONENT).outputs["kubeconfig"].value)
+    return ipaddress.ip_address(doc["clusters"][0]["cluster"]["server"].removeprefix("https://"))
+
+
+def test_prod_kubeconfig_points_at_the_private_endpoint() -> None:
+    master = cluster(prod())["privateClusterConfig"]["masterIpv4CidrBlock"]
+    assert endpoint_ip(prod()) in ipaddress.ip_network(master)
+    assert endpoint_ip(dev()).is_global
+
+
+def test_kubernetes_provider_waits_for_node_pools(any_plan: Plan) -> None:
+    provider = any_plan.one("pulumi:providers:kubernetes")
+    assert {p.urn for p in any_plan.resources(POOL)} <= set(provider.dependencies)
+
+
+def test_every_resource_is_parented_and_named_from_the_spec(any_plan: Plan) -> None:
+    component = any_plan.one(COMPONENT)
+    children = [r for r in any_plan.resources() if r.type.startswith("gcp:")]
+    assert children
+    for child in children:
+        assert child.parent == component.urn
+        assert child.name.startswith(f"{component.name}-")
+
+
+# ------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            {"maintenance": {"hours": 4}},
+            "orquestra:clusters[0].maintenance.hours: 4; allowed: an integer >= 12 on gcp",
+        ),
+        (
+            {"nodePools": [{"name": "general", "zones": ["europe-west1-b"]}]},
+            "orquestra:clusters[0].nodePools[0].zones[0]: 'europe-west1-b'; allowed: a zone of us-central1",
+        ),
+        (
+            {"masterCidr": "10.0.0.0/28"},
+            "orquestra:clusters[0].masterCidr: '10.0.0.0/28'; allowed: a range that does not overlap network.cidr",
+        ),
+        ({"masterCidr": "172.16.0.0/24"}, "orquestra:clusters[0].masterCidr: '172.16.0.0/24'; allowed: an IPv4 /28"),
+    ],
+)
+def test_bad_input_fails_before_any_resource(change: dict[str, Any], line: str) -> None:
+    plan = plan_spec({"environment": "dev", "clusters": [{**DEV_CLUSTER, **change}]})
+    assert any(e.startswith(line) for e in plan.errors), plan.errors
+    assert not [r for r in plan.resources() if r.type.startswith(("gcp:", "orquestra:"))]
+
+
+# ------------------------------------------- capabilities and pod identity
+
+
+def build(environment: str, raw: dict[str, Any]) -> tuple[GcpTarget, dict[str, Any], engine.Recorder]:
+    """Construct the target directly on the mock engine, to read what the plan cannot show."""
+
+    def run() -> tuple[GcpTarget, dict[str, Any], engine.Recorder]:
+        mock = engine.PlanMocks("test")
+        monitor = engine.Recorder(mock)
+        ROOT.set(None)
+        pulumi.runtime.set_all_config({}, [])
+        mocks.set_mocks(mock, project="orquestra", stack="test", preview=True, monitor=monitor)
+        out: dict[str, Any] = {}
+
+        def program() -> None:
+            stack = spec_module.parse({"environment": environment, "clusters": [raw]})
+            target = GcpTarget(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
+            out["target"] = target
+            annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions(parent=target))
+            pulumi.Output.from_input(annotations["iam.gke.io/gcp-service-account"]).apply(
+                lambda v: out.__setitem__("annotation", v)
+            )
+
+        _sync_await(mocks.run_pulumi_func(program))
+        return out["target"], out, monitor
+
+    return contextvars.Context().run(run)
+
+
+@pytest.fixture(scope="module")
+def built_prod() -> tuple[GcpTarget, dict[str, Any], engine.Recorder]:
+    return build("prod", PROD_CLUSTER)
+
+
+def test_capabilities(built_prod: tuple[GcpTarget, dict[str, Any], engine.Recorder]) -> None:
+    caps = built_prod[0].capabilities
+    assert caps.load_balancer == "cloud"
+    assert caps.node_autoscaler == "cloud"
+    assert caps.default_storage_class == "standard-rwo"
+    assert caps.pod_identity == "gke-workload-identity"
+    assert caps.zones == tuple(ZONES["europe-west1"][:3])
+    assert caps.region == "europe-west1"
+    assert caps.lb_annotations_internal == {"networking.gke.io/load-balancer-type": "Internal"}
+    dev_caps = build("dev", DEV_CLUSTER)[0].capabilities
+    assert dev_caps.zones == ("us-central1-a",)
+
+
+def test_workload_identity_binds_a_google_service_account(
+    built_prod: tuple[GcpTarget, dict[str, Any], engine.Recorder],
+) -> None:
+    target, out, monitor = built_prod
+    regs = list(monitor.registrations.values())
+    gsa = next(r for r in regs if r.type == ACCOUNT and r.name == "gke-prod-payments-api-gsa")
+    binding = next(r for r in regs if r.type == "gcp:serviceaccount/iAMMember:IAMMember")
+    email = f"{gsa.plain['accountId']}@acme-platform-prod.iam.gserviceaccount.com"
+    assert out["annotation"] == email
+    assert binding.plain["role"] == "roles/iam.workloadIdentityUser"
+    assert binding.plain["member"] == "serviceAccount:acme-platform-prod.svc.id.goog[payments/api]"
+    assert binding.plain["serviceAccountId"] == f"projects/acme-platform-prod/serviceAccounts/{email}"
+    cluster_urn = next(r.urn for r in regs if r.type == CLUSTER)
+    assert cluster_urn in binding.dependencies
+    component_urn = next(r.urn for r in regs if r.type == COMPONENT)
+    assert gsa.parent == binding.parent == component_urn
+    assert target.workload_pool == "acme-platform-prod.svc.id.goog"
+
+
+def test_identifiers_fit_gcp_limits() -> None:
+    assert account_id("gke-prod", "nodes") == "gke-prod-nodes"
+    long_id = account_id("a-very-long-cluster-nam", "observability", "opentelemetry-collector")
+    assert 6 <= len(long_id) <= 30 and long_id[0].isalpha() and not long_id.endswith("-")
+    assert long_id != account_id("a-very-long-cluster-nam", "observability", "opentelemetry-collectors")
+    assert labels({"Cost:Center": "CC/42", "9lives": "x"}) == {"cost_center": "cc_42", "k9lives": "x"}
+
+
+def test_prod_defaults_spread_a_system_pool_over_three_zones() -> None:
+    plan = plan_spec(
+        {
+            "environment": "prod",
+            "clusters": [{"name": "gke", "target": "gcp", "project": "acme-platform-prod", "region": "us-east1"}],
+        }
+    )
+    assert plan.errors == []
+    c = cluster(plan)
+    assert c["location"] == "us-east1"
+    assert c["nodeLocations"] == ZONES["us-east1"]
+    assert c["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    assert c["deletionProtection"] is True
+    p = pools(plan)
+    assert set(p) == {"system", "general"}
+    assert p["system"].plain["nodeLocations"] == ZONES["us-east1"]
+    assert p["system"].plain["nodeConfig"]["machineType"] == "n2-standard-4"
+    assert p["system"].plain["nodeConfig"]["taints"][0]["key"] == "CriticalAddonsOnly"
