@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from preflight.engine import Plan, Registration, reveal
+from preflight.engine import UNKNOWN, Plan, Registration, Secret, reveal
 
 HOURS_PER_MONTH = 730.0
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -144,14 +144,14 @@ def _monthly(amount: float, what: str) -> Callable[[Registration, _Context], Cos
 
 
 def _get(inputs: Any, *path: str | int) -> Any:
-    """A nested input, or None when any step is missing or unknown."""
+    """A nested input, or None when any step is missing or not known until deployment."""
     cur = inputs
     for step in path:
         if isinstance(step, int):
             cur = cur[step] if isinstance(cur, list) and len(cur) > step else None
         else:
             cur = cur.get(step) if isinstance(cur, dict) else None
-        if cur is None:
+        if cur is None or cur is UNKNOWN:
             return None
     return cur
 
@@ -501,10 +501,29 @@ ON_PREM: frozenset[str] = frozenset(
 """Machines on your own hardware: known, but without a list price."""
 
 
+def _secret_strings(value: Any, inside: bool = False) -> Iterator[str]:
+    if isinstance(value, Secret):
+        yield from _secret_strings(value.value, True)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _secret_strings(v, inside)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _secret_strings(v, inside)
+    elif inside and isinstance(value, str) and len(value) >= 3:
+        # Shorter strings would match inside prices; no input that sets a price is that short.
+        yield value
+
+
 def cost_of(reg: Registration, ctx: _Context) -> Cost:
+    """The monthly cost of one registration; its basis never shows an input the program marked secret."""
     model = COSTS.get(reg.type)
     if model is not None:
-        return model(reg, ctx)
+        cost = model(reg, ctx)
+        basis = cost.basis
+        for text in sorted(set(_secret_strings(reg.inputs)), key=len, reverse=True):
+            basis = basis.replace(text, "[secret]")
+        return Cost(cost.monthly, basis, cost.priced)
     if not reg.custom:
         return Cost(0.0, "component")
     if reg.type in FREE or reg.type.startswith(FREE_PACKAGES):
@@ -764,12 +783,12 @@ class _Schedule:
         if urn in self.finish:
             return self.finish[urn]
         reg = self.by_urn[urn]
-        if urn in self._visiting:
-            # A cycle cannot be deployed; break it here rather than loop.
-            return 0.0
         self._visiting.add(urn)
         start, cause = 0.0, None
         for dep in self._waits_on(reg):
+            if dep in self._visiting:
+                # A cycle cannot be deployed; the engine would refuse it. Break it rather than loop.
+                continue
             end = self.visit(dep)
             if cause is None or end > start:
                 start, cause = end, dep
@@ -787,7 +806,9 @@ class _Schedule:
         last = max(self.finish, key=lambda u: (self.finish[u], self.seconds[u]))
         chain: list[Step] = []
         cur: str | None = last
-        while cur is not None:
+        seen: set[str] = set()
+        while cur is not None and cur not in seen:
+            seen.add(cur)
             reg = self.by_urn[cur]
             if self.seconds[cur] > 0:
                 chain.append(Step(cur, reg.type, reg.name, self.seconds[cur], self.start[cur], self.finish[cur]))
