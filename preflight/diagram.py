@@ -5,7 +5,8 @@ routes, security group rules); drawn all at once they hide the architecture. So
 the diagram keeps components (as subgraphs) and the resource types a reader
 recognises as the parts of a cluster, and draws an edge between two kept
 resources when one waits for the other, directly or through plumbing that was
-left out. Render it with any Mermaid viewer (GitHub renders ```mermaid blocks).
+left out; an edge implied by a longer path is dropped. Render it with any
+Mermaid viewer (GitHub renders ```mermaid blocks).
 """
 
 from __future__ import annotations
@@ -67,11 +68,29 @@ def _label(text: str) -> str:
 
 
 def _kind(type_: str) -> str:
-    """`aws:eks/nodeGroup:NodeGroup` -> `aws NodeGroup`; providers keep their package name."""
+    """`aws:eks/nodeGroup:NodeGroup` -> `aws eks NodeGroup`; providers keep their package name."""
     if type_.startswith("pulumi:providers:"):
         return f"{type_.rsplit(':', 1)[1]} provider"
-    package, _, kind = type_.partition(":")
-    return f"{package} {kind.rsplit(':', 1)[-1]}"
+    package, module, kind = [*type_.split(":"), "", ""][:3]
+    area = module.split("/")[0] if "/" in module and package != "kubernetes" else ""
+    return " ".join(p for p in (package, "" if area == "index" else area, kind) if p)
+
+
+def _reduce(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Drop an edge a -> c when a path a -> b -> ... -> c says the same (transitive reduction)."""
+
+    def reachable(start: str, skip: tuple[str, str]) -> set[str]:
+        seen: set[str] = set()
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            for nxt in edges.get(node, ()):
+                if (node, nxt) != skip and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    return {a: {c for c in targets if c not in reachable(a, (a, c))} for a, targets in edges.items()}
 
 
 class _Diagram:
@@ -100,7 +119,8 @@ class _Diagram:
         if not reg.custom and self._has_major(reg):
             self.lines.append(f'{indent}subgraph {node}["{_label(reg.name)} · {_label(_kind(reg.type))}"]')
             self.lines.append(f"{indent}  direction TB")
-            for kid in self.children.get(reg.urn, []):
+            # By name, not registration order: the mock engine's order can vary, a diagram in a PR should not.
+            for kid in sorted(self.children.get(reg.urn, []), key=lambda r: (r.name, r.type)):
                 if self.shown(kid):
                     self.draw(kid, indent + "  ")
             self.lines.append(f"{indent}end")
@@ -130,15 +150,20 @@ def mermaid(plan: Plan) -> str:
     """The plan as a Mermaid `flowchart`, clusters left to right."""
     d = _Diagram(plan)
     d.lines.append("flowchart LR")
-    roots: Iterable[Registration] = (
-        kid for stack in d.children.get("", []) for kid in d.children.get(stack.urn, []) if d.shown(kid)
+    roots: Iterable[Registration] = sorted(
+        (kid for stack in d.children.get("", []) for kid in d.children.get(stack.urn, []) if d.shown(kid)),
+        key=lambda r: (r.name, r.type),
     )
     for root in roots:
         d.draw(root, "  ")
-    edges: list[str] = []
-    for urn, node in list(d.ids.items()):
-        for dep in sorted(d.waits_for(d.by_urn[urn]), key=lambda u: d.ids[u]):
-            edge = f"  {d.ids[dep]} --> {node}"
-            if edge not in edges:
-                edges.append(edge)
-    return "\n".join([*d.lines, *edges]) + "\n"
+    edges: dict[str, set[str]] = {}
+    for urn in list(d.ids):
+        for dep in d.waits_for(d.by_urn[urn]):
+            edges.setdefault(dep, set()).add(urn)
+    order = {urn: i for i, urn in enumerate(d.ids)}
+    lines = [
+        f"  {d.ids[a]} --> {d.ids[b]}"
+        for a, targets in sorted(_reduce(edges).items(), key=lambda e: order[e[0]])
+        for b in sorted(targets, key=order.__getitem__)
+    ]
+    return "\n".join([*d.lines, *lines]) + "\n"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -504,3 +507,143 @@ def test_diagram_keeps_major_resources_and_draws_dependencies_through_plumbing()
     by_name = {name: node for node, name in ids.items()}
     assert f"{by_name['prod-vpc']} --> {by_name['prod-eks']}" in text
     assert re.search(r'subgraph n\d+\["prod · orquestra AwsCluster"\]', text)
+
+
+# ------------------------------------------- real SDK resources on the mock engine
+
+_PROGRAM = """
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+
+class Network(pulumi.ComponentResource):
+    def __init__(self, name: str) -> None:
+        super().__init__("orquestra:test:Network", name)
+        child = pulumi.ResourceOptions(parent=self)
+        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block="10.0.0.0/16", opts=child)
+        self.subnets = [
+            aws.ec2.Subnet(f"{name}-{zone}", vpc_id=self.vpc.id, cidr_block=f"10.0.{i}.0/24", opts=child)
+            for i, zone in enumerate("ab")
+        ]
+        self.nats = [
+            aws.ec2.NatGateway(f"{name}-nat-{i}", subnet_id=subnet.id, opts=child)
+            for i, subnet in enumerate(self.subnets)
+        ]
+        self.register_outputs({})
+
+
+net = Network("e2e")
+role = aws.iam.Role("e2e-role", assume_role_policy="{}")
+cluster = aws.eks.Cluster(
+    "e2e-eks", role_arn=role.arn, vpc_config={"subnet_ids": [s.id for s in net.subnets]}
+)
+group = aws.eks.NodeGroup(
+    "e2e-ng",
+    cluster_name=cluster.name,
+    node_role_arn=role.arn,
+    subnet_ids=[s.id for s in net.subnets],
+    instance_types=["m6i.large"],
+    scaling_config={"min_size": 2, "desired_size": 2, "max_size": 6},
+    opts=pulumi.ResourceOptions(depends_on=[net]),
+)
+provider = k8s.Provider(
+    "e2e-k8s", kubeconfig=pulumi.Output.secret(cluster.endpoint), opts=pulumi.ResourceOptions(depends_on=[group])
+)
+k8s.helm.v3.Release(
+    "e2e-cert-manager",
+    chart="cert-manager",
+    version="v1.19.1",
+    repository_opts={"repo": "https://charts.jetstack.io"},
+    values={"crds": {"enabled": True}},
+    opts=pulumi.ResourceOptions(provider=provider),
+)
+"""
+
+
+_STACK = """\
+config:
+  orquestra:clusters:
+    - {name: local, target: existing, kubeconfigPath: ~/.kube/config, kubernetesVersion: "1.35"}
+"""
+
+
+@dataclass(frozen=True)
+class CliPlan:
+    plan: dict[str, Any]
+    diagram: str
+
+    def resource(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.plan["resources"] if r["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def sdk_plan(tmp_path_factory: pytest.TempPathFactory) -> CliPlan:
+    """A small AWS program built with the real SDKs, planned by the CLI in its own process.
+
+    Wire names and recorded edges are then the SDK's and the engine's own, and the
+    AWS SDK never loads into the test process (other tests check which SDKs a stack loads).
+    """
+    project = tmp_path_factory.mktemp("project")
+    (project / "Pulumi.yaml").write_text("name: orquestra\nruntime: python\nstackConfigDir: stacks\n")
+    (project / "stacks").mkdir()
+    (project / "stacks" / "Pulumi.e2e.yaml").write_text(_STACK)
+    (project / "__main__.py").write_text(_PROGRAM)
+    out_json, out_mmd = project / "plan.json", project / "plan.mmd"
+    argv = ["e2e", "--project-dir", str(project), "--json", str(out_json), "--diagram", str(out_mmd)]
+    run = subprocess.run(
+        [sys.executable, "-m", "preflight", *argv],
+        cwd=engine.PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Deploy time" in run.stdout
+    return CliPlan(json.loads(out_json.read_text()), out_mmd.read_text())
+
+
+def test_real_sdk_registrations_are_priced_from_their_wire_inputs(sdk_plan: CliPlan) -> None:
+    est = sdk_plan.plan["estimates"]
+    expected = {
+        "e2e-ng": 2 * estimates.AWS_INSTANCE_HOURLY["m6i.large"] * H,
+        "e2e-eks": estimates.EKS_CONTROL_PLANE_HOURLY * H,
+        "e2e-nat-0": estimates.AWS_NAT_GATEWAY_HOURLY * H,
+        "e2e-nat-1": estimates.AWS_NAT_GATEWAY_HOURLY * H,
+    }
+    assert {i["name"]: i["monthlyUsd"] for i in est["items"]} == pytest.approx(expected, abs=0.01)
+    assert est["monthlyUsd"] == pytest.approx(sum(expected.values()), abs=0.01)
+    assert est["notPriced"] == {} and est["notTimed"] == {}
+
+
+def test_real_sdk_critical_path_runs_through_the_provider(sdk_plan: CliPlan) -> None:
+    est = sdk_plan.plan["estimates"]
+    chain = [s["name"] for s in est["criticalPath"]]
+    # vpc -> subnet -> EKS -> node group -> (provider) -> release; NAT gateways run beside the cluster.
+    assert chain[0] == "e2e-vpc" and chain[-3:] == ["e2e-eks", "e2e-ng", "e2e-cert-manager"]
+    release = sdk_plan.resource("e2e-cert-manager")
+    expected = (
+        seconds(VPC)
+        + seconds("aws:ec2/subnet:Subnet")
+        + seconds(EKS)
+        + seconds(NODE_GROUP)
+        + seconds(RELEASE, chart=release["inputs"]["chart"])
+    )
+    assert est["deploySeconds"] == pytest.approx(expected)
+    assert release["dependencies"] == [] and release["provider"], "the release is ordered by its provider alone"
+
+
+def test_real_sdk_diagram_groups_the_component_and_drops_implied_edges(sdk_plan: CliPlan) -> None:
+    text = sdk_plan.diagram
+    by_name = {name: node for node, name in re.findall(r'(n\d+)\["([^<"]+)<br/>', text)}
+    assert "e2e-role" not in by_name and "e2e-a" not in by_name
+    assert re.search(r'subgraph n\d+\["e2e · orquestra Network"\]', text)
+    edges = set(re.findall(r"(n\d+) --> (n\d+)", text))
+    assert (by_name["e2e-vpc"], by_name["e2e-eks"]) in edges
+    assert (by_name["e2e-eks"], by_name["e2e-ng"]) in edges
+    assert (by_name["e2e-ng"], by_name["e2e-k8s"]) in edges
+    assert (by_name["e2e-k8s"], by_name["e2e-cert-manager"]) in edges
+    # Implied by vpc -> eks -> ng and ng -> provider: not drawn again.
+    assert (by_name["e2e-vpc"], by_name["e2e-ng"]) not in edges
+    assert (by_name["e2e-eks"], by_name["e2e-k8s"]) not in edges
