@@ -160,12 +160,12 @@ def _int(value: Any, default: int = 0) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
-def _nodes(count: int, instance: str, hourly: float | None, monthly: float | None = None) -> Cost:
+def _nodes(count: int, instance: str, hourly: float | None, monthly: float | None = None, spot: bool = False) -> Cost:
     if hourly is None and monthly is None:
         return Cost(0.0, f"{count} × {instance}: instance type not in the price table", priced=False)
     each = monthly if monthly is not None else (hourly or 0.0) * HOURS_PER_MONTH
     rate = f"${monthly}/mo" if monthly is not None else f"${hourly}/h"
-    return Cost(count * each, f"{count} × {instance} at {rate}")
+    return Cost(count * each, f"{count} × {instance} at {rate}" + (" (spot, at the on-demand price)" if spot else ""))
 
 
 # ------------------------------------------------------------------- cost models
@@ -216,7 +216,8 @@ def _eks_node_group(reg: Registration, ctx: _Context) -> Cost:
             found = _get(reveal(template.inputs), "instanceType") if template else None
             instance = found if isinstance(found, str) else instance
     instance = instance or EKS_DEFAULT_INSTANCE_TYPE
-    return _nodes(count, instance, AWS_INSTANCE_HOURLY.get(instance))
+    spot = _get(inputs, "capacityType") == "SPOT"
+    return _nodes(count, instance, AWS_INSTANCE_HOURLY.get(instance), spot=spot)
 
 
 def _gke_zones(inputs: Mapping[str, Any]) -> int:
@@ -249,7 +250,8 @@ def _gke_pool_nodes(inputs: Mapping[str, Any]) -> int:
 def _gke_node_pool(reg: Registration, ctx: _Context) -> Cost:
     inputs = reveal(reg.inputs)
     machine = _get(inputs, "nodeConfig", "machineType") or GKE_DEFAULT_MACHINE_TYPE
-    return _nodes(_gke_pool_nodes(inputs), machine, GCP_MACHINE_HOURLY.get(machine))
+    spot = _get(inputs, "nodeConfig", "spot") is True or _get(inputs, "nodeConfig", "preemptible") is True
+    return _nodes(_gke_pool_nodes(inputs), machine, GCP_MACHINE_HOURLY.get(machine), spot=spot)
 
 
 def _gke_cluster(reg: Registration, ctx: _Context) -> Cost:
@@ -288,7 +290,15 @@ def _gcp_kms_key(reg: Registration, ctx: _Context) -> Cost:
 def _aks_pool(profile: Mapping[str, Any]) -> Cost:
     size = str(profile.get("vmSize") or "")
     count = profile.get("minCount") if profile.get("enableAutoScaling") else profile.get("count")
-    return _nodes(_int(count, 1), size or "unknown size", AZURE_VM_HOURLY.get(size))
+    spot = profile.get("scaleSetPriority") == "Spot"
+    return _nodes(_int(count, 1), size or "unknown size", AZURE_VM_HOURLY.get(size), spot=spot)
+
+
+AKS_OUTBOUND_HOURLY: Mapping[str, tuple[float, str]] = {
+    # What AKS creates for egress in its node resource group, outside the program's registrations.
+    "loadBalancer": (AZURE_LOAD_BALANCER_HOURLY + AZURE_PUBLIC_IP_HOURLY, "managed outbound load balancer + IP"),
+    "managedNATGateway": (AZURE_NAT_GATEWAY_HOURLY + AZURE_PUBLIC_IP_HOURLY, "managed NAT gateway + IP"),
+}
 
 
 def _aks_cluster(reg: Registration, ctx: _Context) -> Cost:
@@ -297,6 +307,11 @@ def _aks_cluster(reg: Registration, ctx: _Context) -> Cost:
     fee = AKS_TIER_HOURLY.get(tier.lower(), 0.0) * HOURS_PER_MONTH
     parts = [f"{tier} tier ${AKS_TIER_HOURLY.get(tier.lower(), 0.0)}/h"]
     total, priced = fee, tier.lower() in AKS_TIER_HOURLY
+    outbound = str(_get(inputs, "networkProfile", "outboundType") or "loadBalancer")
+    if outbound in AKS_OUTBOUND_HOURLY:
+        hourly, what = AKS_OUTBOUND_HOURLY[outbound]
+        total += hourly * HOURS_PER_MONTH
+        parts.append(f"{what} ${hourly:.3f}/h")
     for profile in _get(inputs, "agentPoolProfiles") or []:
         if isinstance(profile, dict):
             pool = _aks_pool(profile)

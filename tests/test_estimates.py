@@ -183,13 +183,45 @@ def test_aks_standard_tier_fee_plus_inline_system_pool_and_agent_pool() -> None:
     free = reg(
         "azure-native:containerservice:ManagedCluster",
         "free",
-        inputs={"sku": {"tier": "Free"}, "agentPoolProfiles": [{"name": "s", "vmSize": "Standard_D2s_v5", "count": 1}]},
+        inputs={
+            "sku": {"tier": "Free"},
+            "agentPoolProfiles": [{"name": "s", "vmSize": "Standard_D2s_v5", "count": 1}],
+            "networkProfile": {"outboundType": "userAssignedNATGateway"},
+        },
     )
     plan = plan_of(cluster, pool, free)
     d2, d4 = estimates.AZURE_VM_HOURLY["Standard_D2s_v5"], estimates.AZURE_VM_HOURLY["Standard_D4s_v5"]
-    assert monthly(plan, "aks") == pytest.approx(estimates.AKS_TIER_HOURLY["standard"] * H + 2 * d2 * H)
+    # Default egress: AKS adds a Standard load balancer with a public IP, outside the program.
+    outbound = (estimates.AZURE_LOAD_BALANCER_HOURLY + estimates.AZURE_PUBLIC_IP_HOURLY) * H
+    assert monthly(plan, "aks") == pytest.approx(estimates.AKS_TIER_HOURLY["standard"] * H + 2 * d2 * H + outbound)
     assert monthly(plan, "general") == pytest.approx(3 * d4 * H)
+    # A NAT gateway the program registers itself is priced as its own resource, not here.
     assert monthly(plan, "free") == pytest.approx(d2 * H)
+
+
+def test_spot_pools_are_priced_at_on_demand_and_say_so() -> None:
+    group = reg(
+        NODE_GROUP,
+        "spot",
+        inputs={"instanceTypes": ["m6i.large"], "capacityType": "SPOT", "scalingConfig": {"minSize": 1}},
+    )
+    item = estimate(plan_of(group)).items[0]
+    assert item.cost.monthly == pytest.approx(estimates.AWS_INSTANCE_HOURLY["m6i.large"] * H)
+    assert "spot" in item.cost.basis
+
+
+def test_report_lists_top_items_then_the_rest_and_the_critical_path() -> None:
+    nats = [reg(NAT, f"nat-{i:02d}") for i in range(12)]
+    key = reg("aws:kms/key:Key", "key", deps=(nats[0],))
+    est = estimate(plan_of(*nats, key))
+    lines = estimates.report_lines(est, top=10)
+    assert lines[0].endswith(f"${12 * estimates.AWS_NAT_GATEWAY_HOURLY * H + estimates.AWS_KMS_KEY_MONTHLY:,.2f}")
+    rest = [line for line in lines if line.endswith("3 more")]
+    assert len(rest) == 1
+    shown = float(rest[0].split("$")[1].split()[0].replace(",", ""))
+    assert shown == pytest.approx(estimates.AWS_NAT_GATEWAY_HOURLY * H * 2 + estimates.AWS_KMS_KEY_MONTHLY, abs=0.005)
+    time_header = next(i for i, line in enumerate(lines) if line.startswith("Deploy time"))
+    assert [line.split()[-1] for line in lines[time_header + 1 :]] == ["nat-00", "key"]
 
 
 def test_doks_ha_control_plane_and_node_pools() -> None:
@@ -414,7 +446,7 @@ def test_every_table_key_is_a_type_token_of_an_installed_sdk(token: str) -> None
     ("source", "wire_names"),
     [
         ("pulumi_aws/eks/_inputs.py", ["minSize"]),
-        ("pulumi_aws/eks/node_group.py", ["instanceTypes", "scalingConfig", "launchTemplate"]),
+        ("pulumi_aws/eks/node_group.py", ["instanceTypes", "scalingConfig", "launchTemplate", "capacityType"]),
         ("pulumi_aws/ec2/launch_template.py", ["instanceType"]),
         ("pulumi_aws/ec2/vpc_endpoint.py", ["vpcEndpointType", "subnetIds"]),
         ("pulumi_gcp/container/_inputs.py", ["minNodeCount", "totalMinNodeCount", "machineType"]),
@@ -422,7 +454,10 @@ def test_every_table_key_is_a_type_token_of_an_installed_sdk(token: str) -> None
         ("pulumi_gcp/container/cluster.py", ["removeDefaultNodePool", "enableAutopilot"]),
         ("pulumi_gcp/compute/address.py", ["addressType"]),
         ("pulumi_gcp/kms/_inputs.py", ["protectionLevel"]),
-        ("pulumi_azure_native/containerservice/_inputs.py", ["vmSize", "minCount", "enableAutoScaling"]),
+        (
+            "pulumi_azure_native/containerservice/_inputs.py",
+            ["vmSize", "minCount", "enableAutoScaling", "scaleSetPriority", "outboundType"],
+        ),
         ("pulumi_azure_native/containerservice/managed_cluster.py", ["agentPoolProfiles"]),
         ("pulumi_digitalocean/_inputs.py", ["autoScale", "minNodes", "nodeCount"]),
         ("pulumi_digitalocean/container_registry.py", ["subscriptionTierSlug"]),
