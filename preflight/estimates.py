@@ -131,10 +131,6 @@ class Cost:
     priced: bool = True
 
 
-def _free(reason: str) -> Callable[[Registration, _Context], Cost]:
-    return lambda reg, ctx: Cost(0.0, reason)
-
-
 def _hourly(rate: float, what: str) -> Callable[[Registration, _Context], Cost]:
     return lambda reg, ctx: Cost(rate * HOURS_PER_MONTH, f"{what} ${rate}/h")
 
@@ -583,7 +579,9 @@ def _helm_seconds(reg: Registration) -> float:
     inputs = reveal(reg.inputs)
     if _get(inputs, "skipAwait") is True:
         return HELM_SKIP_AWAIT_SECONDS
-    return HELM_CHART_SECONDS.get(str(_get(inputs, "chart") or ""), HELM_DEFAULT_SECONDS)
+    # `repo/chart` and `oci://registry/path/chart` name the same chart as `chart`.
+    chart = str(_get(inputs, "chart") or "").rstrip("/").rsplit("/", 1)[-1]
+    return HELM_CHART_SECONDS.get(chart, HELM_DEFAULT_SECONDS)
 
 
 def _service_seconds(reg: Registration) -> float:

@@ -375,6 +375,19 @@ def test_children_of_a_component_wait_for_the_components_own_dependencies() -> N
     assert [s.name for s in chain] == ["vpc", "nat", "ns"]
 
 
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"chart": "cert-manager"}, estimates.HELM_CHART_SECONDS["cert-manager"]),
+        ({"chart": "oci://quay.io/jetstack/charts/cert-manager"}, estimates.HELM_CHART_SECONDS["cert-manager"]),
+        ({"chart": "jetstack/cert-manager", "skipAwait": True}, estimates.HELM_SKIP_AWAIT_SECONDS),
+        ({"chart": "some-chart-nobody-knows"}, estimates.HELM_DEFAULT_SECONDS),
+    ],
+)
+def test_helm_release_time_follows_the_chart_and_skip_await(inputs: dict[str, Any], expected: float) -> None:
+    assert seconds(RELEASE, **inputs) == expected
+
+
 def test_child_of_a_custom_resource_waits_for_its_create() -> None:
     eks = reg(EKS, "eks")
     addon = reg("aws:eks/addon:Addon", "coredns", parent=eks)
