@@ -1,4 +1,4 @@
-"""Cost model, deploy-time critical path and diagram, on hand-built plans and on the shipped dev stack."""
+"""Cost model, deploy-time critical path and diagram: hand-built plans, a real-SDK program, the dev stack."""
 
 from __future__ import annotations
 
