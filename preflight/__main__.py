@@ -9,6 +9,7 @@ from pathlib import Path
 
 from components.spec import NAMESPACE, SpecError, parse
 from preflight import engine, report
+from preflight.diagram import mermaid
 from preflight.stackconfig import StackNotFound, load
 
 
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", metavar="PATH", help="write the whole plan, secrets redacted, as JSON ('-' for stdout)"
     )
+    parser.add_argument("--diagram", metavar="PATH", help="write a Mermaid flowchart of the clusters and their parts")
     parser.add_argument("--project-dir", type=Path, default=engine.PROJECT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     plan = engine.run(config, args.project_dir)
+    if args.diagram:
+        Path(args.diagram).write_text(mermaid(plan))
     if args.json == "-":
         json.dump(plan.to_json(), sys.stdout, indent=2)
         print()

@@ -266,6 +266,8 @@ class Plan:
         return dict(sorted(out.items()))
 
     def to_json(self) -> dict[str, Any]:
+        from preflight.estimates import estimate  # it reads Plans; imported here to avoid a cycle
+
         return {
             "stack": self.stack,
             "resources": [r.to_json() for r in self.registrations],
@@ -274,6 +276,7 @@ class Plan:
             "counts": self.counts(),
             "errors": self.errors,
             "warnings": self.warnings,
+            "estimates": estimate(self).to_json(),
         }
 
 

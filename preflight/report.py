@@ -1,10 +1,11 @@
-"""Human-readable plan: the resource tree and counts."""
+"""Human-readable plan: the resource tree, counts, monthly cost and deploy time."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
 from preflight.engine import Plan, Registration
+from preflight.estimates import estimate, report_lines
 
 
 def tree_lines(plan: Plan) -> list[str]:
@@ -44,5 +45,8 @@ def print_plan(plan: Plan, out: TextIO) -> None:
     for type_, n in counts.items():
         if type_ != "pulumi:pulumi:Stack":
             print(f"  {n:4d}  {type_}", file=out)
+    print("", file=out)
+    for line in report_lines(estimate(plan)):
+        print(line, file=out)
     for w in plan.warnings:
         print(f"warning: {w}", file=out)

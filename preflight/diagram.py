@@ -1,0 +1,169 @@
+"""A Mermaid flowchart of a plan: each cluster, its major resources, and what waits for what.
+
+A full plan has hundreds of registrations, most of them plumbing (IAM attachments,
+routes, security group rules); drawn all at once they hide the architecture. So
+the diagram keeps components (as subgraphs) and the resource types a reader
+recognises as the parts of a cluster, and draws an edge between two kept
+resources when one waits for the other, directly or through plumbing that was
+left out; an edge implied by a longer path is dropped. Render it with any
+Mermaid viewer (GitHub renders ```mermaid blocks).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from preflight.engine import Plan, Registration
+from preflight.estimates import STACK_TYPE, dependencies
+
+MAJOR_TYPES: frozenset[str] = frozenset(
+    {
+        # AWS
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "aws:eks/fargateProfile:FargateProfile",
+        "aws:kms/key:Key",
+        "aws:lb/loadBalancer:LoadBalancer",
+        # GCP
+        "gcp:compute/network:Network",
+        "gcp:compute/routerNat:RouterNat",
+        "gcp:container/cluster:Cluster",
+        "gcp:container/nodePool:NodePool",
+        "gcp:kms/cryptoKey:CryptoKey",
+        # Azure
+        "azure-native:network:VirtualNetwork",
+        "azure-native:network:NatGateway",
+        "azure-native:containerservice:ManagedCluster",
+        "azure-native:containerservice:AgentPool",
+        "azure-native:keyvault:Vault",
+        # DigitalOcean
+        "digitalocean:index/vpc:Vpc",
+        "digitalocean:index/kubernetesCluster:KubernetesCluster",
+        "digitalocean:index/kubernetesNodePool:KubernetesNodePool",
+        "digitalocean:index/loadBalancer:LoadBalancer",
+        "digitalocean:index/containerRegistry:ContainerRegistry",
+        # On-prem
+        "proxmoxve:index/vm:Vm",
+        "proxmoxve:index/vmLegacy:VmLegacy",
+        "proxmoxve:cloned/vm:Vm",
+        "vsphere:index/virtualMachine:VirtualMachine",
+        "command:remote:Command",
+        # What the workloads layer builds on each cluster
+        "pulumi:providers:kubernetes",
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:apps/v1:DaemonSet",
+    }
+)
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def _kind(type_: str) -> str:
+    """`aws:eks/nodeGroup:NodeGroup` -> `aws eks NodeGroup`; providers keep their package name."""
+    if type_.startswith("pulumi:providers:"):
+        return f"{type_.rsplit(':', 1)[1]} provider"
+    package, module, kind = [*type_.split(":"), "", ""][:3]
+    area = module.split("/")[0] if "/" in module and package != "kubernetes" else ""
+    return " ".join(p for p in (package, "" if area == "index" else area, kind) if p)
+
+
+def _reduce(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Drop an edge a -> c when a path a -> b -> ... -> c says the same (transitive reduction)."""
+
+    def reachable(start: str, skip: tuple[str, str]) -> set[str]:
+        seen: set[str] = set()
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            for nxt in edges.get(node, ()):
+                if (node, nxt) != skip and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    return {a: {c for c in targets if c not in reachable(a, (a, c))} for a, targets in edges.items()}
+
+
+class _Diagram:
+    def __init__(self, plan: Plan) -> None:
+        self.by_urn = {r.urn: r for r in plan.registrations}
+        self.children: dict[str, list[Registration]] = {}
+        for r in plan.registrations:
+            self.children.setdefault(r.parent, []).append(r)
+        self.ids: dict[str, str] = {}
+        self.lines: list[str] = []
+
+    def _id(self, urn: str) -> str:
+        return self.ids.setdefault(urn, f"n{len(self.ids)}")
+
+    def _has_major(self, reg: Registration) -> bool:
+        return any(
+            (kid.type in MAJOR_TYPES) or (not kid.custom and self._has_major(kid))
+            for kid in self.children.get(reg.urn, [])
+        )
+
+    def shown(self, reg: Registration) -> bool:
+        return reg.type != STACK_TYPE and (reg.type in MAJOR_TYPES or not reg.custom)
+
+    def draw(self, reg: Registration, indent: str) -> None:
+        node = self._id(reg.urn)
+        if not reg.custom and self._has_major(reg):
+            self.lines.append(f'{indent}subgraph {node}["{_label(reg.name)} · {_label(_kind(reg.type))}"]')
+            self.lines.append(f"{indent}  direction TB")
+            # By name, not registration order: the mock engine's order can vary, a diagram in a PR should not.
+            for kid in sorted(self.children.get(reg.urn, []), key=lambda r: (r.name, r.type)):
+                if self.shown(kid):
+                    self.draw(kid, indent + "  ")
+            self.lines.append(f"{indent}end")
+        else:
+            shape = ('(["', '"])') if not reg.custom else ('["', '"]')
+            label = f"{_label(reg.name)}<br/>{_label(_kind(reg.type))}"
+            self.lines.append(f"{indent}{node}{shape[0]}{label}{shape[1]}")
+
+    def waits_for(self, reg: Registration) -> set[str]:
+        """The nearest drawn registrations `reg` waits for, looking through the ones left out."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        queue = deque(dependencies(reg))
+        while queue:
+            urn = queue.popleft()
+            if urn in seen or urn not in self.by_urn:
+                continue
+            seen.add(urn)
+            if urn in self.ids:
+                found.add(urn)
+            else:
+                queue.extend(dependencies(self.by_urn[urn]))
+        return found
+
+
+def mermaid(plan: Plan) -> str:
+    """The plan as a Mermaid `flowchart`, clusters left to right."""
+    d = _Diagram(plan)
+    d.lines.append("flowchart LR")
+    roots: Iterable[Registration] = sorted(
+        (kid for stack in d.children.get("", []) for kid in d.children.get(stack.urn, []) if d.shown(kid)),
+        key=lambda r: (r.name, r.type),
+    )
+    for root in roots:
+        d.draw(root, "  ")
+    edges: dict[str, set[str]] = {}
+    for urn in list(d.ids):
+        for dep in d.waits_for(d.by_urn[urn]):
+            edges.setdefault(dep, set()).add(urn)
+    order = {urn: i for i, urn in enumerate(d.ids)}
+    lines = [
+        f"  {d.ids[a]} --> {d.ids[b]}"
+        for a, targets in sorted(_reduce(edges).items(), key=lambda e: order[e[0]])
+        for b in sorted(targets, key=order.__getitem__)
+    ]
+    return "\n".join([*d.lines, *lines]) + "\n"
