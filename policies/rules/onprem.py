@@ -1,0 +1,87 @@
+"""On-prem k3s: VMs on Proxmox or vSphere and the `command:remote:Command`s that install k3s."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from pulumi_policy import Severity
+
+from policies.rules.base import Context, Resource, Rule
+
+COMMAND = "command:remote:Command"
+PROXMOX_VM = "proxmoxve:index/vm:Vm"
+PROXMOX_VM_LEGACY = "proxmoxve:index/vmLegacy:VmLegacy"
+VSPHERE_VM = "vsphere:index/virtualMachine:VirtualMachine"
+
+_INSTALLER = re.compile(r"get\.k3s\.io|k3s-install|install\.sh")
+_PINNED = re.compile(r"INSTALL_K3S_VERSION=['\"]?v1\.\d+\.\d+\+k3s\d+")
+
+
+def _script(r: Resource) -> str:
+    return "\n".join(str(r.get(k) or "") for k in ("create", "update"))
+
+
+def _installs_server(r: Resource) -> bool:
+    text = _script(r)
+    return bool(_INSTALLER.search(text)) and "K3S_URL=" not in text and " agent" not in text
+
+
+def _pinned(r: Resource, ctx: Context) -> Iterator[str]:
+    text = _script(r)
+    if _INSTALLER.search(text) and not _PINNED.search(text):
+        yield "the k3s installer runs without INSTALL_K3S_VERSION=v1.X.Y+k3sN: every node must get the same pinned version"
+
+
+def _server_flag(flag: str, what: str) -> object:
+    def check(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
+        commands = [r for r in resources if r.type == COMMAND]
+        servers = [r for r in commands if _installs_server(r)]
+        # The flag may sit in the install line or in a config file written by an earlier command.
+        everything = "\n".join(_script(r) for r in commands)
+        if servers and flag not in everything:
+            for server in servers:
+                yield f"{server.name}: k3s servers run without {flag} ({what})", server.urn
+
+    return check
+
+
+def _vm_protection(r: Resource, ctx: Context) -> Iterator[str]:
+    if not ctx.prod or r.protect:
+        return
+    if r.type in (PROXMOX_VM, PROXMOX_VM_LEGACY) and r.get("protection") is True:
+        return
+    yield "a prod cluster VM needs the protect resource option (or Proxmox protection: true)"
+
+
+RULES = [
+    Rule(
+        "onprem-k3s-pinned",
+        "The k3s installer is pinned to an exact version.",
+        "baseline",
+        (COMMAND,),
+        _pinned,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "onprem-secrets-encryption",
+        "k3s servers encrypt secrets at rest.",
+        "hardening",
+        stack_check=_server_flag("secrets-encryption", "secrets at rest in plain text"),  # type: ignore[arg-type]
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "onprem-audit-logging",
+        "k3s servers write an API audit log.",
+        "hardening",
+        stack_check=_server_flag("audit-log-path", "no API audit log"),  # type: ignore[arg-type]
+    ),
+    Rule(
+        "onprem-vm-deletion-protection",
+        "Prod cluster VMs are protected from deletion.",
+        "lockdown",
+        (PROXMOX_VM, PROXMOX_VM_LEGACY, VSPHERE_VM),
+        _vm_protection,
+        severity=Severity.HIGH,
+    ),
+]
