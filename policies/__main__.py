@@ -6,6 +6,6 @@ from pathlib import Path
 # The rules import `components.spec` (supported versions) and each other as `policies.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from policies.pack import build  # noqa: E402
+from policies.pack import build
 
 build()

@@ -120,8 +120,10 @@ def reconcile(info: Any, given: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     def level_of(entry: Any) -> str | None:
         level = entry if isinstance(entry, str) else entry.get("enforcementLevel") if isinstance(entry, dict) else None
-        if level is not None and level.upper() not in _LEVELS.keys():
-            raise PolicyError(f"--policy-config: enforcement level {level!r} is not one of advisory, mandatory, disabled")
+        if level is not None and level.upper() not in set(_LEVELS.keys()):
+            raise PolicyError(
+                f"--policy-config: enforcement level {level!r} is not one of advisory, mandatory, disabled"
+            )
         return level
 
     all_level = level_of(given.get("all", {}))

@@ -47,7 +47,9 @@ def _logging(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str,
             if cluster.urn not in s.dependencies:
                 continue
             for log in s.props.each("logs"):
-                if log.get("enabled") is True and (log.get("category") in _AUDIT or log.get("categoryGroup") in _GROUPS):
+                if log.get("enabled") is True and (
+                    log.get("category") in _AUDIT or log.get("categoryGroup") in _GROUPS
+                ):
                     ok = True
         if not ok:
             yield f"{cluster.name}: no diagnostic setting sends kube-audit logs from this cluster", cluster.urn
@@ -106,8 +108,22 @@ RULES = [
         _api_not_world_open,
         severity=Severity.CRITICAL,
     ),
-    Rule("aks-private-cluster", "The AKS API server is private.", "lockdown", (CLUSTER,), _private_cluster, severity=Severity.HIGH),
-    Rule("aks-secrets-encryption", "AKS encrypts secrets with a Key Vault key (KMS).", "hardening", (CLUSTER,), _kms, severity=Severity.HIGH),
+    Rule(
+        "aks-private-cluster",
+        "The AKS API server is private.",
+        "lockdown",
+        (CLUSTER,),
+        _private_cluster,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "aks-secrets-encryption",
+        "AKS encrypts secrets with a Key Vault key (KMS).",
+        "hardening",
+        (CLUSTER,),
+        _kms,
+        severity=Severity.HIGH,
+    ),
     Rule(
         "aks-control-plane-logging",
         "Every AKS cluster has a diagnostic setting sending kube-audit logs.",

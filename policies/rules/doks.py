@@ -86,7 +86,13 @@ RULES = [
         (CLUSTER, NODE_POOL),
         _autoscaling,
     ),
-    Rule("doks-surge-upgrade", "DOKS upgrades with surge, inside a maintenance window.", "hardening", (CLUSTER,), _surge_upgrade),
+    Rule(
+        "doks-surge-upgrade",
+        "DOKS upgrades with surge, inside a maintenance window.",
+        "hardening",
+        (CLUSTER,),
+        _surge_upgrade,
+    ),
     Rule(
         "doks-deletion-protection",
         "A prod DOKS cluster is protected from deletion.",

@@ -103,7 +103,9 @@ RULES = [
         _secrets_encryption,
         severity=Severity.HIGH,
     ),
-    Rule("eks-control-plane-logging", "EKS sends api, audit and authenticator logs.", "hardening", (CLUSTER,), _logging),
+    Rule(
+        "eks-control-plane-logging", "EKS sends api, audit and authenticator logs.", "hardening", (CLUSTER,), _logging
+    ),
     Rule(
         "eks-deletion-protection",
         "A prod EKS cluster is protected from deletion.",

@@ -74,9 +74,7 @@ def _default_sa(node_config: Node, where: str) -> Iterator[str]:
 
 
 def _no_default_sa(r: Resource, ctx: Context) -> Iterator[str]:
-    if r.type == NODE_POOL:
-        yield from _default_sa(r.props.node("nodeConfig"), "nodeConfig")
-    elif r.get("removeDefaultNodePool") is not True and r.get("enableAutopilot") is not True:
+    if r.type == NODE_POOL or (r.get("removeDefaultNodePool") is not True and r.get("enableAutopilot") is not True):
         yield from _default_sa(r.props.node("nodeConfig"), "nodeConfig")
 
 
@@ -119,7 +117,11 @@ RULES = [
         severity=Severity.CRITICAL,
     ),
     Rule(
-        "gke-private-endpoint", "The GKE API endpoint is private.", "lockdown", (CLUSTER,), _private_endpoint,
+        "gke-private-endpoint",
+        "The GKE API endpoint is private.",
+        "lockdown",
+        (CLUSTER,),
+        _private_endpoint,
         severity=Severity.HIGH,
     ),
     Rule("gke-private-nodes", "GKE nodes have no public IPs.", "hardening", (CLUSTER,), _private_nodes),
@@ -131,7 +133,9 @@ RULES = [
         _secrets_encryption,
         severity=Severity.HIGH,
     ),
-    Rule("gke-control-plane-logging", "GKE logs system components and the API server.", "hardening", (CLUSTER,), _logging),
+    Rule(
+        "gke-control-plane-logging", "GKE logs system components and the API server.", "hardening", (CLUSTER,), _logging
+    ),
     Rule(
         "gke-deletion-protection",
         "A prod GKE cluster keeps deletion protection.",
@@ -171,5 +175,11 @@ RULES = [
         (NODE_POOL,),
         _autoscaling,
     ),
-    Rule("gke-no-legacy-auth", "GKE has no legacy ABAC and issues no client certificates.", "baseline", (CLUSTER,), _legacy_auth),
+    Rule(
+        "gke-no-legacy-auth",
+        "GKE has no legacy ABAC and issues no client certificates.",
+        "baseline",
+        (CLUSTER,),
+        _legacy_auth,
+    ),
 ]

@@ -174,9 +174,7 @@ def _pdb(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str
     for w in (r for r in resources if r.type in REPLICATED):
         labels = w.get("spec.template.metadata.labels") or {}
         ns = _namespace(w)
-        covered = any(
-            ns == pns and sel and all(labels.get(k) == v for k, v in sel.items()) for pns, sel in budgets
-        )
+        covered = any(ns == pns and sel and all(labels.get(k) == v for k, v in sel.items()) for pns, sel in budgets)
         if not covered:
             yield f"{w.type.rsplit(':', 1)[1]} {w.name}: no PodDisruptionBudget selects its pods", w.urn
 
@@ -247,7 +245,9 @@ def _schema(r: Resource, ctx: Context) -> Iterator[str]:
 
 def _is_native(type_: str) -> bool:
     """Built-in API objects (the ones with a published schema), not Helm, YAML or CRD wrappers."""
-    return type_.startswith("kubernetes:") and not type_.startswith(("kubernetes:helm.sh", "kubernetes:yaml", "kubernetes:kustomize"))
+    return type_.startswith("kubernetes:") and not type_.startswith(
+        ("kubernetes:helm.sh", "kubernetes:yaml", "kubernetes:kustomize")
+    )
 
 
 class _NativeTypes(tuple[str, ...]):
@@ -274,6 +274,12 @@ _CORE_GROUPS = frozenset(
         "discovery.k8s.io",
         "node.k8s.io",
         "certificates.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "events.k8s.io",
+        "resource.k8s.io",
+        "apiregistration.k8s.io",
+        "storagemigration.k8s.io",
+        "internal.apiserver.k8s.io",
     }
 )
 
@@ -290,7 +296,14 @@ RULES = [
     Rule("k8s-resource-requests", "Every container requests CPU and memory.", "hardening", WORKLOADS, _requests),
     Rule("k8s-resource-limits", "Every container has a memory limit.", "hardening", WORKLOADS, _limits),
     Rule("k8s-probes", "Long-running containers have readiness and liveness probes.", "hardening", WORKLOADS, _probes),
-    Rule("k8s-run-as-non-root", "Containers run as a non-root user.", "hardening", WORKLOADS, _non_root, severity=Severity.HIGH),
+    Rule(
+        "k8s-run-as-non-root",
+        "Containers run as a non-root user.",
+        "hardening",
+        WORKLOADS,
+        _non_root,
+        severity=Severity.HIGH,
+    ),
     Rule(
         "k8s-read-only-root-filesystem",
         "Containers have a read-only root filesystem.",
@@ -322,7 +335,14 @@ RULES = [
         _host_namespaces,
         severity=Severity.CRITICAL,
     ),
-    Rule("k8s-no-host-path", "Pods mount no hostPath volume.", "baseline", WORKLOADS, _host_path, severity=Severity.CRITICAL),
+    Rule(
+        "k8s-no-host-path",
+        "Pods mount no hostPath volume.",
+        "baseline",
+        WORKLOADS,
+        _host_path,
+        severity=Severity.CRITICAL,
+    ),
     Rule(
         "k8s-pod-disruption-budget",
         "Every Deployment and StatefulSet has a PodDisruptionBudget.",
@@ -358,5 +378,11 @@ RULES = [
             }
         },
     ),
-    Rule("k8s-helm-chart-pinned", "Every Helm release pins its chart version and repository.", "baseline", (HELM_RELEASE,), _helm_pinned),
+    Rule(
+        "k8s-helm-chart-pinned",
+        "Every Helm release pins its chart version and repository.",
+        "baseline",
+        (HELM_RELEASE,),
+        _helm_pinned,
+    ),
 ]

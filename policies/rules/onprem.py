@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Resource, Rule
+from policies.rules.base import Context, Resource, Rule, StackCheck
 
 COMMAND = "command:remote:Command"
 PROXMOX_VM = "proxmoxve:index/vm:Vm"
@@ -30,10 +30,13 @@ def _installs_server(r: Resource) -> bool:
 def _pinned(r: Resource, ctx: Context) -> Iterator[str]:
     text = _script(r)
     if _INSTALLER.search(text) and not _PINNED.search(text):
-        yield "the k3s installer runs without INSTALL_K3S_VERSION=v1.X.Y+k3sN: every node must get the same pinned version"
+        yield (
+            "the k3s installer runs without INSTALL_K3S_VERSION=v1.X.Y+k3sN: "
+            "every node must get the same pinned version"
+        )
 
 
-def _server_flag(flag: str, what: str) -> object:
+def _server_flag(flag: str, what: str) -> StackCheck:
     def check(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
         commands = [r for r in resources if r.type == COMMAND]
         servers = [r for r in commands if _installs_server(r)]
@@ -67,14 +70,14 @@ RULES = [
         "onprem-secrets-encryption",
         "k3s servers encrypt secrets at rest.",
         "hardening",
-        stack_check=_server_flag("secrets-encryption", "secrets at rest in plain text"),  # type: ignore[arg-type]
+        stack_check=_server_flag("secrets-encryption", "secrets at rest in plain text"),
         severity=Severity.HIGH,
     ),
     Rule(
         "onprem-audit-logging",
         "k3s servers write an API audit log.",
         "hardening",
-        stack_check=_server_flag("audit-log-path", "no API audit log"),  # type: ignore[arg-type]
+        stack_check=_server_flag("audit-log-path", "no API audit log"),
     ),
     Rule(
         "onprem-vm-deletion-protection",

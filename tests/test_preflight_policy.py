@@ -1,0 +1,184 @@
+"""The pack served over gRPC exactly as the engine runs it, fed with preflight plans."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight import policy
+from preflight.__main__ import main
+from preflight.engine import UNKNOWN, Plan, Registration, Secret
+from preflight.stackconfig import StackConfig
+
+PROJECT = "orquestra"
+
+
+def reg(type_: str, name: str, inputs: dict[str, Any], **kw: Any) -> Registration:
+    return Registration(
+        urn=f"urn:pulumi:t::{PROJECT}::{type_}::{name}",
+        type=type_,
+        name=name,
+        parent=kw.get("parent", ""),
+        custom=kw.get("custom", True),
+        provider=kw.get("provider", ""),
+        dependencies=kw.get("dependencies", []),
+        property_dependencies={},
+        protect=kw.get("protect", False),
+        ignore_changes=[],
+        delete_before_replace=False,
+        replace_on_changes=[],
+        retain_on_delete=False,
+        additional_secret_outputs=[],
+        aliases=[],
+        custom_timeouts={},
+        inputs=inputs,
+    )
+
+
+def planted() -> Plan:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "web"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                # A secret input must reach the rules decoded, not as its signature.
+                "spec": {"containers": [{"name": "web", "image": Secret("registry.example.com/web:latest")}]},
+            },
+        },
+    }
+    return Plan(
+        stack="t",
+        registrations=[
+            reg("pulumi:pulumi:Stack", f"{PROJECT}-t", {}, custom=False),
+            reg(
+                "aws:eks/cluster:Cluster",
+                "open",
+                {"version": "1.35", "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
+            ),
+            reg(
+                "aws:eks/cluster:Cluster",
+                "pending",
+                {"version": "1.35", "vpcConfig": {"endpointPublicAccess": UNKNOWN}},
+            ),
+            reg("kubernetes:apps/v1:Deployment", "web", deployment),
+        ],
+        stack_outputs={},
+        invokes=[],
+        errors=[],
+        warnings=[],
+    )
+
+
+def config(env: str) -> StackConfig:
+    return StackConfig(project=PROJECT, stack="t", values={f"{PROJECT}:environment": env}, secret_keys=[])
+
+
+@pytest.fixture(scope="module")
+def prod() -> policy.PolicyResult:
+    return policy.analyze(planted(), config("prod"), policy.load_pack_config("prod"))
+
+
+def found(result: policy.PolicyResult, name: str, resource: str) -> list[policy.Violation]:
+    return [v for v in result.violations if v.policy == name and v.resource.endswith(resource)]
+
+
+def test_planted_world_open_api_is_a_mandatory_violation(prod: policy.PolicyResult) -> None:
+    [v] = found(prod, "eks-api-not-world-open", "aws:eks/cluster:Cluster open")
+    assert v.level == "mandatory"
+    assert "0.0.0.0/0" in v.message
+    assert v.urn.endswith("::open")
+
+
+def test_unknown_during_preview_is_advisory_and_named(prod: policy.PolicyResult) -> None:
+    pending = found(prod, "eks-private-endpoint", "aws:eks/cluster:Cluster pending")
+    assert [v.level for v in pending] == ["advisory"]
+    assert "cannot be checked during preview: vpcConfig.endpointPublicAccess is unknown" in pending[0].message
+
+
+def test_secret_inputs_arrive_decoded(prod: policy.PolicyResult) -> None:
+    [v] = found(prod, "k8s-pinned-images", "Deployment web")
+    assert v.level == "mandatory" and "registry.example.com/web:latest" in v.message
+
+
+def test_stack_rules_run_through_analyze_stack(prod: policy.PolicyResult) -> None:
+    [v] = found(prod, "k8s-pod-disruption-budget", "Deployment web")
+    assert v.level == "mandatory"
+
+
+def test_config_reconciles_like_the_cli(prod: policy.PolicyResult) -> None:
+    assert prod.config["eks-supported-version"]["properties"]["supportedVersions"] == ["1.34", "1.35", "1.36"]
+    assert prod.config["eks-private-endpoint"] == {
+        "enforcementLevel": "mandatory",
+        "properties": {"environment": "prod"},
+    }
+
+
+def test_dev_config_makes_lockdown_advisory() -> None:
+    dev = policy.analyze(planted(), config("dev"), policy.load_pack_config("dev"))
+    assert {v.level for v in found(dev, "eks-private-endpoint", "open")} == {"advisory"}
+    assert not found(dev, "eks-deletion-protection", "open")  # prod-only expectation
+    assert {v.level for v in found(dev, "eks-api-not-world-open", "open")} == {"mandatory"}
+
+
+def test_all_and_unknown_policy_names_in_a_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.json"
+    path.write_text('{"all": "disabled", "eks-api-not-world-open": "advisory"}')
+    result = policy.analyze(planted(), config("prod"), policy.load_pack_config(str(path)))
+    assert {v.policy for v in result.violations} == {"eks-api-not-world-open"}
+    assert {v.level for v in result.violations} == {"advisory"}
+    path.write_text('{"no-such-rule": "mandatory"}')
+    with pytest.raises(policy.PolicyError, match="'no-such-rule' is not a policy"):
+        policy.analyze(planted(), config("prod"), policy.load_pack_config(str(path)))
+
+
+def _project(tmp_path: Path, env: str) -> Path:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {PROJECT}\nruntime: python\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            config:
+              {PROJECT}:environment: {env}
+              {PROJECT}:clusters:
+                - name: local
+                  target: existing
+                  kubeconfigPath: ~/.kube/config
+            """
+        )
+    )
+    (tmp_path / "__main__.py").write_text(
+        textwrap.dedent(
+            """\
+            import pulumi_kubernetes as k8s
+
+            k8s.core.v1.Service(
+                "gateway",
+                metadata={"name": "gateway", "namespace": "gateway"},
+                spec={"type": "LoadBalancer", "ports": [{"port": 443}], "selector": {"app": "gateway"}},
+            )
+            """
+        )
+    )
+    return tmp_path
+
+
+def test_preflight_exits_3_on_a_mandatory_violation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _project(tmp_path, "dev")
+    assert main(["bad", "--project-dir", str(project)]) == 3
+    out = capsys.readouterr().out
+    assert "[mandatory] k8s-public-load-balancer-opt-in kubernetes:core/v1:Service gateway" in out
+    assert main(["bad", "--project-dir", str(project), "--no-policies"]) == 0
+    assert main(["bad", "--project-dir", str(project), "--policy-config", "prod"]) == 3
+
+
+def test_preflight_reports_a_bad_policy_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _project(tmp_path, "dev")
+    assert main(["bad", "--project-dir", str(project), "--policy-config", "qa"]) == 2
+    assert "neither an environment" in capsys.readouterr().err
