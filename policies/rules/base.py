@@ -258,6 +258,11 @@ class Rule:
     remediation: str = ""
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Extra config properties (JSON schema, with defaults) besides `environment`."""
+    matches: Callable[[str], bool] | None = None
+    """Selects resource types by a predicate instead of listing them in `types`."""
+
+    def applies_to(self, type_: str) -> bool:
+        return type_ in self.types or (self.matches is not None and self.matches(type_))
 
     def level(self, environment: Environment) -> Level:
         return TIERS[self.tier][ENVIRONMENTS.index(environment)]
@@ -297,7 +302,7 @@ class Rule:
         return ResourceValidationPolicy(validate=self._validate_resource, **common)
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if args.resource_type not in self.types or self.check is None:
+        if not self.applies_to(args.resource_type) or self.check is None:
             return
         resource = from_args(args)
         ctx = self.context(args.get_config())

@@ -193,7 +193,7 @@ def _replicas(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str
     for w in (r for r in resources if r.type in REPLICATED):
         kind = w.type.rsplit(":", 1)[1]
         key = (_namespace(w), kind, w.get("metadata.name"))
-        count = hpas[key] if key in hpas else w.get("spec.replicas", 1)
+        count = int(hpas[key] if key in hpas else w.get("spec.replicas", 1))
         if count < wanted:
             source = "HPA minReplicas" if key in hpas else "spec.replicas"
             yield f"{kind} {w.name}: {source} is {count}; prod needs at least {wanted}", w.urn
@@ -243,18 +243,10 @@ def _schema(r: Resource, ctx: Context) -> Iterator[str]:
         yield f"{manifest.get('apiVersion')}/{manifest.get('kind')} does not exist in Kubernetes {version}"
 
 
-def _is_native(type_: str) -> bool:
-    """Built-in API objects (the ones with a published schema), not Helm, YAML or CRD wrappers."""
-    return type_.startswith("kubernetes:") and not type_.startswith(
-        ("kubernetes:helm.sh", "kubernetes:yaml", "kubernetes:kustomize")
-    )
-
-
-class _NativeTypes(tuple[str, ...]):
-    """Matches every built-in Kubernetes type, so new kinds are validated without listing them."""
-
-    def __contains__(self, item: object) -> bool:
-        return isinstance(item, str) and _is_native(item) and item.split(":")[1].split("/")[0] in _CORE_GROUPS
+def is_builtin(type_: str) -> bool:
+    """Built-in API objects (the ones with a published schema), not Helm, YAML or custom resources."""
+    parts = type_.split(":")
+    return len(parts) == 3 and parts[0] == "kubernetes" and parts[1].split("/")[0] in _CORE_GROUPS
 
 
 _CORE_GROUPS = frozenset(
@@ -368,8 +360,8 @@ RULES = [
         "k8s-schema-valid",
         "Every object is valid for its cluster's Kubernetes version.",
         "baseline",
-        _NativeTypes(),
-        _schema,
+        check=_schema,
+        matches=is_builtin,
         config={
             "kubernetesVersion": {
                 "type": "string",
