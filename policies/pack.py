@@ -7,6 +7,8 @@ pack), so even a bare `--policy-pack policies` blocks on prod lock-down rules.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyPack
@@ -15,6 +17,7 @@ from policies.rules import RULES
 from policies.rules.base import ENVIRONMENTS, Environment, stack_environment
 
 NAME = "orquestra"
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 
 def pack_config(environment: Environment) -> dict[str, Any]:
@@ -35,3 +38,18 @@ def build(environment: Environment | None = None) -> PolicyPack:
         enforcement_level=EnforcementLevel.ADVISORY,
         description="Lock-down, hardening and workload rules for orquestra's Kubernetes clusters.",
     )
+
+
+def write_configs(directory: Path = CONFIG_DIR) -> list[Path]:
+    """Regenerate `config/<env>.json` after adding or re-tiering a rule (`python -m policies.pack`)."""
+    written = []
+    for env in ENVIRONMENTS:
+        path = directory / f"{env}.json"
+        path.write_text(json.dumps(pack_config(env), indent=2) + "\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_configs():
+        print(path)

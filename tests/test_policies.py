@@ -353,6 +353,37 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str, dict[str, Any]]
         {},
     ),
     "onprem-vm-deletion-protection": (PVE, {"protection": True}, {"protection": False}, "protect", {}),
+    "aks-managed-identity": (
+        AKS,
+        {"identity": {"type": "SystemAssigned"}},
+        {"servicePrincipalProfile": {"clientId": "x", "secret": "s3cr3t"}},
+        "identity.type",
+        {},
+    ),
+    "onprem-supported-version": (
+        CMD,
+        {
+            "create": "curl -sfL https://get.k3s.io | sh -s - server",
+            "environment": {"INSTALL_K3S_VERSION": "v1.35.1+k3s1"},
+        },
+        {"create": "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.29.4+k3s1 sh -s - server"},
+        "v1.29.4+k3s1",
+        {},
+    ),
+    "onprem-network-policy": (
+        CMD,
+        {"create": "curl -sfL https://get.k3s.io | sh -s - server --flannel-backend=none --disable-network-policy"},
+        {"create": "curl -sfL https://get.k3s.io | sh -s - server --disable-network-policy"},
+        "NetworkPolicy",
+        {},
+    ),
+    "k8s-no-default-service-account-token": (
+        DEPLOY,
+        deployment(automountServiceAccountToken=False),
+        deployment(),
+        "automountServiceAccountToken",
+        {},
+    ),
     "k8s-pinned-images": (DEPLOY, deployment(), deployment({"image": "nginx:latest"}), "not pinned", {}),
     "k8s-resource-requests": (
         DEPLOY,
@@ -417,6 +448,19 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str, dict[str, Any]]
 }
 
 STACK_CASES: dict[str, tuple[list[Any], list[Any], str]] = {
+    "eks-network-policy": (
+        [
+            (EKS, "eks", {}),
+            (
+                "aws:eks/addon:Addon",
+                "vpc-cni",
+                {"addonName": "vpc-cni", "configurationValues": '{"enableNetworkPolicy": "true"}'},
+                ["eks"],
+            ),
+        ],
+        [(EKS, "eks", {}), ("aws:eks/addon:Addon", "vpc-cni", {"addonName": "vpc-cni"}, ["eks"])],
+        "enableNetworkPolicy",
+    ),
     "aks-control-plane-logging": (
         [
             (AKS, "aks", {}),

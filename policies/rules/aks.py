@@ -99,6 +99,13 @@ def _workload_identity(r: Resource, ctx: Context) -> Iterator[str]:
         yield "enable oidcIssuerProfile and securityProfile.workloadIdentity so pods get identities without secrets"
 
 
+def _managed_identity(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("identity.type") not in ("SystemAssigned", "UserAssigned"):
+        yield "identity.type must be SystemAssigned or UserAssigned: no service principal with a client secret"
+    if r.props.present("servicePrincipalProfile.secret"):
+        yield "servicePrincipalProfile.secret is a long-lived credential; use a managed identity"
+
+
 RULES = [
     Rule(
         "aks-api-not-world-open",
@@ -160,6 +167,14 @@ RULES = [
         "lockdown",
         (CLUSTER,),
         _local_accounts,
+    ),
+    Rule(
+        "aks-managed-identity",
+        "AKS runs as a managed identity, not a service principal with a secret.",
+        "hardening",
+        (CLUSTER,),
+        _managed_identity,
+        severity=Severity.HIGH,
     ),
     Rule("aks-workload-identity", "AKS offers Workload Identity to pods.", "hardening", (CLUSTER,), _workload_identity),
 ]

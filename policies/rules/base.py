@@ -12,11 +12,13 @@ which property could not be checked.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
 from pulumi_policy import (
@@ -225,9 +227,13 @@ StackCheck: TypeAlias = Callable[[Sequence[Resource], Context], Iterable[tuple[s
 """Yields (message, urn of the offending resource)."""
 
 
-def stack_config() -> dict[str, Any]:
+def stack_config() -> Mapping[str, Any]:
     """The stack's config as the engine hands it to a policy pack (`PULUMI_CONFIG`), JSON values decoded."""
-    raw = os.environ.get("PULUMI_CONFIG", "")
+    return _decode_config(os.environ.get("PULUMI_CONFIG", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _decode_config(raw: str) -> Mapping[str, Any]:
     try:
         values = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
@@ -238,7 +244,7 @@ def stack_config() -> dict[str, Any]:
             out[key] = json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
         except json.JSONDecodeError:
             out[key] = value
-    return out
+    return MappingProxyType(out)
 
 
 def stack_environment(config: Mapping[str, Any] | None = None) -> Environment:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 
@@ -11,6 +12,9 @@ from policies.rules.base import Context, Resource, Rule, supported_version, vers
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ADDON = "aws:eks/addon:Addon"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+_POLICY_CNIS = ("cilium", "calico", "tigera-operator")
 
 
 def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
@@ -77,6 +81,35 @@ def _no_ssh(r: Resource, ctx: Context) -> Iterator[str]:
         yield "remoteAccess opens SSH to the nodes; use SSM Session Manager instead"
 
 
+def _vpc_cni_enforces(addon_config: object) -> bool:
+    try:
+        values = json.loads(str(addon_config)) if addon_config else {}
+    except json.JSONDecodeError:
+        return False
+    return isinstance(values, dict) and str(values.get("enableNetworkPolicy", "")).lower() == "true"
+
+
+def _network_policy(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
+    clusters = [r for r in resources if r.type == CLUSTER]
+    if not clusters:
+        return
+    # A policy-enforcing CNI installed by chart covers the stack's clusters.
+    if any(r.type == HELM_RELEASE and str(r.get("chart") or "").endswith(_POLICY_CNIS) for r in resources):
+        return
+    enforcing = [
+        r
+        for r in resources
+        if r.type == ADDON and r.get("addonName") == "vpc-cni" and _vpc_cni_enforces(r.get("configurationValues"))
+    ]
+    for cluster in clusters:
+        if not any(cluster.urn in a.dependencies for a in enforcing):
+            yield (
+                f'{cluster.name}: no vpc-cni add-on with configurationValues enableNetworkPolicy: "true" '
+                "(nor a Cilium/Calico release), so NetworkPolicy objects are not enforced",
+                cluster.urn,
+            )
+
+
 RULES = [
     Rule(
         "eks-api-not-world-open",
@@ -136,6 +169,12 @@ RULES = [
         (LAUNCH_TEMPLATE,),
         _imdsv2,
         severity=Severity.HIGH,
+    ),
+    Rule(
+        "eks-network-policy",
+        "EKS enforces NetworkPolicy (vpc-cni network policy agent, or Cilium/Calico).",
+        "hardening",
+        stack_check=_network_policy,
     ),
     Rule("eks-node-no-ssh", "EKS node groups do not open SSH.", "hardening", (NODE_GROUP,), _no_ssh),
 ]

@@ -135,6 +135,13 @@ def _host_path(r: Resource, ctx: Context) -> Iterator[str]:
             yield f"volume {volume.get('name')!r} mounts hostPath {volume.get('hostPath.path')!r} from the node"
 
 
+def _service_account_token(r: Resource, ctx: Context) -> Iterator[str]:
+    pod = _pod(r)
+    account = pod.get("serviceAccountName") or "default"
+    if account == "default" and pod.get("automountServiceAccountToken") is not False:
+        yield "the pod mounts the namespace's default ServiceAccount token; set automountServiceAccountToken: false"
+
+
 _INTERNAL: dict[str, tuple[str, ...]] = {
     "service.beta.kubernetes.io/aws-load-balancer-internal": ("true",),
     "service.beta.kubernetes.io/aws-load-balancer-scheme": ("internal",),
@@ -334,6 +341,13 @@ RULES = [
         WORKLOADS,
         _host_path,
         severity=Severity.CRITICAL,
+    ),
+    Rule(
+        "k8s-no-default-service-account-token",
+        "Pods do not mount the default ServiceAccount's token.",
+        "advice",
+        WORKLOADS,
+        _service_account_token,
     ),
     Rule(
         "k8s-pod-disruption-budget",

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Resource, Rule, StackCheck
+from policies.rules.base import Context, Resource, Rule, StackCheck, supported_version, versions_config
 
 COMMAND = "command:remote:Command"
 PROXMOX_VM = "proxmoxve:index/vm:Vm"
@@ -15,11 +15,14 @@ PROXMOX_VM_LEGACY = "proxmoxve:index/vmLegacy:VmLegacy"
 VSPHERE_VM = "vsphere:index/virtualMachine:VirtualMachine"
 
 _INSTALLER = re.compile(r"get\.k3s\.io|k3s-install|install\.sh")
-_PINNED = re.compile(r"INSTALL_K3S_VERSION=['\"]?v1\.\d+\.\d+\+k3s\d+")
+_PINNED = re.compile(r"INSTALL_K3S_VERSION=['\"]?(?P<version>v1\.\d+\.\d+\+k3s\d+)")
 
 
 def _script(r: Resource) -> str:
-    return "\n".join(str(r.get(k) or "") for k in ("create", "update"))
+    """The command lines, with the command's environment written as `KEY=value` (the installer reads both)."""
+    env = r.get("environment") or {}
+    lines = [f"{k}={v}" for k, v in env.items()] if isinstance(env, dict) else []
+    return "\n".join([*lines, *(str(r.get(k) or "") for k in ("create", "update"))])
 
 
 def _installs_server(r: Resource) -> bool:
@@ -34,6 +37,20 @@ def _pinned(r: Resource, ctx: Context) -> Iterator[str]:
             "the k3s installer runs without INSTALL_K3S_VERSION=v1.X.Y+k3sN: "
             "every node must get the same pinned version"
         )
+
+
+def _version(r: Resource, ctx: Context) -> Iterator[str]:
+    text = _script(r)
+    if not _INSTALLER.search(text):
+        return
+    pinned = _PINNED.search(text)
+    yield from supported_version(pinned.group("version") if pinned else None, "INSTALL_K3S_VERSION", ctx)
+
+
+def _network_policy(r: Resource, ctx: Context) -> Iterator[str]:
+    text = _script(r)
+    if _INSTALLER.search(text) and "--disable-network-policy" in text and "--flannel-backend=none" not in text:
+        yield "k3s runs with --disable-network-policy and no replacement CNI: NetworkPolicy objects do nothing"
 
 
 def _server_flag(flag: str, what: str) -> StackCheck:
@@ -65,6 +82,21 @@ RULES = [
         (COMMAND,),
         _pinned,
         severity=Severity.HIGH,
+    ),
+    Rule(
+        "onprem-supported-version",
+        "k3s runs a supported Kubernetes version.",
+        "baseline",
+        (COMMAND,),
+        _version,
+        config=versions_config("onprem"),
+    ),
+    Rule(
+        "onprem-network-policy",
+        "k3s keeps its NetworkPolicy controller (or replaces the CNI).",
+        "hardening",
+        (COMMAND,),
+        _network_policy,
     ),
     Rule(
         "onprem-secrets-encryption",
