@@ -182,3 +182,40 @@ def test_preflight_reports_a_bad_policy_config(tmp_path: Path, capsys: pytest.Ca
     project = _project(tmp_path, "dev")
     assert main(["bad", "--project-dir", str(project), "--policy-config", "qa"]) == 2
     assert "neither an environment" in capsys.readouterr().err
+
+
+def test_a_well_formed_workload_passes_every_rule_over_grpc() -> None:
+    """Numbers arrive as doubles and strings stay strings: no rule may trip on the wire format itself."""
+    from tests.test_policies import GOOD_CONTAINER, PDB_OBJ, deployment, service
+
+    web = deployment({**GOOD_CONTAINER, "ports": [{"containerPort": 9898, "name": "http"}]})
+    web["spec"]["template"]["spec"]["automountServiceAccountToken"] = False
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", **PDB_OBJ}
+    pdb["spec"] = {**pdb["spec"], "minAvailable": 1}
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "hello", "namespace": "hello"},
+        "spec": {
+            "minReplicas": 3,
+            "maxReplicas": 12,
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "hello"},
+        },
+    }
+    lb = service({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"})
+    plan = Plan(
+        stack="t",
+        registrations=[
+            reg("pulumi:pulumi:Stack", f"{PROJECT}-t", {}, custom=False),
+            reg("kubernetes:apps/v1:Deployment", "hello", web),
+            reg("kubernetes:policy/v1:PodDisruptionBudget", "hello", pdb),
+            reg("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "hello", hpa),
+            reg("kubernetes:core/v1:Service", "gateway", lb),
+        ],
+        stack_outputs={},
+        invokes=[],
+        errors=[],
+        warnings=[],
+    )
+    result = policy.analyze(plan, config("prod"), policy.load_pack_config("prod"))
+    assert [v.line() for v in result.violations] == []
