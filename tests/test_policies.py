@@ -18,7 +18,14 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import (
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+    unknown_checking_proxy,
+)
 
 from policies.pack import pack_config
 from policies.rules import RULES
@@ -55,7 +62,7 @@ def check(
 Res = tuple[str, str, dict[str, Any]]  # type, name, props; dependencies by name in a 4th slot
 
 
-def check_stack(rule: str, resources: list[Any], *, env: str = "prod") -> list[str]:
+def check_stack(rule: str, resources: list[Any], *, env: str = "prod", messages: list[str] | None = None) -> list[str]:
     policy = BY_NAME[rule].policy(env)  # type: ignore[arg-type]
     assert isinstance(policy, StackValidationPolicy)
     built: dict[str, PolicyResource] = {}
@@ -65,11 +72,11 @@ def check_stack(rule: str, resources: list[Any], *, env: str = "prod") -> list[s
         built[name] = PolicyResource(
             type_, unknown_checking_proxy(copy.deepcopy(props)), urn, name, _opts(), None, None, dependencies, {}
         )
-    messages: list[str] = []
+    found: list[str] = [] if messages is None else messages
     policy.validate(
-        StackValidationArgs(list(built.values()), {"environment": env}), lambda m, urn=None: messages.append(m)
+        StackValidationArgs(list(built.values()), {"environment": env}), lambda m, urn=None: found.append(m)
     )
-    return messages
+    return found
 
 
 # ------------------------------------------------------------------ fixtures
@@ -610,6 +617,29 @@ def test_unknown_values_are_reported_not_passed(rule: str, type_: str, props: di
         check(rule, type_, props)
     assert "cannot be checked during preview" in info.value.message
     assert info.value.message.endswith(f"{path} is unknown")
+
+
+def test_stack_rule_reports_what_it_can_and_names_what_it_cannot() -> None:
+    pending = deployment()
+    pending["spec"]["template"]["metadata"]["labels"] = UNKNOWN_OBJECT_VALUE
+    messages: list[str] = []
+    with pytest.raises(UnknownValueError) as info:
+        check_stack(
+            "k8s-pod-disruption-budget",
+            [(DEPLOY, "pending", pending), (DEPLOY, "plain", deployment())],
+            messages=messages,
+        )
+    assert messages == ["Deployment plain: no PodDisruptionBudget selects its pods"]
+    assert info.value.message == (
+        "cannot be checked during preview: spec.template.metadata.labels is unknown (Deployment pending)"
+    )
+
+
+def test_an_unknown_hpa_leaves_replicas_undecided() -> None:
+    hpa = {"metadata": {"namespace": "hello"}, "spec": {"minReplicas": UNKNOWN_NUMBER_VALUE, "scaleTargetRef": {}}}
+    one = {**deployment(), "spec": {**deployment()["spec"], "replicas": None}}
+    with pytest.raises(UnknownValueError, match=r"spec.minReplicas is unknown \(HorizontalPodAutoscaler h\)"):
+        check_stack("k8s-min-replicas", [(DEPLOY, "hello", one), (HPA, "h", hpa)])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

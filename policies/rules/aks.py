@@ -6,7 +6,18 @@ from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Node, Resource, Rule, supported_version, versions_config, world_open
+from policies.rules.base import (
+    Context,
+    Finding,
+    Node,
+    Resource,
+    Rule,
+    Unknown,
+    per_resource,
+    supported_version,
+    versions_config,
+    world_open,
+)
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -39,20 +50,29 @@ _AUDIT = {"kube-audit", "kube-audit-admin"}
 _GROUPS = {"audit", "allLogs"}
 
 
-def _logging(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    settings = [r for r in resources if r.type == DIAGNOSTIC_SETTING]
-    for cluster in (r for r in resources if r.type == CLUSTER):
-        ok = False
-        for s in settings:
-            if cluster.urn not in s.dependencies:
-                continue
-            for log in s.props.each("logs"):
-                if log.get("enabled") is True and (
-                    log.get("category") in _AUDIT or log.get("categoryGroup") in _GROUPS
-                ):
-                    ok = True
-        if not ok:
-            yield f"{cluster.name}: no diagnostic setting sends kube-audit logs from this cluster", cluster.urn
+def _logging(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    # (dependencies, sends audit logs) per diagnostic setting; a setting with unknown logs may or may not.
+    settings: list[tuple[tuple[str, ...], bool | Unknown]] = []
+    for s in (r for r in resources if r.type == DIAGNOSTIC_SETTING):
+        try:
+            audit: bool | Unknown = any(
+                log.get("enabled") is True and (log.get("category") in _AUDIT or log.get("categoryGroup") in _GROUPS)
+                for log in s.props.each("logs")
+            )
+        except Unknown as exc:
+            audit = exc.about(s)
+        settings.append((s.dependencies, audit))
+
+    def check(cluster: Resource) -> Iterator[str]:
+        mine = [audit for deps, audit in settings if cluster.urn in deps]
+        if any(a is True for a in mine):
+            return
+        unknown = next((a for a in mine if isinstance(a, Unknown)), None)
+        if unknown is not None:
+            raise unknown
+        yield f"{cluster.name}: no diagnostic setting sends kube-audit logs from this cluster"
+
+    yield from per_resource((r for r in resources if r.type == CLUSTER), check)
 
 
 def _deletion_protection(r: Resource, ctx: Context) -> Iterator[str]:

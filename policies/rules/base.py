@@ -88,6 +88,12 @@ class Unknown(UnknownValueError):
     def __str__(self) -> str:
         return self.message
 
+    def about(self, resource: Resource) -> Unknown:
+        """The same, naming the resource (stack rules report one diagnostic for the whole stack)."""
+        out = Unknown(self.path)
+        out.message = f"{self.message} ({resource.type.rsplit(':', 1)[-1]} {resource.name})"
+        return out
+
 
 def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value in _UNKNOWNS
@@ -223,8 +229,19 @@ class Context:
 
 
 Check: TypeAlias = Callable[[Resource, Context], Iterable[str]]
-StackCheck: TypeAlias = Callable[[Sequence[Resource], Context], Iterable[tuple[str, str]]]
-"""Yields (message, urn of the offending resource)."""
+Finding: TypeAlias = tuple[str | Unknown, str]
+StackCheck: TypeAlias = Callable[[Sequence[Resource], Context], Iterable[Finding]]
+"""Yields (message, urn of the offending resource); an `Unknown` instead of a message when it cannot tell."""
+
+
+def per_resource(resources: Iterable[Resource], check: Callable[[Resource], Iterable[str]]) -> Iterator[Finding]:
+    """Run `check` on each resource so that one unknown value only leaves that resource unjudged."""
+    for r in resources:
+        try:
+            for message in check(r):
+                yield message, r.urn
+        except Unknown as exc:
+            yield exc.about(r), r.urn
 
 
 def stack_config() -> Mapping[str, Any]:
@@ -320,20 +337,17 @@ class Rule:
         resources = [from_policy_resource(r) for r in args.resources]
         ctx = self.context(args.get_config())
         unknown: Unknown | None = None
-        for message, urn in _collect(self.stack_check, resources, ctx):
-            if isinstance(message, Unknown):
-                unknown = unknown or message
-                continue
-            report(message, urn)
+        try:
+            for message, urn in self.stack_check(resources, ctx):
+                if isinstance(message, Unknown):
+                    unknown = unknown or message
+                else:
+                    report(message, urn)
+        except Unknown as exc:
+            unknown = unknown or exc
         if unknown is not None:
+            # Reported by the SDK as an advisory diagnostic: the rule neither passed nor failed.
             raise unknown
-
-
-def _collect(check: StackCheck, resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[Any, str]]:
-    try:
-        yield from check(resources, ctx)
-    except Unknown as exc:
-        yield exc, ""
 
 
 def _provider_name(provider: Any) -> str:

@@ -7,7 +7,17 @@ from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Resource, Rule, supported_version, versions_config, world_open
+from policies.rules.base import (
+    Context,
+    Finding,
+    Resource,
+    Rule,
+    Unknown,
+    per_resource,
+    supported_version,
+    versions_config,
+    world_open,
+)
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -89,25 +99,33 @@ def _vpc_cni_enforces(addon_config: object) -> bool:
     return isinstance(values, dict) and str(values.get("enableNetworkPolicy", "")).lower() == "true"
 
 
-def _network_policy(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
+def _network_policy(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
     clusters = [r for r in resources if r.type == CLUSTER]
     if not clusters:
         return
-    # A policy-enforcing CNI installed by chart covers the stack's clusters.
-    if any(r.type == HELM_RELEASE and str(r.get("chart") or "").endswith(_POLICY_CNIS) for r in resources):
-        return
-    enforcing = [
-        r
-        for r in resources
-        if r.type == ADDON and r.get("addonName") == "vpc-cni" and _vpc_cni_enforces(r.get("configurationValues"))
-    ]
-    for cluster in clusters:
-        if not any(cluster.urn in a.dependencies for a in enforcing):
-            yield (
-                f'{cluster.name}: no vpc-cni add-on with configurationValues enableNetworkPolicy: "true" '
-                "(nor a Cilium/Calico release), so NetworkPolicy objects are not enforced",
-                cluster.urn,
-            )
+    unknown: Unknown | None = None
+    enforcing: list[Resource] = []
+    for r in resources:
+        try:
+            # A policy-enforcing CNI installed by chart covers the stack's clusters.
+            if r.type == HELM_RELEASE and str(r.get("chart") or "").endswith(_POLICY_CNIS):
+                return
+            if r.type == ADDON and r.get("addonName") == "vpc-cni" and _vpc_cni_enforces(r.get("configurationValues")):
+                enforcing.append(r)
+        except Unknown as exc:
+            unknown = unknown or exc.about(r)
+
+    def check(cluster: Resource) -> Iterator[str]:
+        if any(cluster.urn in a.dependencies for a in enforcing):
+            return
+        if unknown is not None:
+            raise unknown
+        yield (
+            f'{cluster.name}: no vpc-cni add-on with configurationValues enableNetworkPolicy: "true" '
+            "(nor a Cilium/Calico release), so NetworkPolicy objects are not enforced"
+        )
+
+    yield from per_resource(clusters, check)
 
 
 RULES = [

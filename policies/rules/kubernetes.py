@@ -13,7 +13,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Node, Resource, Rule, Unknown, first_unknown
+from policies.rules.base import Context, Finding, Node, Resource, Rule, Unknown, first_unknown, per_resource
 
 POD_SPEC: dict[str, str] = {
     "kubernetes:apps/v1:Deployment": "spec.template.spec",
@@ -172,38 +172,57 @@ def _namespace(r: Resource) -> str:
     return str(r.get("metadata.namespace") or "default")
 
 
-def _pdb(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    budgets = [
-        (_namespace(p), p.get("spec.selector.matchLabels") or {})
-        for p in resources
-        if p.type == PDB and not p.props.present("spec.selector.matchExpressions")
-    ]
-    for w in (r for r in resources if r.type in REPLICATED):
+def _selectors(resources: Sequence[Resource]) -> tuple[list[tuple[str, dict[str, Any]]], Unknown | None]:
+    """(namespace, matchLabels) of every PDB; the first unknown one, if any, makes "not covered" undecidable."""
+    found, unknown = [], None
+    for p in (r for r in resources if r.type == PDB):
+        try:
+            if not p.props.present("spec.selector.matchExpressions"):
+                found.append((_namespace(p), p.get("spec.selector.matchLabels") or {}))
+        except Unknown as exc:
+            unknown = unknown or exc.about(p)
+    return found, unknown
+
+
+def _pdb(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    budgets, unknown = _selectors(resources)
+
+    def check(w: Resource) -> Iterator[str]:
         labels = w.get("spec.template.metadata.labels") or {}
         ns = _namespace(w)
-        covered = any(ns == pns and sel and all(labels.get(k) == v for k, v in sel.items()) for pns, sel in budgets)
-        if not covered:
-            yield f"{w.type.rsplit(':', 1)[1]} {w.name}: no PodDisruptionBudget selects its pods", w.urn
+        if any(ns == pns and sel and all(labels.get(k) == v for k, v in sel.items()) for pns, sel in budgets):
+            return
+        if unknown is not None:
+            raise unknown
+        yield f"{w.type.rsplit(':', 1)[1]} {w.name}: no PodDisruptionBudget selects its pods"
+
+    yield from per_resource((r for r in resources if r.type in REPLICATED), check)
 
 
-def _replicas(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
+def _replicas(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
     if not ctx.prod:
         return
     wanted = int(ctx.config.get("minReplicas", 2))
-    hpas = {
-        (_namespace(h), h.get("spec.scaleTargetRef.kind"), h.get("spec.scaleTargetRef.name")): h.get(
-            "spec.minReplicas", 1
-        )
-        for h in resources
-        if h.type == HPA
-    }
-    for w in (r for r in resources if r.type in REPLICATED):
+    hpas: dict[tuple[str, Any, Any], Any] = {}
+    unknown: Unknown | None = None
+    for h in (r for r in resources if r.type == HPA):
+        try:
+            key = (_namespace(h), h.get("spec.scaleTargetRef.kind"), h.get("spec.scaleTargetRef.name"))
+            hpas[key] = h.get("spec.minReplicas", 1)
+        except Unknown as exc:
+            unknown = unknown or exc.about(h)
+
+    def check(w: Resource) -> Iterator[str]:
         kind = w.type.rsplit(":", 1)[1]
         key = (_namespace(w), kind, w.get("metadata.name"))
+        if key not in hpas and unknown is not None:
+            raise unknown
         count = int(hpas[key] if key in hpas else w.get("spec.replicas", 1))
         if count < wanted:
             source = "HPA minReplicas" if key in hpas else "spec.replicas"
-            yield f"{kind} {w.name}: {source} is {count}; prod needs at least {wanted}", w.urn
+            yield f"{kind} {w.name}: {source} is {count}; prod needs at least {wanted}"
+
+    yield from per_resource((r for r in resources if r.type in REPLICATED), check)
 
 
 def _helm_pinned(r: Resource, ctx: Context) -> Iterator[str]:

@@ -7,7 +7,16 @@ from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Resource, Rule, StackCheck, supported_version, versions_config
+from policies.rules.base import (
+    Context,
+    Finding,
+    Resource,
+    Rule,
+    StackCheck,
+    Unknown,
+    supported_version,
+    versions_config,
+)
 
 COMMAND = "command:remote:Command"
 PROXMOX_VM = "proxmoxve:index/vm:Vm"
@@ -25,8 +34,7 @@ def _script(r: Resource) -> str:
     return "\n".join([*lines, *(str(r.get(k) or "") for k in ("create", "update"))])
 
 
-def _installs_server(r: Resource) -> bool:
-    text = _script(r)
+def _installs_server(text: str) -> bool:
     return bool(_INSTALLER.search(text)) and "K3S_URL=" not in text and " agent" not in text
 
 
@@ -54,13 +62,21 @@ def _network_policy(r: Resource, ctx: Context) -> Iterator[str]:
 
 
 def _server_flag(flag: str, what: str) -> StackCheck:
-    def check(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-        commands = [r for r in resources if r.type == COMMAND]
-        servers = [r for r in commands if _installs_server(r)]
+    def check(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+        scripts: list[tuple[Resource, str]] = []
+        unknown: Unknown | None = None
+        for r in (r for r in resources if r.type == COMMAND):
+            try:
+                scripts.append((r, _script(r)))
+            except Unknown as exc:
+                unknown = unknown or exc.about(r)
         # The flag may sit in the install line or in a config file written by an earlier command.
-        everything = "\n".join(_script(r) for r in commands)
-        if servers and flag not in everything:
-            for server in servers:
+        if any(flag in text for _, text in scripts):
+            return
+        for server, _ in (pair for pair in scripts if _installs_server(pair[1])):
+            if unknown is not None:
+                yield unknown, server.urn
+            else:
                 yield f"{server.name}: k3s servers run without {flag} ({what})", server.urn
 
     return check
