@@ -142,9 +142,9 @@ class Node:
     def _walk(self, key: str) -> tuple[Any, str]:
         cur, path = self.value, self.path
         for part in key.split(".") if key else []:
-            path = f"{path}.{part}" if path else part
             if is_unknown(cur):
-                raise Unknown(path.rsplit(".", 1)[0] if "." in path else path)
+                raise Unknown(path)
+            path = f"{path}.{part}" if path else part
             if isinstance(cur, dict) and part in cur:
                 cur = cur[part]
             elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
