@@ -93,6 +93,7 @@ DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DOKS_NP = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 CMD = "command:remote:Command"
 PVE = "proxmoxve:index/vm:Vm"
+PVE_LEGACY = "proxmoxve:index/vmLegacy:VmLegacy"
 DEPLOY = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
 SVC = "kubernetes:core/v1:Service"
@@ -359,7 +360,7 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str, dict[str, Any]]
         "INSTALL_K3S_VERSION",
         {},
     ),
-    "onprem-vm-deletion-protection": (PVE, {"protection": True}, {"protection": False}, "protect", {}),
+    "onprem-vm-deletion-protection": (PVE_LEGACY, {"protection": True}, {"protection": False}, "protect", {}),
     "aks-managed-identity": (
         AKS,
         {"identity": {"type": "SystemAssigned"}},
@@ -551,6 +552,11 @@ def test_prod_only_rules_pass_in_dev() -> None:
     assert check("eks-deletion-protection", EKS, {}, env="prod") != []
     one = [(DEPLOY, "hello", {**deployment(), "spec": {**deployment()["spec"], "replicas": 1}})]
     assert check_stack("k8s-min-replicas", one, env="staging") == []
+
+
+def test_a_proxmox_vm_is_protected_by_the_resource_option() -> None:
+    assert check("onprem-vm-deletion-protection", PVE, {"name": "k3s-server-0"}, protect=True) == []
+    assert check("onprem-vm-deletion-protection", PVE, {"name": "k3s-server-0"}) != []
 
 
 def test_gke_release_channel_stands_in_for_a_pinned_version() -> None:

@@ -85,9 +85,10 @@ def _server_flag(flag: str, what: str) -> StackCheck:
 def _vm_protection(r: Resource, ctx: Context) -> Iterator[str]:
     if not ctx.prod or r.protect:
         return
-    if r.type in (PROXMOX_VM, PROXMOX_VM_LEGACY) and r.get("protection") is True:
+    # Only the legacy Proxmox VM resource exposes Proxmox's own protection flag.
+    if r.type == PROXMOX_VM_LEGACY and r.get("protection") is True:
         return
-    yield "a prod cluster VM needs the protect resource option (or Proxmox protection: true)"
+    yield "a prod cluster VM needs the protect resource option"
 
 
 RULES = [
