@@ -144,8 +144,12 @@ def reconcile(info: Any, given: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _runtime_config(config: StackConfig) -> dict[str, str]:
-    """Stack config as the engine hands it to a pack; secrets it cannot decrypt stay out."""
-    return {k: v for k, v in config.for_runtime().items() if k not in config.secret_keys}
+    """Stack config as the engine hands it to a pack.
+
+    Encrypted leaves are already placeholders here (preflight has no key), so keys that hold a
+    secret keep their readable structure, such as each cluster's kubernetesVersion.
+    """
+    return config.for_runtime()
 
 
 @contextmanager

@@ -219,3 +219,23 @@ def test_a_well_formed_workload_passes_every_rule_over_grpc() -> None:
     )
     result = policy.analyze(plan, config("prod"), policy.load_pack_config("prod"))
     assert [v.line() for v in result.violations] == []
+
+
+def test_schema_version_comes_from_a_stack_whose_clusters_key_holds_a_secret() -> None:
+    """A `secure:` kubeconfig makes the whole clusters key secret; its versions must still reach the pack."""
+    from preflight import stackconfig
+
+    flow = {
+        "apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3",
+        "kind": "FlowSchema",
+        "metadata": {"name": "x"},
+        "spec": {"priorityLevelConfiguration": {"name": "global-default"}},
+    }
+    clusters = [{"name": "old", "target": "existing", "kubeconfig": {"secure": "v1:abc"}, "kubernetesVersion": "1.31"}]
+    cfg = stackconfig.from_values({"clusters": clusters}, stack="t")
+    assert "orquestra:clusters" in cfg.secret_keys
+    provider = reg("pulumi:providers:kubernetes", "old-k8s", {"kubeconfig": Secret(UNKNOWN)})
+    fs = reg("kubernetes:flowcontrol.apiserver.k8s.io/v1beta3:FlowSchema", "x", flow, provider=f"{provider.urn}::id")
+    plan = Plan("t", [provider, fs], {}, [], [], [])
+    result = policy.analyze(plan, cfg, policy.load_pack_config("dev"))
+    assert [v.line() for v in result.violations if v.policy == "k8s-schema-valid"] == []
