@@ -188,7 +188,11 @@ def test_a_well_formed_workload_passes_every_rule_over_grpc() -> None:
     """Numbers arrive as doubles and strings stay strings: no rule may trip on the wire format itself."""
     from tests.test_policies import GOOD_CONTAINER, PDB_OBJ, deployment, service
 
-    web = deployment({**GOOD_CONTAINER, "ports": [{"containerPort": 9898, "name": "http"}]})
+    # A numeric runAsUser alone proves non-root; over the wire it is a double.
+    security = {k: v for k, v in GOOD_CONTAINER["securityContext"].items() if k != "runAsNonRoot"}  # type: ignore[attr-defined]
+    web = deployment(
+        {"ports": [{"containerPort": 9898, "name": "http"}], "securityContext": {**security, "runAsUser": 10001}}
+    )
     web["spec"]["template"]["spec"]["automountServiceAccountToken"] = False
     pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", **PDB_OBJ}
     pdb["spec"] = {**pdb["spec"], "minAvailable": 1}

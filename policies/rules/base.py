@@ -100,7 +100,13 @@ def is_unknown(value: Any) -> bool:
 
 
 def plain(value: Any) -> Any:
-    """Unwrap the SDK's proxies and secret markers into plain dicts and lists (unknowns kept)."""
+    """Unwrap the SDK's proxies and secret markers into plain dicts and lists (unknowns kept).
+
+    Numbers cross the wire as doubles; integral ones become ints again so that
+    `runAsUser: 1000` compares, prints and validates as the manifest wrote it.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, Secret):
         return plain(value.value)
     if _is_proxy(value):
