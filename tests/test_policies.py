@@ -217,7 +217,7 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str, dict[str, Any]]
         GKE,
         {"privateClusterConfig": {"enablePrivateEndpoint": True, "enablePrivateNodes": True}},
         {"privateClusterConfig": {"enablePrivateNodes": True}},
-        "enablePrivateEndpoint",
+        "public endpoint",
         {},
     ),
     "gke-private-nodes": (
@@ -557,6 +557,19 @@ def test_prod_only_rules_pass_in_dev() -> None:
 def test_a_proxmox_vm_is_protected_by_the_resource_option() -> None:
     assert check("onprem-vm-deletion-protection", PVE, {"name": "k3s-server-0"}, protect=True) == []
     assert check("onprem-vm-deletion-protection", PVE, {"name": "k3s-server-0"}) != []
+
+
+def test_gke_dns_only_control_plane_counts_as_private() -> None:
+    dns_only = {
+        "controlPlaneEndpointsConfig": {
+            "ipEndpointsConfig": {"enabled": False},
+            "dnsEndpointConfig": {"allowExternalTraffic": False},
+        }
+    }
+    assert check("gke-private-endpoint", GKE, dns_only) == []
+    assert check("gke-api-not-world-open", GKE, dns_only) == []
+    dns_only["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] = True
+    assert check("gke-private-endpoint", GKE, dns_only) != []
 
 
 def test_gke_release_channel_stands_in_for_a_pinned_version() -> None:

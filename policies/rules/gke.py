@@ -12,8 +12,18 @@ CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 
 
-def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
+def _private(r: Resource) -> bool:
+    """No public IP endpoint: the classic private endpoint, or IP endpoints off with an internal-only DNS endpoint."""
     if r.get("privateClusterConfig.enablePrivateEndpoint") is True:
+        return True
+    return (
+        r.get("controlPlaneEndpointsConfig.ipEndpointsConfig.enabled") is False
+        and r.get("controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is not True
+    )
+
+
+def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
+    if _private(r):
         return
     blocks = [b.get("cidrBlock") for b in r.props.each("masterAuthorizedNetworksConfig.cidrBlocks")]
     if not blocks:
@@ -25,8 +35,11 @@ def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
 
 
 def _private_endpoint(r: Resource, ctx: Context) -> Iterator[str]:
-    if r.get("privateClusterConfig.enablePrivateEndpoint") is not True:
-        yield "privateClusterConfig.enablePrivateEndpoint must be true"
+    if not _private(r):
+        yield (
+            "the API needs no public endpoint: privateClusterConfig.enablePrivateEndpoint: true, or "
+            "controlPlaneEndpointsConfig with IP endpoints disabled and no external DNS traffic"
+        )
 
 
 def _private_nodes(r: Resource, ctx: Context) -> Iterator[str]:
