@@ -243,3 +243,17 @@ def test_schema_version_comes_from_a_stack_whose_clusters_key_holds_a_secret() -
     plan = Plan("t", [provider, fs], {}, [], [], [])
     result = policy.analyze(plan, cfg, policy.load_pack_config("dev"))
     assert [v.line() for v in result.violations if v.policy == "k8s-schema-valid"] == []
+
+
+@pytest.mark.parametrize(("env", "level"), [("dev", "ADVISORY"), ("prod", "MANDATORY")])
+def test_without_pack_config_levels_follow_the_stack_environment(env: str, level: str) -> None:
+    """`pulumi preview --policy-pack policies` with no config: the pack reads orquestra:environment itself."""
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    with policy.serve(config(env)) as stub:
+        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    levels = {p.name: analyzer_pb2.EnforcementLevel.Name(p.enforcementLevel) for p in info.policies}
+    assert levels["eks-private-endpoint"] == level
+    assert levels["k8s-no-host-path"] == "MANDATORY"
+    assert info.supportsConfig
