@@ -589,6 +589,21 @@ def test_public_load_balancer_with_explicit_opt_in_passes() -> None:
     assert check("k8s-public-load-balancer-opt-in", SVC, cluster_ip) == []
 
 
+def test_schema_messages_never_echo_values() -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "app"},
+        "type": "Opaque",
+        "stringData": {"password": ["hunter2-not-a-string"]},
+    }
+    messages = check("k8s-schema-valid", "kubernetes:core/v1:Secret", secret)
+    assert messages and "stringData.password" in messages[0]
+    assert "hunter2" not in " ".join(messages)
+    typo = check("k8s-schema-valid", DEPLOY, deployment({"imagePullPolicy": "Always", "imagePolicy": "x"}))
+    assert typo and "'imagePolicy' was unexpected" in typo[0]
+
+
 def test_schema_follows_the_cluster_version(monkeypatch: pytest.MonkeyPatch) -> None:
     # flowcontrol v1beta3 was removed in Kubernetes 1.32: valid on a 1.31 cluster, not on 1.35.
     fs = {

@@ -7,6 +7,7 @@ rendered objects are not visible here; its rule checks that the chart is pinned.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -246,6 +247,14 @@ def cluster_version(r: Resource, ctx: Context) -> str:
     return str(ctx.config.get("kubernetesVersion", ""))
 
 
+def _schema_reason(exc: Any) -> str:
+    """What the schema wants, never the offending value itself: it may be a secret (the pack sees them decoded)."""
+    if exc.validator in ("required", "additionalProperties"):
+        return str(exc.message)  # names properties, not values
+    wanted = json.dumps(exc.validator_value)
+    return f"must satisfy {exc.validator}: {wanted[:80]}{'...' if len(wanted) > 80 else ''}"
+
+
 def _schema(r: Resource, ctx: Context) -> Iterator[str]:
     import kubernetes_validate
     from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
@@ -262,7 +271,7 @@ def _schema(r: Resource, ctx: Context) -> Iterator[str]:
         kubernetes_validate.validate(manifest, version, strict=True)
     except kubernetes_validate.ValidationError as exc:
         path = ".".join(str(p) for p in exc.path) or "(root)"
-        yield f"not valid for Kubernetes {version}: {path}: {exc.message}"
+        yield f"not valid for Kubernetes {version}: {path}: {_schema_reason(exc)}"
     except VersionNotSupportedError:
         yield f"no schema for Kubernetes {version}; update kubernetes-validate"
     except SchemaNotFoundError:
