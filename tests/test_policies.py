@@ -73,8 +73,10 @@ def check_stack(rule: str, resources: list[Any], *, env: str = "prod", messages:
             type_, unknown_checking_proxy(copy.deepcopy(props)), urn, name, _opts(), None, None, dependencies, {}
         )
     found: list[str] = [] if messages is None else messages
+    # Each message is recorded with the name of the resource it was reported against.
     policy.validate(
-        StackValidationArgs(list(built.values()), {"environment": env}), lambda m, urn=None: found.append(m)
+        StackValidationArgs(list(built.values()), {"environment": env}),
+        lambda m, urn=None: found.append(f"{(urn or '').rsplit('::', 1)[-1]}: {m}" if messages is not None else m),
     )
     return found
 
@@ -663,7 +665,7 @@ def test_stack_rule_reports_what_it_can_and_names_what_it_cannot() -> None:
             [(DEPLOY, "pending", pending), (DEPLOY, "plain", deployment())],
             messages=messages,
         )
-    assert messages == ["Deployment plain: no PodDisruptionBudget selects its pods"]
+    assert messages == ["plain: no PodDisruptionBudget selects its pods"]
     assert info.value.message == (
         "cannot be checked during preview: spec.template.metadata.labels is unknown (Deployment pending)"
     )

@@ -70,7 +70,7 @@ def _logging(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
         unknown = next((a for a in mine if isinstance(a, Unknown)), None)
         if unknown is not None:
             raise unknown
-        yield f"{cluster.name}: no diagnostic setting sends kube-audit logs from this cluster"
+        yield "no diagnostic setting sends kube-audit logs from this cluster"
 
     yield from per_resource((r for r in resources if r.type == CLUSTER), check)
 

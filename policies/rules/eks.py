@@ -121,7 +121,7 @@ def _network_policy(resources: Sequence[Resource], ctx: Context) -> Iterator[Fin
         if unknown is not None:
             raise unknown
         yield (
-            f'{cluster.name}: no vpc-cni add-on with configurationValues enableNetworkPolicy: "true" '
+            'no vpc-cni add-on with configurationValues enableNetworkPolicy: "true" '
             "(nor a Cilium/Calico release), so NetworkPolicy objects are not enforced"
         )
 

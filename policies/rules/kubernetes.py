@@ -195,7 +195,7 @@ def _pdb(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
             return
         if unknown is not None:
             raise unknown
-        yield f"{w.type.rsplit(':', 1)[1]} {w.name}: no PodDisruptionBudget selects its pods"
+        yield "no PodDisruptionBudget selects its pods"
 
     yield from per_resource((r for r in resources if r.type in REPLICATED), check)
 
@@ -221,7 +221,7 @@ def _replicas(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
         count = int(hpas[key] if key in hpas else w.get("spec.replicas", 1))
         if count < wanted:
             source = "HPA minReplicas" if key in hpas else "spec.replicas"
-            yield f"{kind} {w.name}: {source} is {count}; prod needs at least {wanted}"
+            yield f"{source} is {count}; prod needs at least {wanted}"
 
     yield from per_resource((r for r in resources if r.type in REPLICATED), check)
 

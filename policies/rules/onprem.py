@@ -77,7 +77,7 @@ def _server_flag(flag: str, what: str) -> StackCheck:
             if unknown is not None:
                 yield unknown, server.urn
             else:
-                yield f"{server.name}: k3s servers run without {flag} ({what})", server.urn
+                yield f"k3s servers run without {flag} ({what})", server.urn
 
     return check
 
