@@ -10,7 +10,7 @@ from pathlib import Path
 from components.spec import NAMESPACE, SpecError, parse
 from preflight import engine, report
 from preflight.diagram import mermaid
-from preflight.stackconfig import StackNotFound, load
+from preflight.stackconfig import StackConfig, StackNotFound, load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--diagram", metavar="PATH", help="write a Mermaid flowchart of the clusters and their parts")
     parser.add_argument("--project-dir", type=Path, default=engine.PROJECT_DIR, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--policy-config",
+        metavar="ENV|FILE",
+        help="policy pack config: dev, staging, prod or a JSON file (default: the stack's orquestra:environment)",
+    )
+    parser.add_argument("--no-policies", action="store_true", help="skip the policy pack")
     args = parser.parse_args(argv)
 
     try:
@@ -49,7 +55,28 @@ def main(argv: list[str] | None = None) -> int:
         for line in plan.errors:
             print(line, file=sys.stderr)
         return 2
+    if not args.no_policies:
+        return _policies(plan, config, args.policy_config, quiet=args.json == "-")
     return 0
+
+
+def _policies(plan: engine.Plan, config: StackConfig, policy_config: str | None, *, quiet: bool) -> int:
+    """Run the policy pack on the plan; 3 when a mandatory policy is violated."""
+    from preflight import policy
+
+    env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
+    try:
+        result = policy.analyze(plan, config, policy.load_pack_config(policy_config or env))
+    except policy.PolicyError as exc:
+        print(f"preflight: {exc}", file=sys.stderr)
+        return 2
+    out = sys.stderr if quiet else sys.stdout
+    print(f"\nPolicies ({result.pack}, config {policy_config or env}):", file=out)
+    for v in result.violations:
+        print(f"  {v.line()}", file=out)
+    mandatory = len(result.mandatory)
+    print(f"  {mandatory} mandatory, {len(result.advisory)} advisory violation(s)", file=out)
+    return 3 if mandatory else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""orquestra's CrossGuard policy pack: the same rules under `pulumi preview --policy-pack` and preflight."""

@@ -1,0 +1,200 @@
+"""Azure AKS: `azure-native:containerservice:ManagedCluster`, its agent pools and diagnostic settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from pulumi_policy import Severity
+
+from policies.rules.base import (
+    Context,
+    Finding,
+    Node,
+    Resource,
+    Rule,
+    Unknown,
+    per_resource,
+    supported_version,
+    versions_config,
+    world_open,
+)
+
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+
+def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("apiServerAccessProfile.enablePrivateCluster") is True:
+        return
+    ranges = r.get("apiServerAccessProfile.authorizedIPRanges") or []
+    if not ranges:
+        yield "apiServerAccessProfile.authorizedIPRanges is empty, so the public API accepts any address"
+    for cidr in world_open(ranges):
+        yield f"apiServerAccessProfile.authorizedIPRanges contains {cidr}: the API would be open to the internet"
+
+
+def _private_cluster(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("apiServerAccessProfile.enablePrivateCluster") is not True:
+        yield "apiServerAccessProfile.enablePrivateCluster must be true"
+
+
+def _kms(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("securityProfile.azureKeyVaultKms.enabled") is not True or not r.props.present(
+        "securityProfile.azureKeyVaultKms.keyId"
+    ):
+        yield "securityProfile.azureKeyVaultKms must be enabled with a Key Vault keyId"
+
+
+_AUDIT = {"kube-audit", "kube-audit-admin"}
+_GROUPS = {"audit", "allLogs"}
+
+
+def _logging(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    # (dependencies, sends audit logs) per diagnostic setting; a setting with unknown logs may or may not.
+    settings: list[tuple[tuple[str, ...], bool | Unknown]] = []
+    for s in (r for r in resources if r.type == DIAGNOSTIC_SETTING):
+        try:
+            audit: bool | Unknown = any(
+                log.get("enabled") is True and (log.get("category") in _AUDIT or log.get("categoryGroup") in _GROUPS)
+                for log in s.props.each("logs")
+            )
+        except Unknown as exc:
+            audit = exc.about(s)
+        settings.append((s.dependencies, audit))
+
+    def check(cluster: Resource) -> Iterator[str]:
+        mine = [audit for deps, audit in settings if cluster.urn in deps]
+        if any(a is True for a in mine):
+            return
+        unknown = next((a for a in mine if isinstance(a, Unknown)), None)
+        if unknown is not None:
+            raise unknown
+        yield "no diagnostic setting sends kube-audit logs from this cluster"
+
+    yield from per_resource((r for r in resources if r.type == CLUSTER), check)
+
+
+def _deletion_protection(r: Resource, ctx: Context) -> Iterator[str]:
+    if ctx.prod and not r.protect:
+        yield "a prod cluster needs the protect resource option (AKS has no deletion-protection flag)"
+
+
+def _network_policy(r: Resource, ctx: Context) -> Iterator[str]:
+    policy = r.get("networkProfile.networkPolicy")
+    if policy not in ("azure", "calico", "cilium"):
+        yield f"networkProfile.networkPolicy is {policy!r}; one of azure, calico or cilium enforces NetworkPolicy"
+
+
+def _version(r: Resource, ctx: Context) -> Iterator[str]:
+    yield from supported_version(r.get("kubernetesVersion"), "kubernetesVersion", ctx)
+
+
+def _pool_scaling(pool: Node, where: str) -> Iterator[str]:
+    if pool.get("enableAutoScaling") is not True:
+        yield f"{where}.enableAutoScaling must be true so the cluster autoscaler owns the node count"
+        return
+    lo, hi = pool.get("minCount"), pool.get("maxCount")
+    if lo is None or hi is None or not lo < hi:
+        yield f"{where}: minCount ({lo}) must be below maxCount ({hi})"
+
+
+def _autoscaling(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.type == AGENT_POOL:
+        yield from _pool_scaling(r.props, "agent pool")
+        return
+    for i, pool in enumerate(r.props.each("agentPoolProfiles")):
+        yield from _pool_scaling(pool, f"agentPoolProfiles[{i}] ({pool.get('name')})")
+
+
+def _local_accounts(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("disableLocalAccounts") is not True:
+        yield "disableLocalAccounts must be true: every user signs in through Entra ID"
+    if r.get("aadProfile.managed") is not True or r.get("aadProfile.enableAzureRBAC") is not True:
+        yield "aadProfile must be managed with enableAzureRBAC: true"
+
+
+def _workload_identity(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("oidcIssuerProfile.enabled") is not True or r.get("securityProfile.workloadIdentity.enabled") is not True:
+        yield "enable oidcIssuerProfile and securityProfile.workloadIdentity so pods get identities without secrets"
+
+
+def _managed_identity(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("identity.type") not in ("SystemAssigned", "UserAssigned"):
+        yield "identity.type must be SystemAssigned or UserAssigned: no service principal with a client secret"
+    if r.props.present("servicePrincipalProfile.secret"):
+        yield "servicePrincipalProfile.secret is a long-lived credential; use a managed identity"
+
+
+RULES = [
+    Rule(
+        "aks-api-not-world-open",
+        "The AKS API server is never open to 0.0.0.0/0.",
+        "baseline",
+        (CLUSTER,),
+        _api_not_world_open,
+        severity=Severity.CRITICAL,
+    ),
+    Rule(
+        "aks-private-cluster",
+        "The AKS API server is private.",
+        "lockdown",
+        (CLUSTER,),
+        _private_cluster,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "aks-secrets-encryption",
+        "AKS encrypts secrets with a Key Vault key (KMS).",
+        "hardening",
+        (CLUSTER,),
+        _kms,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "aks-control-plane-logging",
+        "Every AKS cluster has a diagnostic setting sending kube-audit logs.",
+        "hardening",
+        stack_check=_logging,
+    ),
+    Rule(
+        "aks-deletion-protection",
+        "A prod AKS cluster is protected from deletion.",
+        "lockdown",
+        (CLUSTER,),
+        _deletion_protection,
+        severity=Severity.HIGH,
+    ),
+    Rule("aks-network-policy", "AKS enforces NetworkPolicy.", "hardening", (CLUSTER,), _network_policy),
+    Rule(
+        "aks-supported-version",
+        "AKS runs a pinned, supported Kubernetes version.",
+        "baseline",
+        (CLUSTER,),
+        _version,
+        config=versions_config("azure"),
+    ),
+    Rule(
+        "aks-node-autoscaling",
+        "AKS node pools leave their size to the cluster autoscaler (minCount < maxCount).",
+        "hardening",
+        (CLUSTER, AGENT_POOL),
+        _autoscaling,
+    ),
+    Rule(
+        "aks-no-local-accounts",
+        "AKS has no local accounts and uses Entra ID with Azure RBAC.",
+        "lockdown",
+        (CLUSTER,),
+        _local_accounts,
+    ),
+    Rule(
+        "aks-managed-identity",
+        "AKS runs as a managed identity, not a service principal with a secret.",
+        "hardening",
+        (CLUSTER,),
+        _managed_identity,
+        severity=Severity.HIGH,
+    ),
+    Rule("aks-workload-identity", "AKS offers Workload Identity to pods.", "hardening", (CLUSTER,), _workload_identity),
+]

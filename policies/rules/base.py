@@ -1,0 +1,431 @@
+"""The small framework every rule is written in.
+
+A rule is a plain function over a `Resource` (or over all resources of the stack)
+that yields one message per violation. `Rule.policy()` turns it into a
+pulumi-policy `ResourceValidationPolicy` / `StackValidationPolicy`, so the same
+function runs under `pulumi preview --policy-pack`, in preflight and in tests.
+
+Values that are unknown during preview are never taken as passing: reading one
+raises `Unknown`, which the policy SDK reports as an advisory diagnostic saying
+which property could not be checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+from pulumi_policy.secret import Secret
+
+Environment: TypeAlias = Literal["dev", "staging", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
+Level: TypeAlias = Literal["advisory", "mandatory", "disabled"]
+
+# How strict a rule is in each environment (dev, staging, prod).
+Tier: TypeAlias = Literal["baseline", "hardening", "lockdown", "advice"]
+TIERS: Mapping[Tier, tuple[Level, Level, Level]] = {
+    # Never acceptable anywhere: a world-open API, unpinned software, host access.
+    "baseline": ("mandatory", "mandatory", "mandatory"),
+    # Defence in depth: staging rehearses prod, dev only warns.
+    "hardening": ("advisory", "mandatory", "mandatory"),
+    # Production lock-down: private endpoints, deletion protection, high availability.
+    "lockdown": ("advisory", "advisory", "mandatory"),
+    # Good practice worth a warning, never a blocker.
+    "advice": ("advisory", "advisory", "advisory"),
+}
+
+_UNKNOWNS = frozenset(
+    {
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+    }
+)
+
+_MISSING: Any = object()
+
+
+class Unknown(UnknownValueError):
+    """A property the rule needs is not known until the update; the rule cannot pass or fail it."""
+
+    def __init__(self, path: str) -> None:
+        Exception.__init__(self, path)
+        self.unknown_type_sentinel = UNKNOWN_STRING_VALUE
+        self.props = path.split(".")
+        self.path = path
+        self.message = f"cannot be checked during preview: {path} is unknown"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def about(self, resource: Resource) -> Unknown:
+        """The same, naming the resource (stack rules report one diagnostic for the whole stack)."""
+        out = Unknown(self.path)
+        out.message = f"{self.message} ({resource.type.rsplit(':', 1)[-1]} {resource.name})"
+        return out
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in _UNKNOWNS
+
+
+def plain(value: Any) -> Any:
+    """Unwrap the SDK's proxies and secret markers into plain dicts and lists (unknowns kept).
+
+    Numbers cross the wire as doubles; integral ones become ints again so that
+    `runAsUser: 1000` compares, prints and validates as the manifest wrote it.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Secret):
+        return plain(value.value)
+    if _is_proxy(value):
+        value = value["__target"]
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _is_proxy(value: Any) -> bool:
+    return type(value).__name__ in {"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"}
+
+
+def first_unknown(value: Any, path: str) -> str | None:
+    if is_unknown(value):
+        return path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = first_unknown(v, f"{path}.{k}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = first_unknown(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+@dataclass(frozen=True)
+class Node:
+    """A read-only view of (part of) a resource's inputs that knows its own path."""
+
+    value: Any
+    path: str = ""
+
+    def _walk(self, key: str) -> tuple[Any, str]:
+        cur, path = self.value, self.path
+        for part in key.split(".") if key else []:
+            if is_unknown(cur):
+                raise Unknown(path)
+            path = f"{path}.{part}" if path else part
+            if isinstance(cur, dict) and part in cur:
+                cur = cur[part]
+            elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+                cur = cur[int(part)]
+            else:
+                return _MISSING, path
+        return cur, path
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value at a dotted path; `default` when absent; `Unknown` if any part of it is unknown."""
+        value, path = self._walk(key)
+        if value is _MISSING or value is None:
+            return default
+        found = first_unknown(value, path)
+        if found:
+            raise Unknown(found)
+        return value
+
+    def present(self, key: str) -> bool:
+        """Whether the path is set at all; an unknown value counts as set (it will be, after the update)."""
+        try:
+            value, _ = self._walk(key)
+        except Unknown:
+            return True
+        return value is not _MISSING and value is not None and value != ""
+
+    def node(self, key: str) -> Node:
+        value, path = self._walk(key)
+        if is_unknown(value):
+            raise Unknown(path)
+        return Node(None if value is _MISSING else value, path)
+
+    def each(self, key: str) -> list[Node]:
+        """The elements of a list (a lone object counts as a list of one); absent is empty."""
+        value, path = self._walk(key)
+        if value is _MISSING or value is None:
+            return []
+        if is_unknown(value):
+            raise Unknown(path)
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for i, item in enumerate(items):
+            item_path = f"{path}[{i}]" if isinstance(value, list) else path
+            if is_unknown(item):
+                raise Unknown(item_path)
+            out.append(Node(item, item_path))
+        return out
+
+    def __bool__(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a rule sees of one resource: the same for a real preview, preflight and tests."""
+
+    type: str
+    name: str
+    urn: str
+    props: Node
+    protect: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    provider_name: str = ""
+    parent: str = ""
+    dependencies: tuple[str, ...] = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.props.get(key, default)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The environment and this rule's config, defaults applied."""
+
+    environment: Environment
+    config: Mapping[str, Any]
+    stack_config: Mapping[str, Any]
+
+    @property
+    def prod(self) -> bool:
+        return self.environment == "prod"
+
+
+Check: TypeAlias = Callable[[Resource, Context], Iterable[str]]
+Finding: TypeAlias = tuple[str | Unknown, str]
+StackCheck: TypeAlias = Callable[[Sequence[Resource], Context], Iterable[Finding]]
+"""Yields (message, urn of the offending resource); an `Unknown` instead of a message when it cannot tell."""
+
+
+def per_resource(resources: Iterable[Resource], check: Callable[[Resource], Iterable[str]]) -> Iterator[Finding]:
+    """Run `check` on each resource so that one unknown value only leaves that resource unjudged."""
+    for r in resources:
+        try:
+            for message in check(r):
+                yield message, r.urn
+        except Unknown as exc:
+            yield exc.about(r), r.urn
+
+
+def stack_config() -> Mapping[str, Any]:
+    """The stack's config as the engine hands it to a policy pack (`PULUMI_CONFIG`), JSON values decoded."""
+    return _decode_config(os.environ.get("PULUMI_CONFIG", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _decode_config(raw: str) -> Mapping[str, Any]:
+    try:
+        values = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        try:
+            out[key] = json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+        except json.JSONDecodeError:
+            out[key] = value
+    return MappingProxyType(out)
+
+
+def stack_environment(config: Mapping[str, Any] | None = None) -> Environment:
+    env = (stack_config() if config is None else config).get("orquestra:environment", "dev")
+    return env if env in ENVIRONMENTS else "dev"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    tier: Tier
+    types: tuple[str, ...] = ()
+    check: Check | None = None
+    stack_check: StackCheck | None = None
+    severity: Severity = Severity.MEDIUM
+    remediation: str = ""
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Extra config properties (JSON schema, with defaults) besides `environment`."""
+    matches: Callable[[str], bool] | None = None
+    """Selects resource types by a predicate instead of listing them in `types`."""
+
+    def applies_to(self, type_: str) -> bool:
+        return type_ in self.types or (self.matches is not None and self.matches(type_))
+
+    def level(self, environment: Environment) -> Level:
+        return TIERS[self.tier][ENVIRONMENTS.index(environment)]
+
+    def schema(self) -> PolicyConfigSchema:
+        return PolicyConfigSchema(
+            properties={
+                "environment": {
+                    "type": "string",
+                    "enum": list(ENVIRONMENTS),
+                    "description": "Environment whose expectations apply (default: the stack's orquestra:environment).",
+                },
+                **{k: dict(v) for k, v in self.config.items()},
+            }
+        )
+
+    def context(self, given: Mapping[str, Any]) -> Context:
+        stack = stack_config()
+        config = {k: v["default"] for k, v in self.config.items() if "default" in v}
+        config.update(given)
+        env = config.get("environment") or stack_environment(stack)
+        return Context(environment=env if env in ENVIRONMENTS else "dev", config=config, stack_config=stack)
+
+    def policy(self, environment: Environment = "dev") -> ResourceValidationPolicy | StackValidationPolicy:
+        """The pulumi-policy object, with `environment`'s enforcement level as its default."""
+        level = EnforcementLevel(self.level(environment))
+        common: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "enforcement_level": level,
+            "config_schema": self.schema(),
+            "severity": self.severity,
+            "remediation_steps": self.remediation or None,
+        }
+        if self.stack_check is not None:
+            return StackValidationPolicy(validate=self._validate_stack, **common)
+        return ResourceValidationPolicy(validate=self._validate_resource, **common)
+
+    def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if not self.applies_to(args.resource_type) or self.check is None:
+            return
+        resource = from_args(args)
+        ctx = self.context(args.get_config())
+        for message in self.check(resource, ctx):
+            report(message, None)
+
+    def _validate_stack(self, args: StackValidationArgs, report: ReportViolation) -> None:
+        assert self.stack_check is not None
+        resources = [from_policy_resource(r) for r in args.resources]
+        ctx = self.context(args.get_config())
+        unknown: Unknown | None = None
+        try:
+            for message, urn in self.stack_check(resources, ctx):
+                if isinstance(message, Unknown):
+                    unknown = unknown or message
+                else:
+                    report(message, urn)
+        except Unknown as exc:
+            unknown = unknown or exc
+        if unknown is not None:
+            # Reported by the SDK as an advisory diagnostic: the rule neither passed nor failed.
+            raise unknown
+
+
+def _provider_name(provider: Any) -> str:
+    return str(getattr(provider, "name", "") or "") if provider is not None else ""
+
+
+def from_args(args: ResourceValidationArgs) -> Resource:
+    opts = args.opts
+    return Resource(
+        type=args.resource_type,
+        name=args.name,
+        urn=args.urn,
+        props=Node(plain(args.props)),
+        protect=bool(getattr(opts, "protect", False)),
+        ignore_changes=tuple(getattr(opts, "ignore_changes", ()) or ()),
+        provider_name=_provider_name(args.provider),
+        parent=str(getattr(opts, "parent", "") or ""),
+    )
+
+
+def from_policy_resource(r: Any) -> Resource:
+    parent = getattr(r, "parent", None)
+    return Resource(
+        type=r.resource_type,
+        name=r.name,
+        urn=r.urn,
+        props=Node(plain(r.props)),
+        protect=bool(getattr(r.opts, "protect", False)),
+        ignore_changes=tuple(getattr(r.opts, "ignore_changes", ()) or ()),
+        provider_name=_provider_name(getattr(r, "provider", None)),
+        parent=getattr(parent, "urn", "") if parent is not None else "",
+        dependencies=tuple(d.urn for d in getattr(r, "dependencies", []) or []),
+    )
+
+
+# ----------------------------------------------------------------- shared checks
+
+
+def world_open(cidrs: Iterable[str]) -> list[str]:
+    """The CIDRs that let the whole internet in (a /0 of either family)."""
+    out = []
+    for cidr in cidrs:
+        try:
+            if ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0:
+                out.append(str(cidr))
+        except ValueError:
+            continue
+    return out
+
+
+def minor(version: str) -> str:
+    """`1.35`, from `1.35`, `1.35.2`, `v1.35.2+k3s1`, `1.34.1-do.0` or `1.35.2-gke.100`."""
+    parts = version.lstrip("v").split(".")
+    return ".".join(p.split("-")[0].split("+")[0] for p in parts[:2])
+
+
+def supported_version(version: str | None, path: str, ctx: Context) -> Iterator[str]:
+    allowed = [str(v) for v in ctx.config.get("supportedVersions", [])]
+    if not version:
+        yield f"{path} is not set: pin a Kubernetes version ({', '.join(allowed)}) so upgrades are deliberate"
+    elif minor(str(version)) not in allowed:
+        yield f"{path} is {version}: not a supported Kubernetes version here (supported: {', '.join(allowed)})"
+
+
+def versions_config(target: str) -> dict[str, dict[str, Any]]:
+    from components.spec import SUPPORTED_VERSIONS
+
+    return {
+        "supportedVersions": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": list(SUPPORTED_VERSIONS[target]),
+            "description": "Kubernetes minor versions the provider supports today.",
+        }
+    }

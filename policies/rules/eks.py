@@ -1,0 +1,198 @@
+"""Amazon EKS: `aws:eks/cluster:Cluster`, its managed node groups and their launch templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from pulumi_policy import Severity
+
+from policies.rules.base import (
+    Context,
+    Finding,
+    Resource,
+    Rule,
+    Unknown,
+    per_resource,
+    supported_version,
+    versions_config,
+    world_open,
+)
+
+CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ADDON = "aws:eks/addon:Addon"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+_POLICY_CNIS = ("cilium", "calico", "tigera-operator")
+
+
+def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
+    # EKS turns the public endpoint on, open to 0.0.0.0/0, unless told otherwise.
+    if r.get("vpcConfig.endpointPublicAccess", True) is False:
+        return
+    cidrs = r.get("vpcConfig.publicAccessCidrs") or []
+    if not cidrs:
+        yield "vpcConfig.publicAccessCidrs is empty, so the public endpoint is open to 0.0.0.0/0"
+    for cidr in world_open(cidrs):
+        yield f"vpcConfig.publicAccessCidrs contains {cidr}: the API would be open to the internet"
+
+
+def _private_endpoint(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("vpcConfig.endpointPublicAccess", True) is not False:
+        yield "vpcConfig.endpointPublicAccess must be false: the API is reachable only from the VPC"
+    if r.get("vpcConfig.endpointPrivateAccess", False) is not True:
+        yield "vpcConfig.endpointPrivateAccess must be true, or nodes and operators cannot reach the API"
+
+
+def _secrets_encryption(r: Resource, ctx: Context) -> Iterator[str]:
+    configs = r.props.each("encryptionConfig")
+    if not any("secrets" in (c.get("resources") or []) and c.present("provider.keyArn") for c in configs):
+        yield "encryptionConfig must encrypt resources ['secrets'] with a KMS key (provider.keyArn)"
+
+
+_LOG_TYPES = ("api", "audit", "authenticator")
+
+
+def _logging(r: Resource, ctx: Context) -> Iterator[str]:
+    enabled = set(r.get("enabledClusterLogTypes") or [])
+    missing = [t for t in _LOG_TYPES if t not in enabled]
+    if missing:
+        yield f"enabledClusterLogTypes lacks {', '.join(missing)}: control-plane logs are needed for audits"
+
+
+def _deletion_protection(r: Resource, ctx: Context) -> Iterator[str]:
+    if ctx.prod and r.get("deletionProtection") is not True and not r.protect:
+        yield "a prod cluster needs deletionProtection: true (or the protect resource option)"
+
+
+def _version(r: Resource, ctx: Context) -> Iterator[str]:
+    yield from supported_version(r.get("version"), "version", ctx)
+
+
+def _node_group_scaling(r: Resource, ctx: Context) -> Iterator[str]:
+    lo, hi = r.get("scalingConfig.minSize"), r.get("scalingConfig.maxSize")
+    if lo is None or hi is None:
+        yield "scalingConfig.minSize and maxSize must be set so the node autoscaler owns the size"
+    elif not lo < hi:
+        yield f"scalingConfig.minSize ({lo}) must be below maxSize ({hi}), or the autoscaler cannot scale"
+
+
+def _imdsv2(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("metadataOptions.httpTokens") != "required":
+        yield "metadataOptions.httpTokens must be 'required' (IMDSv2 only)"
+    hops = r.get("metadataOptions.httpPutResponseHopLimit")
+    if hops is not None and hops > 2:
+        yield f"metadataOptions.httpPutResponseHopLimit is {hops}; at most 2 keeps IMDS off the pod network"
+
+
+def _no_ssh(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.props.present("remoteAccess"):
+        yield "remoteAccess opens SSH to the nodes; use SSM Session Manager instead"
+
+
+def _vpc_cni_enforces(addon_config: object) -> bool:
+    try:
+        values = json.loads(str(addon_config)) if addon_config else {}
+    except json.JSONDecodeError:
+        return False
+    return isinstance(values, dict) and str(values.get("enableNetworkPolicy", "")).lower() == "true"
+
+
+def _network_policy(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    clusters = [r for r in resources if r.type == CLUSTER]
+    if not clusters:
+        return
+    unknown: Unknown | None = None
+    enforcing: list[Resource] = []
+    for r in resources:
+        try:
+            # A policy-enforcing CNI installed by chart covers the stack's clusters.
+            if r.type == HELM_RELEASE and str(r.get("chart") or "").endswith(_POLICY_CNIS):
+                return
+            if r.type == ADDON and r.get("addonName") == "vpc-cni" and _vpc_cni_enforces(r.get("configurationValues")):
+                enforcing.append(r)
+        except Unknown as exc:
+            unknown = unknown or exc.about(r)
+
+    def check(cluster: Resource) -> Iterator[str]:
+        if any(cluster.urn in a.dependencies for a in enforcing):
+            return
+        if unknown is not None:
+            raise unknown
+        yield (
+            'no vpc-cni add-on with configurationValues enableNetworkPolicy: "true" '
+            "(nor a Cilium/Calico release), so NetworkPolicy objects are not enforced"
+        )
+
+    yield from per_resource(clusters, check)
+
+
+RULES = [
+    Rule(
+        "eks-api-not-world-open",
+        "The EKS API endpoint is never open to 0.0.0.0/0.",
+        "baseline",
+        (CLUSTER,),
+        _api_not_world_open,
+        severity=Severity.CRITICAL,
+        remediation="Set apiAccess.private: true or list apiAccess.publicCidrs.",
+    ),
+    Rule(
+        "eks-private-endpoint",
+        "The EKS API endpoint is private.",
+        "lockdown",
+        (CLUSTER,),
+        _private_endpoint,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "eks-secrets-encryption",
+        "EKS encrypts Kubernetes secrets with a KMS key.",
+        "hardening",
+        (CLUSTER,),
+        _secrets_encryption,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "eks-control-plane-logging", "EKS sends api, audit and authenticator logs.", "hardening", (CLUSTER,), _logging
+    ),
+    Rule(
+        "eks-deletion-protection",
+        "A prod EKS cluster is protected from deletion.",
+        "lockdown",
+        (CLUSTER,),
+        _deletion_protection,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "eks-supported-version",
+        "EKS runs a pinned, supported Kubernetes version.",
+        "baseline",
+        (CLUSTER,),
+        _version,
+        config=versions_config("aws"),
+    ),
+    Rule(
+        "eks-node-autoscaling",
+        "EKS node groups leave their size to the autoscaler (minSize < maxSize).",
+        "hardening",
+        (NODE_GROUP,),
+        _node_group_scaling,
+    ),
+    Rule(
+        "eks-imdsv2",
+        "EKS node launch templates require IMDSv2 with a hop limit of at most 2.",
+        "hardening",
+        (LAUNCH_TEMPLATE,),
+        _imdsv2,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "eks-network-policy",
+        "EKS enforces NetworkPolicy (vpc-cni network policy agent, or Cilium/Calico).",
+        "hardening",
+        stack_check=_network_policy,
+    ),
+    Rule("eks-node-no-ssh", "EKS node groups do not open SSH.", "hardening", (NODE_GROUP,), _no_ssh),
+]

@@ -1,0 +1,198 @@
+"""Google GKE: `gcp:container/cluster:Cluster` and `gcp:container/nodePool:NodePool`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pulumi_policy import Severity
+
+from policies.rules.base import Context, Node, Resource, Rule, supported_version, versions_config, world_open
+
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+def _private(r: Resource) -> bool:
+    """No public IP endpoint: the classic private endpoint, or IP endpoints off with an internal-only DNS endpoint."""
+    if r.get("privateClusterConfig.enablePrivateEndpoint") is True:
+        return True
+    return (
+        r.get("controlPlaneEndpointsConfig.ipEndpointsConfig.enabled") is False
+        and r.get("controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is not True
+    )
+
+
+def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
+    if _private(r):
+        return
+    blocks = [b.get("cidrBlock") for b in r.props.each("masterAuthorizedNetworksConfig.cidrBlocks")]
+    if not blocks:
+        yield "masterAuthorizedNetworksConfig.cidrBlocks is empty, so the public endpoint accepts any address"
+    for cidr in world_open(b for b in blocks if b):
+        yield f"masterAuthorizedNetworksConfig.cidrBlocks contains {cidr}: the API would be open to the internet"
+    if r.get("masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled") is True:
+        yield "masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled lets every Google Cloud address in"
+
+
+def _private_endpoint(r: Resource, ctx: Context) -> Iterator[str]:
+    if not _private(r):
+        yield (
+            "the API needs no public endpoint: privateClusterConfig.enablePrivateEndpoint: true, or "
+            "controlPlaneEndpointsConfig with IP endpoints disabled and no external DNS traffic"
+        )
+
+
+def _private_nodes(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("privateClusterConfig.enablePrivateNodes") is not True:
+        yield "privateClusterConfig.enablePrivateNodes must be true: nodes get no public IP"
+
+
+def _secrets_encryption(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("databaseEncryption.state") != "ENCRYPTED" or not r.props.present("databaseEncryption.keyName"):
+        yield "databaseEncryption must be state ENCRYPTED with a Cloud KMS keyName"
+
+
+def _logging(r: Resource, ctx: Context) -> Iterator[str]:
+    components = set(r.get("loggingConfig.enableComponents") or [])
+    missing = [c for c in ("SYSTEM_COMPONENTS", "APISERVER") if c not in components]
+    if missing:
+        yield f"loggingConfig.enableComponents lacks {', '.join(missing)}"
+
+
+def _deletion_protection(r: Resource, ctx: Context) -> Iterator[str]:
+    # The provider defaults deletionProtection to true; only an explicit false is a problem.
+    if ctx.prod and r.get("deletionProtection") is False and not r.protect:
+        yield "a prod cluster needs deletionProtection left on"
+
+
+def _network_policy(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("datapathProvider") == "ADVANCED_DATAPATH":
+        return
+    if r.get("networkPolicy.enabled") is not True:
+        yield "enforce NetworkPolicy: networkPolicy.enabled: true or datapathProvider ADVANCED_DATAPATH (Dataplane V2)"
+
+
+def _version(r: Resource, ctx: Context) -> Iterator[str]:
+    version = r.get("minMasterVersion")
+    channel = r.get("releaseChannel.channel")
+    if version is None and channel not in (None, "UNSPECIFIED"):
+        return  # the release channel keeps the control plane on a supported version
+    yield from supported_version(version, "minMasterVersion", ctx)
+
+
+def _default_sa(node_config: Node, where: str) -> Iterator[str]:
+    account = node_config.get("serviceAccount")
+    if not account or account == "default" or str(account).endswith("-compute@developer.gserviceaccount.com"):
+        yield f"{where}.serviceAccount must be a dedicated least-privilege account, not the Compute default"
+
+
+def _no_default_sa(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.type == NODE_POOL or (r.get("removeDefaultNodePool") is not True and r.get("enableAutopilot") is not True):
+        yield from _default_sa(r.props.node("nodeConfig"), "nodeConfig")
+
+
+def _workload_identity(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.type == CLUSTER:
+        if not r.props.present("workloadIdentityConfig.workloadPool"):
+            yield "workloadIdentityConfig.workloadPool must be set (PROJECT.svc.id.goog)"
+    elif r.get("nodeConfig.workloadMetadataConfig.mode") != "GKE_METADATA":
+        yield "nodeConfig.workloadMetadataConfig.mode must be GKE_METADATA: pods never see the node's identity"
+
+
+def _autoscaling(r: Resource, ctx: Context) -> Iterator[str]:
+    auto = r.props.node("autoscaling")
+    if not auto:
+        yield "autoscaling must be set so the cluster autoscaler owns the node count"
+        return
+    lo, hi = auto.get("totalMinNodeCount"), auto.get("totalMaxNodeCount")
+    if lo is None and hi is None:
+        lo, hi = auto.get("minNodeCount", 0), auto.get("maxNodeCount")
+    if hi is None or not (lo or 0) < hi:
+        yield f"autoscaling min ({lo}) must be below max ({hi})"
+    if r.props.present("nodeCount"):
+        yield "nodeCount fights the autoscaler; set initialNodeCount instead"
+
+
+def _legacy_auth(r: Resource, ctx: Context) -> Iterator[str]:
+    if r.get("enableLegacyAbac") is True:
+        yield "enableLegacyAbac bypasses RBAC"
+    if r.get("masterAuth.clientCertificateConfig.issueClientCertificate") is True:
+        yield "masterAuth.clientCertificateConfig.issueClientCertificate issues a never-expiring admin credential"
+
+
+RULES = [
+    Rule(
+        "gke-api-not-world-open",
+        "The GKE API endpoint is never open to 0.0.0.0/0.",
+        "baseline",
+        (CLUSTER,),
+        _api_not_world_open,
+        severity=Severity.CRITICAL,
+    ),
+    Rule(
+        "gke-private-endpoint",
+        "The GKE API endpoint is private.",
+        "lockdown",
+        (CLUSTER,),
+        _private_endpoint,
+        severity=Severity.HIGH,
+    ),
+    Rule("gke-private-nodes", "GKE nodes have no public IPs.", "hardening", (CLUSTER,), _private_nodes),
+    Rule(
+        "gke-secrets-encryption",
+        "GKE encrypts secrets at the application layer with Cloud KMS.",
+        "hardening",
+        (CLUSTER,),
+        _secrets_encryption,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "gke-control-plane-logging", "GKE logs system components and the API server.", "hardening", (CLUSTER,), _logging
+    ),
+    Rule(
+        "gke-deletion-protection",
+        "A prod GKE cluster keeps deletion protection.",
+        "lockdown",
+        (CLUSTER,),
+        _deletion_protection,
+        severity=Severity.HIGH,
+    ),
+    Rule("gke-network-policy", "GKE enforces NetworkPolicy.", "hardening", (CLUSTER,), _network_policy),
+    Rule(
+        "gke-supported-version",
+        "GKE follows a release channel or pins a supported version.",
+        "baseline",
+        (CLUSTER,),
+        _version,
+        config=versions_config("gcp"),
+    ),
+    Rule(
+        "gke-no-default-service-account",
+        "GKE nodes do not run as the Compute Engine default service account.",
+        "hardening",
+        (CLUSTER, NODE_POOL),
+        _no_default_sa,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "gke-workload-identity",
+        "GKE uses Workload Identity and hides node credentials from pods.",
+        "hardening",
+        (CLUSTER, NODE_POOL),
+        _workload_identity,
+    ),
+    Rule(
+        "gke-node-autoscaling",
+        "GKE node pools leave their size to the autoscaler (min < max, no fixed nodeCount).",
+        "hardening",
+        (NODE_POOL,),
+        _autoscaling,
+    ),
+    Rule(
+        "gke-no-legacy-auth",
+        "GKE has no legacy ABAC and issues no client certificates.",
+        "baseline",
+        (CLUSTER,),
+        _legacy_auth,
+    ),
+]
