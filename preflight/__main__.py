@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from components.spec import NAMESPACE, SpecError, parse
-from preflight import engine, report
+from preflight import engine, policy, report
 from preflight.diagram import mermaid
-from preflight.stackconfig import StackConfig, StackNotFound, load
+from preflight.stackconfig import StackNotFound, load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,39 +45,47 @@ def main(argv: list[str] | None = None) -> int:
     plan = engine.run(config, args.project_dir)
     if args.diagram:
         Path(args.diagram).write_text(mermaid(plan))
+    document = plan.to_json()
+    result: policy.PolicyResult | None = None
+    if plan.ok and not args.no_policies:
+        env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
+        try:
+            result = policy.analyze(plan, config, policy.load_pack_config(args.policy_config or env))
+        except policy.PolicyError as exc:
+            print(f"preflight: {exc}", file=sys.stderr)
+            return 2
+        document["policies"] = {
+            "pack": result.pack,
+            "config": args.policy_config or env,
+            "violations": [asdict(v) for v in result.violations],
+        }
+
     if args.json == "-":
-        json.dump(plan.to_json(), sys.stdout, indent=2)
+        json.dump(document, sys.stdout, indent=2)
         print()
     else:
         report.print_plan(plan, sys.stdout)
+        if result is not None:
+            _print_policies(result, args.policy_config or document["policies"]["config"])
         if args.json:
-            Path(args.json).write_text(json.dumps(plan.to_json(), indent=2) + "\n")
+            Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
     if not plan.ok:
         for line in plan.errors:
             print(line, file=sys.stderr)
         return 2
-    if not args.no_policies:
-        return _policies(plan, config, args.policy_config, quiet=args.json == "-")
+    if result is not None and result.mandatory:
+        if args.json == "-":
+            for v in result.mandatory:
+                print(v.line(), file=sys.stderr)
+        return 3
     return 0
 
 
-def _policies(plan: engine.Plan, config: StackConfig, policy_config: str | None, *, quiet: bool) -> int:
-    """Run the policy pack on the plan; 3 when a mandatory policy is violated."""
-    from preflight import policy
-
-    env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
-    try:
-        result = policy.analyze(plan, config, policy.load_pack_config(policy_config or env))
-    except policy.PolicyError as exc:
-        print(f"preflight: {exc}", file=sys.stderr)
-        return 2
-    out = sys.stderr if quiet else sys.stdout
-    print(f"\nPolicies ({result.pack}, config {policy_config or env}):", file=out)
+def _print_policies(result: policy.PolicyResult, config: str) -> None:
+    print(f"\nPolicies ({result.pack}, config {config}):")
     for v in result.violations:
-        print(f"  {v.line()}", file=out)
-    mandatory = len(result.mandatory)
-    print(f"  {mandatory} mandatory, {len(result.advisory)} advisory violation(s)", file=out)
-    return 3 if mandatory else 0
+        print(f"  {v.line()}")
+    print(f"  {len(result.mandatory)} mandatory, {len(result.advisory)} advisory violation(s)")
 
 
 if __name__ == "__main__":

@@ -229,6 +229,8 @@ def test_cli_json_plan_is_complete_and_redacted(tmp_path: Path, capsys: pytest.C
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     for key in ("parent", "dependencies", "provider", "protect", "ignoreChanges", "inputs"):
         assert key in provider
+    assert doc["policies"]["config"] == "dev"
+    assert not [v for v in doc["policies"]["violations"] if v["level"] == "mandatory"]
 
 
 def test_cli_config_error_exits_2_with_one_line_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
