@@ -42,11 +42,14 @@ class Capabilities:
     node_autoscaler_installed: bool = True
     """False when the workloads layer must install the autoscaler chart (with `node_autoscaler_values`)."""
     node_autoscaler_values: Mapping[str, Any] = field(default_factory=dict)
-    storage_class_installed: bool = True
-    """False when the workloads layer must create `default_storage_class` itself."""
     metallb_pool: tuple[str, ...] = ()
-    service_account_annotations: Mapping[str, Any] = field(default_factory=dict)
-    """Annotations for a workload's ServiceAccount that asked for cloud identity, before binding."""
+    """Address ranges MetalLB hands out, when `load_balancer` is "metallb"."""
+    external_dns_provider: str = ""
+    """external-dns `provider.name` for this cloud (aws, google, azure, digitalocean); "" when none fits."""
+    external_dns_values: Mapping[str, Any] = field(default_factory=dict)
+    """Helm values the target adds for external-dns (its identity, region, resource group)."""
+    metrics_server_args: tuple[str, ...] = ()
+    """Extra metrics-server flags, e.g. `--kubelet-insecure-tls` where kubelets have self-signed certificates."""
     region: str = ""
 
 

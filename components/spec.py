@@ -64,6 +64,9 @@ DEFAULT_VERSION: dict[str, str] = {
     "existing": "1.35",
 }
 
+# Targets whose clusters can give a pod a cloud identity (IRSA/Pod Identity, Workload Identity).
+IDENTITY_TARGETS = frozenset({"aws", "gcp", "azure"})
+
 # Values under these keys are never echoed in an error message.
 SECRET_KEYS = frozenset({"kubeconfig", "privateKey", "password", "token"})
 
@@ -551,6 +554,8 @@ class ExistingCluster(ClusterBase):
     load_balancer_pool: list[str] = []
     storage_class: Annotated[str, Field(pattern=DNS_LABEL)] = "standard"
     zones: list[str] = []
+    self_signed_kubelet: bool = True
+    """kind, k3d and minikube serve kubelet metrics with self-signed certificates."""
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
@@ -603,6 +608,8 @@ class Expose(Model):
 class WorkloadSpec(Model):
     name: Name
     image: str
+    run_as_user: Annotated[int, Field(ge=1, le=2**31 - 1)] = 65532
+    """Numeric, so the kubelet can prove the container is not root even when the image names its user."""
     clusters: list[Name] = Field(min_length=1)
     namespace: Annotated[str, Field(pattern=DNS_LABEL, max_length=63)] | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
@@ -892,9 +899,18 @@ def _stack_rules(
             if name in seen:
                 yield _line(f"workloads[{i}].name", name, f"a name not used by workloads[{seen[name]}]")
             seen.setdefault(name, i)
+    by_name = {c.name: c for c in clusters}
     for workload in workloads:
         i = _index(raw_workloads, "name", workload.name)
         for j, cluster_name in enumerate(workload.clusters):
+            target = by_name[cluster_name].target if cluster_name in by_name else None
+            if workload.cloud_identity and target is not None and target not in IDENTITY_TARGETS:
+                yield _line(
+                    f"workloads[{i}].cloudIdentity",
+                    True,
+                    f"false: cluster '{cluster_name}' ({target}) gives pods no cloud identity "
+                    f"(targets that do: {', '.join(sorted(IDENTITY_TARGETS))})",
+                )
             if cluster_name not in names:
                 known = ", ".join(names) or "none defined"
                 yield _line(

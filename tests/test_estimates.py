@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -488,37 +489,46 @@ def test_cost_models_read_property_names_the_sdks_declare(source: str, wire_name
 # -------------------------------------------------------------- shipped stacks
 
 
-def test_dev_stack_costs_nothing_and_deploys_in_one_kubernetes_round() -> None:
+def test_dev_stack_costs_nothing_and_its_path_runs_through_the_gateway() -> None:
     plan = plan_stack("dev")
     assert plan.ok, plan.errors
     est = estimate(plan)
     # An existing cluster: nothing billed, everything known to the tables.
     assert est.monthly == 0 and est.items == []
     assert est.not_priced == {} and est.not_timed == {}
-    namespace = plan.one("kubernetes:core/v1:Namespace")
-    assert est.deploy_seconds == pytest.approx(create_seconds(namespace)[0])
-    assert [s.name for s in est.path] == [namespace.name]
+    # The slowest chain: Gateway API CRDs, the controller, its custom resources, then the route.
+    steps = [plan.by_urn(s.urn) for s in est.path]
+    assert steps[0].name == "local-gateway-crds" and steps[-1].name == "local-hello-route"
+    for earlier, later in itertools.pairwise(steps):
+        assert earlier.urn in later.dependencies, (earlier.name, later.name)
+    assert est.deploy_seconds == pytest.approx(sum(create_seconds(r)[0] for r in steps))
     assert plan.to_json()["estimates"]["deploySeconds"] == est.deploy_seconds
 
 
 def test_workloads_on_one_cluster_deploy_in_parallel() -> None:
-    plan = plan_spec(
-        {
-            "clusters": [
-                {"name": "local", "target": "existing", "kubeconfigPath": "~/.kube/config", "kubernetesVersion": "1.35"}
-            ],
-            "workloads": [
-                {"name": name, "image": "ghcr.io/stefanprodan/podinfo:6.9.2", "clusters": ["local"], "port": 9898}
-                for name in ("one", "two", "three")
-            ],
-        }
-    )
-    assert plan.ok, plan.errors
-    namespaces = plan.resources("kubernetes:core/v1:Namespace")
-    assert len(namespaces) == 3
-    total, chain = critical_path(plan)
-    assert total == pytest.approx(max(create_seconds(n)[0] for n in namespaces))
-    assert len(chain) == 1
+    def plan_with(names: tuple[str, ...]) -> Plan:
+        return plan_spec(
+            {
+                "clusters": [
+                    {
+                        "name": "local",
+                        "target": "existing",
+                        "kubeconfigPath": "~/.kube/config",
+                        "kubernetesVersion": "1.35",
+                    }
+                ],
+                "workloads": [
+                    {"name": name, "image": "ghcr.io/stefanprodan/podinfo:6.9.2", "clusters": ["local"], "port": 9898}
+                    for name in names
+                ],
+            }
+        )
+
+    one, three = plan_with(("one",)), plan_with(("one", "two", "three"))
+    assert one.ok and three.ok, (one.errors, three.errors)
+    assert len(three.resources("kubernetes:core/v1:Namespace")) == 3
+    # Two more workloads add work beside the first, not after it.
+    assert critical_path(three)[0] == pytest.approx(critical_path(one)[0])
 
 
 def test_cli_prints_cost_and_time_and_writes_diagram_and_json(

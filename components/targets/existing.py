@@ -91,6 +91,7 @@ class ExistingTarget(KubernetesCluster):
                 pod_identity="none",
                 zones=tuple(spec.zones),
                 metallb_pool=tuple(spec.load_balancer_pool),
+                metrics_server_args=("--kubelet-insecure-tls",) if spec.self_signed_kubelet else (),
             ),
             provider_args=provider_args,
         )

@@ -412,6 +412,22 @@ class GcpTarget(KubernetesCluster):
         pools = [self._node_pool(pool, cluster, node_sa, zones, resource_labels) for pool in spec.node_pools]
         self.node_pools = pools
 
+        external_dns: dict[str, object] = {}
+        if spec.platform.dns.zone:
+            # external-dns edits Cloud DNS as its own Google service account, never the nodes'.
+            annotations = self.workload_identity("external-dns", "external-dns", self.child_opts())
+            gcp.projects.IAMMember(
+                f"{name}-external-dns-dns-admin",
+                project=project,
+                role="roles/dns.admin",
+                member=pulumi.Output.concat("serviceAccount:", annotations["iam.gke.io/gcp-service-account"]),
+                opts=self.child_opts(),
+            )
+            external_dns = {
+                "serviceAccount": {"annotations": dict(annotations)},
+                "extraArgs": [f"--google-project={project}"],
+            }
+
         context = f"gke_{project}_{location}_{name}"
         config = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
             lambda args: render_kubeconfig(context, str(args[0]), str(args[1]))
@@ -431,6 +447,8 @@ class GcpTarget(KubernetesCluster):
                 # Backend-service based external passthrough LB (the current GKE generation).
                 lb_annotations_public={"cloud.google.com/l4-rbs": "enabled"},
                 lb_annotations_internal={"networking.gke.io/load-balancer-type": "Internal"},
+                external_dns_provider="google",
+                external_dns_values=external_dns,
             ),
             ready=pools,
         )

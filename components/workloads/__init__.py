@@ -1,20 +1,19 @@
-"""Platform services and service workloads placed on a cluster through its contract."""
+"""Platform services and service workloads placed on a cluster through its contract only."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.cluster import KubernetesCluster
 from components.spec import WorkloadSpec
 
 
 def place(cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec]) -> None:
+    from components.workloads.platform import Platform
+    from components.workloads.service import ServiceWorkload
+
+    platform = Platform(cluster, workloads)
     for w in workloads:
-        k8s.core.v1.Namespace(
-            f"{cluster.spec.name}-{w.name}",
-            metadata={"name": w.namespace or w.name},
-            opts=pulumi.ResourceOptions(parent=cluster, provider=cluster.provider),
-        )
+        ServiceWorkload(cluster, w, platform.gateway, pulumi.ResourceOptions(parent=cluster))

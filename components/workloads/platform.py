@@ -1,0 +1,376 @@
+"""The platform services every cluster gets, chosen from its capabilities, never from its cloud.
+
+One `Platform` component per cluster: the Gateway API (standard channel) served by
+Envoy Gateway behind one shared Gateway, cert-manager with an ACME ClusterIssuer,
+metrics-server for the HPAs, and what the cluster lacks: MetalLB where no cloud
+hands out load-balancer addresses, cluster-autoscaler where the target asks for it,
+external-dns where the spec names a zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.cluster import KubernetesCluster
+from components.spec import WorkloadSpec
+from components.workloads import charts
+from components.workloads.charts import deep_merge, release
+
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+GATEWAY_CLASS = "orquestra"
+GATEWAY_NAME = "shared"
+GATEWAY_ACCESS_LABEL = "orquestra.io/gateway"
+"""Namespaces with this label may attach routes to the shared Gateway; no others."""
+PUBLIC_OPT_IN = "orquestra.io/public"
+ACME_SERVERS = {
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+}
+
+
+def ha(environment: str) -> bool:
+    """Two of everything outside dev, so a node drain or a zone loss does not take the platform down."""
+    return environment != "dev"
+
+
+def replicas(environment: str) -> int:
+    return 2 if ha(environment) else 1
+
+
+def spread(labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Spread across zones when possible, and across nodes always."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(labels)},
+        },
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": dict(labels)},
+        },
+    ]
+
+
+def resources(cpu: str, memory: str, memory_limit: str | None = None) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit or memory}}
+
+
+# ----------------------------------------------------------------------- values
+
+
+def envoy_gateway_values(environment: str) -> dict[str, Any]:
+    n = replicas(environment)
+    return {
+        # CRDs come from the gateway-crds release, on the standard channel.
+        "crds": {"enabled": False},
+        "deployment": {
+            "replicas": n,
+            "envoyGateway": {"resources": resources("100m", "256Mi", "1Gi")},
+            "pod": {"topologySpreadConstraints": spread({"control-plane": "envoy-gateway"}) if n > 1 else []},
+        },
+        "podDisruptionBudget": {"minAvailable": 1} if n > 1 else {},
+    }
+
+
+def gateway_crds_values() -> dict[str, Any]:
+    return {"crds": {"gatewayAPI": {"enabled": True, "channel": "standard"}, "envoyGateway": {"enabled": True}}}
+
+
+def cert_manager_values(environment: str) -> dict[str, Any]:
+    n = replicas(environment)
+    pdb = {"enabled": n > 1, "minAvailable": 1}
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": n,
+        "podDisruptionBudget": pdb,
+        "resources": resources("50m", "128Mi", "512Mi"),
+        "webhook": {"replicaCount": n, "podDisruptionBudget": pdb, "resources": resources("20m", "64Mi", "256Mi")},
+        "cainjector": {"replicaCount": n, "podDisruptionBudget": pdb, "resources": resources("20m", "128Mi", "512Mi")},
+        # Solve HTTP-01 through the shared Gateway instead of an Ingress controller.
+        "config": {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "enableGatewayAPI": True,
+        },
+        "prometheus": {"enabled": True},
+    }
+
+
+def metrics_server_values(environment: str, extra_args: Sequence[str]) -> dict[str, Any]:
+    n = replicas(environment)
+    return {
+        "replicas": n,
+        "podDisruptionBudget": {"enabled": n > 1, "minAvailable": 1},
+        "resources": resources("50m", "64Mi", "256Mi"),
+        "args": list(extra_args),
+    }
+
+
+def metallb_values() -> dict[str, Any]:
+    return {
+        "controller": {"resources": resources("50m", "64Mi", "256Mi")},
+        "speaker": {"resources": resources("50m", "64Mi", "256Mi"), "frr": {"enabled": False}},
+    }
+
+
+def external_dns_values(
+    environment: str, provider: str, zone: str, owner: str, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    base = {
+        "provider": {"name": provider},
+        "sources": ["gateway-httproute", "service"],
+        "domainFilters": [zone],
+        "txtOwnerId": owner,
+        "registry": "txt",
+        # Outside prod, never delete records it did not create in this run.
+        "policy": "sync" if environment == "prod" else "upsert-only",
+        "resources": resources("20m", "64Mi", "128Mi"),
+    }
+    return deep_merge(base, extra)
+
+
+def cluster_autoscaler_values(environment: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
+    base = {
+        "replicaCount": replicas(environment),
+        "podDisruptionBudget": {"minAvailable": 1} if ha(environment) else {},
+        "resources": resources("100m", "300Mi", "600Mi"),
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "expander": "least-waste",
+            "skip-nodes-with-local-storage": False,
+            "scale-down-unneeded-time": "10m",
+        },
+    }
+    return deep_merge(base, target_values)
+
+
+def envoy_proxy_spec(cluster: KubernetesCluster, public: bool) -> dict[str, Any]:
+    """How Envoy Gateway runs the proxies of the shared Gateway: the Service type and its annotations."""
+    caps = cluster.capabilities
+    n = replicas(cluster.environment)
+    labels = {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}
+    if caps.load_balancer == "none":
+        service: dict[str, Any] = {"type": "NodePort"}
+    else:
+        annotations = dict(caps.lb_annotations_public if public else caps.lb_annotations_internal)
+        if public:
+            annotations[PUBLIC_OPT_IN] = "true"
+        if caps.load_balancer == "metallb":
+            annotations["metallb.io/address-pool"] = f"{cluster.spec.name}-pool"
+        service = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": annotations}
+    return {
+        "provider": {
+            "type": "Kubernetes",
+            "kubernetes": {
+                "envoyService": service,
+                "envoyDeployment": {
+                    "replicas": n,
+                    "container": {"resources": resources("100m", "128Mi", "512Mi")},
+                    "pod": {"topologySpreadConstraints": spread(labels) if n > 1 else []},
+                },
+                **({"envoyPDB": {"minAvailable": 1}} if n > 1 else {}),
+            },
+        }
+    }
+
+
+def gateway_spec(workloads: Sequence[WorkloadSpec]) -> dict[str, Any]:
+    """One HTTP listener for every route, plus an HTTPS listener per exposed host (cert-manager fills its Secret)."""
+    allowed = {"namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: GATEWAY_NAME}}}}
+    listeners: list[dict[str, Any]] = [{"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": allowed}]
+    for w in workloads:
+        if w.expose is not None and w.expose.host:
+            listeners.append(
+                {
+                    "name": f"https-{w.name}",
+                    "protocol": "HTTPS",
+                    "port": 443,
+                    "hostname": w.expose.host,
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": f"{w.name}-tls"}]},
+                    "allowedRoutes": allowed,
+                }
+            )
+    return {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners}
+
+
+def cluster_issuer_spec(email: str, server: str) -> dict[str, Any]:
+    return {
+        "acme": {
+            "email": email,
+            "server": ACME_SERVERS[server],
+            "privateKeySecretRef": {"name": f"letsencrypt-{server}-account"},
+            "solvers": [
+                {
+                    "http01": {
+                        "gatewayHTTPRoute": {
+                            "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "kind": "Gateway"}]
+                        }
+                    }
+                }
+            ],
+        }
+    }
+
+
+# -------------------------------------------------------------------- component
+
+
+class Platform(pulumi.ComponentResource):
+    """The platform services of one cluster. `gateway` is what service routes attach to (None when off)."""
+
+    gateway: k8s.apiextensions.CustomResource | None
+    issuer: str | None
+
+    def __init__(self, cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec]) -> None:
+        name = cluster.spec.name
+        super().__init__(
+            "orquestra:workloads:Platform", f"{name}-platform", None, pulumi.ResourceOptions(parent=cluster)
+        )
+        spec, caps, env = cluster.spec.platform, cluster.capabilities, cluster.environment
+        opts = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
+        self.gateway = None
+        self.issuer = None
+
+        if caps.load_balancer == "metallb":
+            self._metallb(cluster, opts)
+
+        if spec.metrics_server:
+            release(
+                f"{name}-metrics-server",
+                "metrics-server",
+                charts.METRICS_SERVER,
+                metrics_server_values(env, caps.metrics_server_args),
+                opts,
+            )
+
+        if spec.node_autoscaler and caps.node_autoscaler == "cluster-autoscaler" and not caps.node_autoscaler_installed:
+            release(
+                f"{name}-cluster-autoscaler",
+                "cluster-autoscaler",
+                charts.CLUSTER_AUTOSCALER,
+                cluster_autoscaler_values(env, caps.node_autoscaler_values),
+                opts,
+            )
+
+        crds = None
+        if spec.gateway.enabled:
+            crds = release(f"{name}-gateway-crds", "gateway-crds", charts.GATEWAY_CRDS, gateway_crds_values(), opts)
+            controller = release(
+                f"{name}-envoy-gateway",
+                "envoy-gateway",
+                charts.ENVOY_GATEWAY,
+                envoy_gateway_values(env),
+                opts,
+                skip_crds=True,
+                depends_on=[crds],
+            )
+            cr_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[crds, controller]))
+            proxy = k8s.apiextensions.CustomResource(
+                f"{name}-envoy-proxy",
+                api_version="gateway.envoyproxy.io/v1alpha1",
+                kind="EnvoyProxy",
+                metadata={"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE},
+                spec=envoy_proxy_spec(cluster, spec.gateway.public),
+                opts=cr_opts,
+            )
+            gateway_class = k8s.apiextensions.CustomResource(
+                f"{name}-gateway-class",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="GatewayClass",
+                metadata={"name": GATEWAY_CLASS},
+                spec={
+                    "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                    "parametersRef": {
+                        "group": "gateway.envoyproxy.io",
+                        "kind": "EnvoyProxy",
+                        "name": GATEWAY_NAME,
+                        "namespace": GATEWAY_NAMESPACE,
+                    },
+                },
+                opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[proxy])),
+            )
+            annotations = {}
+            if spec.cert_manager.enabled:
+                annotations["cert-manager.io/cluster-issuer"] = f"letsencrypt-{spec.cert_manager.acme_server}"
+            self.gateway = k8s.apiextensions.CustomResource(
+                f"{name}-gateway",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="Gateway",
+                metadata={"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "annotations": annotations},
+                spec=gateway_spec(workloads),
+                opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[gateway_class])),
+            )
+
+        if spec.cert_manager.enabled:
+            manager = release(
+                f"{name}-cert-manager",
+                "cert-manager",
+                charts.CERT_MANAGER,
+                cert_manager_values(env),
+                opts,
+                depends_on=[crds] if crds else [],
+            )
+            self.issuer = f"letsencrypt-{spec.cert_manager.acme_server}"
+            k8s.apiextensions.CustomResource(
+                f"{name}-cluster-issuer",
+                api_version="cert-manager.io/v1",
+                kind="ClusterIssuer",
+                metadata={"name": self.issuer},
+                spec=cluster_issuer_spec(spec.cert_manager.acme_email, spec.cert_manager.acme_server),
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[manager])),
+            )
+
+        if spec.dns.zone:
+            if caps.external_dns_provider:
+                release(
+                    f"{name}-external-dns",
+                    "external-dns",
+                    charts.EXTERNAL_DNS,
+                    external_dns_values(
+                        env,
+                        caps.external_dns_provider,
+                        spec.dns.zone,
+                        spec.dns.txt_owner_id or name,
+                        caps.external_dns_values,
+                    ),
+                    opts,
+                    depends_on=[crds] if crds else [],
+                )
+            else:
+                pulumi.log.warn(
+                    f"cluster '{name}': platform.dns.zone is set but this target names no external-dns provider; "
+                    "records for it must be managed outside orquestra",
+                    resource=self,
+                )
+
+        self.register_outputs({})
+
+    def _metallb(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
+        name = cluster.spec.name
+        chart = release(f"{name}-metallb", "metallb", charts.METALLB, metallb_values(), opts)
+        cr_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[chart]))
+        pool = k8s.apiextensions.CustomResource(
+            f"{name}-metallb-pool",
+            api_version="metallb.io/v1beta1",
+            kind="IPAddressPool",
+            metadata={"name": f"{name}-pool", "namespace": charts.METALLB.namespace},
+            # Addresses go only to Services that ask for this pool by annotation.
+            spec={"addresses": list(cluster.capabilities.metallb_pool), "autoAssign": False},
+            opts=cr_opts,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-metallb-l2",
+            api_version="metallb.io/v1beta1",
+            kind="L2Advertisement",
+            metadata={"name": f"{name}-l2", "namespace": charts.METALLB.namespace},
+            spec={"ipAddressPools": [f"{name}-pool"]},
+            opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[pool])),
+        )

@@ -1,0 +1,239 @@
+"""A service workload from the spec, run the way production teams run one.
+
+Zero-downtime rollouts (surge, never unavailable), probes, requests and limits, a
+locked-down pod (non-root, read-only root, no escalation, no capabilities,
+RuntimeDefault seccomp), spread over zones and nodes, a PodDisruptionBudget, an
+HPA that owns the replica count, a NetworkPolicy that admits only the gateway and
+the namespace itself, and an HTTPRoute on the shared Gateway when exposed.
+
+The manifests are built by plain functions so tests and schema validation read
+exactly what is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.cluster import KubernetesCluster
+from components.spec import WorkloadSpec
+from components.workloads.platform import GATEWAY_ACCESS_LABEL, GATEWAY_NAME, GATEWAY_NAMESPACE, spread
+
+
+def labels(w: WorkloadSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": w.name, "app.kubernetes.io/managed-by": "orquestra"}
+
+
+def selector(w: WorkloadSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": w.name}
+
+
+def namespace_of(w: WorkloadSpec) -> str:
+    return w.namespace or w.name
+
+
+def namespace_metadata(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
+    ns_labels = {
+        **labels(w),
+        "kubernetes.io/metadata.name": namespace_of(w),
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+    if exposed:
+        ns_labels[GATEWAY_ACCESS_LABEL] = GATEWAY_NAME
+    return {"name": namespace_of(w), "labels": ns_labels}
+
+
+def service_account(w: WorkloadSpec, annotations: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": w.name,
+            "namespace": namespace_of(w),
+            "labels": labels(w),
+            "annotations": dict(annotations),
+        },
+        # Tokens are mounted only into pods that use a cloud identity (projected into the pod spec below).
+        "automount_service_account_token": False,
+    }
+
+
+def deployment(w: WorkloadSpec, identity: bool) -> dict[str, Any]:
+    probe = {"httpGet": {"path": w.health_path, "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+    limits = {"memory": w.resources.memory_limit or w.resources.memory}
+    if w.resources.cpu_limit:
+        limits["cpu"] = w.resources.cpu_limit
+    container = {
+        "name": w.name,
+        "image": w.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": w.port, "protocol": "TCP"}],
+        "env": [{"name": k, "value": v} for k, v in sorted(w.env.items())],
+        "resources": {"requests": {"cpu": w.resources.cpu, "memory": w.resources.memory}, "limits": limits},
+        "readinessProbe": {**probe, "failureThreshold": 3},
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
+        "startupProbe": {**probe, "failureThreshold": 30},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": w.run_as_user,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return {
+        "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
+        "spec": {
+            "replicas": w.replicas.min,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(w)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+            "template": {
+                "metadata": {"labels": labels(w)},
+                "spec": {
+                    "serviceAccountName": w.name,
+                    "automountServiceAccountToken": identity,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": w.run_as_user,
+                        "runAsGroup": w.run_as_user,
+                        "fsGroup": w.run_as_user,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": spread(selector(w)),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def service(w: WorkloadSpec) -> dict[str, Any]:
+    return {
+        "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(w),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def disruption_budget(w: WorkloadSpec) -> dict[str, Any]:
+    # With one replica a minAvailable of 1 would block every drain; allow one pod down instead.
+    budget = {"minAvailable": 1} if w.replicas.min > 1 else {"maxUnavailable": 1}
+    return {
+        "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
+        "spec": {"selector": {"matchLabels": selector(w)}, **budget},
+    }
+
+
+def autoscaler(w: WorkloadSpec) -> dict[str, Any]:
+    def target(resource: str, percent: int) -> dict[str, Any]:
+        return {
+            "type": "Resource",
+            "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}},
+        }
+
+    return {
+        "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
+            "minReplicas": w.replicas.min,
+            "maxReplicas": w.replicas.max,
+            "metrics": [target("cpu", w.cpu_target), target("memory", w.memory_target)],
+            "behavior": {
+                # Scale up at once, scale down slowly: flapping costs more than idle pods.
+                "scaleUp": {"stabilizationWindowSeconds": 0},
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 300,
+                    "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+                },
+            },
+        },
+    }
+
+
+def network_policy(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
+    sources: list[dict[str, Any]] = [{"podSelector": {}}]
+    if exposed:
+        sources.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}}})
+    return {
+        "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
+        "spec": {
+            "podSelector": {"matchLabels": selector(w)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": sources, "ports": [{"port": w.port, "protocol": "TCP"}]}],
+        },
+    }
+
+
+def http_route(w: WorkloadSpec) -> dict[str, Any]:
+    assert w.expose is not None
+    parents = [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}]
+    if w.expose.host:
+        parents.append({"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": f"https-{w.name}"})
+    spec: dict[str, Any] = {
+        "parentRefs": parents,
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": w.expose.path}}],
+                "backendRefs": [{"name": w.name, "port": 80}],
+            }
+        ],
+    }
+    if w.expose.host:
+        spec["hostnames"] = [w.expose.host]
+    return {"metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)}, "spec": spec}
+
+
+class ServiceWorkload(pulumi.ComponentResource):
+    def __init__(
+        self,
+        cluster: KubernetesCluster,
+        w: WorkloadSpec,
+        gateway: pulumi.Resource | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        name = f"{cluster.spec.name}-{w.name}"
+        super().__init__("orquestra:workloads:Service", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
+        exposed = w.expose is not None and gateway is not None
+        ns = k8s.core.v1.Namespace(name, metadata=cast(Any, namespace_metadata(w, exposed)), opts=child)
+        in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
+
+        annotations: Mapping[str, Any] = {}
+        if w.cloud_identity:
+            annotations = cluster.workload_identity(namespace_of(w), w.name, pulumi.ResourceOptions(parent=self))
+        k8s.core.v1.ServiceAccount(f"{name}-sa", **service_account(w, annotations), opts=in_ns)
+
+        deploy = deployment(w, identity=w.cloud_identity)
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            **deploy,
+            # The HPA owns the replica count once it exists; a re-deploy must not reset it.
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+        )
+        k8s.core.v1.Service(f"{name}-service", **service(w), opts=in_ns)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", **disruption_budget(w), opts=in_ns)
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{name}-hpa", **autoscaler(w), opts=in_ns)
+        k8s.networking.v1.NetworkPolicy(f"{name}-netpol", **network_policy(w, exposed), opts=in_ns)
+        if gateway is not None and w.expose is not None:
+            route = http_route(w)
+            k8s.apiextensions.CustomResource(
+                f"{name}-route",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="HTTPRoute",
+                metadata=route["metadata"],
+                spec=route["spec"],
+                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])),
+            )
+        self.register_outputs({})

@@ -1,0 +1,395 @@
+"""The platform services and service workloads, on `existing` and through any target's capabilities."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from kubernetes_validate.utils import SchemaNotFoundError
+
+from components.workloads import charts
+from preflight import engine, stackconfig
+from preflight.engine import Plan, Registration
+from tests.conftest import plan_spec, plan_stack
+
+PODINFO = "ghcr.io/stefanprodan/podinfo:6.9.2"
+
+
+def existing(**over: Any) -> dict[str, Any]:
+    return {"name": "lab", "target": "existing", "kubeconfigPath": "/nonexistent/kubeconfig", **over}
+
+
+def workload(**over: Any) -> dict[str, Any]:
+    return {
+        "name": "web",
+        "image": PODINFO,
+        "clusters": ["lab"],
+        "port": 9898,
+        "expose": {"host": "web.example.com"},
+        **over,
+    }
+
+
+def plan_env(env: str, cluster: dict[str, Any] | None = None, workloads: list[dict[str, Any]] | None = None) -> Plan:
+    plan = plan_spec(
+        {
+            "environment": env,
+            "clusters": [cluster or existing()],
+            "workloads": [workload()] if workloads is None else workloads,
+        },
+        stack=f"workloads-{env}",
+    )
+    assert plan.ok, plan.errors
+    return plan
+
+
+def releases(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {r.plain["name"]: r.plain for r in plan.resources("kubernetes:helm.sh/v3:Release")}
+
+
+def kube_objects(plan: Plan) -> list[Registration]:
+    return [
+        r for r in plan.registrations if r.type.startswith("kubernetes:") and r.type != "kubernetes:helm.sh/v3:Release"
+    ]
+
+
+# -------------------------------------------------------------------- schemas
+
+# Custom resources have no built-in schema: these are their required shapes, from the CRDs.
+CRD_REQUIRED: dict[str, list[str]] = {
+    "gateway.networking.k8s.io/v1/GatewayClass": ["spec.controllerName"],
+    "gateway.networking.k8s.io/v1/Gateway": ["spec.gatewayClassName", "spec.listeners"],
+    "gateway.networking.k8s.io/v1/HTTPRoute": ["spec.parentRefs", "spec.rules"],
+    "gateway.envoyproxy.io/v1alpha1/EnvoyProxy": ["spec.provider.type", "spec.provider.kubernetes.envoyService"],
+    "cert-manager.io/v1/ClusterIssuer": ["spec.acme.server", "spec.acme.privateKeySecretRef.name", "spec.acme.solvers"],
+    "metallb.io/v1beta1/IPAddressPool": ["spec.addresses"],
+    "metallb.io/v1beta1/L2Advertisement": ["spec.ipAddressPools"],
+}
+
+
+def _get(obj: dict[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        obj = obj[part]
+    return obj
+
+
+def _validate_plan(plan: Plan, version: str) -> int:
+    checked = 0
+    for reg in kube_objects(plan):
+        obj = reg.plain
+        assert obj["apiVersion"] and obj["kind"], reg.urn
+        try:
+            kubernetes_validate.validate(obj, desired_version=version, strict=True)
+        except SchemaNotFoundError:
+            key = f"{obj['apiVersion']}/{obj['kind']}"
+            assert key in CRD_REQUIRED, f"no schema and no required shape for {key}"
+            for path in CRD_REQUIRED[key]:
+                assert _get(obj, path), f"{reg.name}: {path} is empty"
+            assert obj["metadata"]["name"]
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_rendered_object_is_valid_for_the_cluster_version(env: str) -> None:
+    plan = plan_env(
+        env, existing(kubernetesVersion="1.33", loadBalancer="metallb", loadBalancerPool=["10.9.0.10-10.9.0.20"])
+    )
+    assert _validate_plan(plan, "1.33.0") >= 12
+
+
+@pytest.mark.parametrize("stack", stackconfig.stacks(engine.PROJECT_DIR))
+def test_every_object_of_every_shipped_stack_is_valid(stack: str) -> None:
+    plan = plan_stack(stack)
+    versions = {
+        c["name"]: str(c.get("kubernetesVersion") or "1.35")
+        for c in stackconfig.load(engine.PROJECT_DIR, stack).values["orquestra:clusters"]
+    }
+    for name, version in versions.items():
+        provider = plan.one("pulumi:providers:kubernetes", f"{name}-k8s")
+        sub = Plan(
+            plan.stack, [r for r in kube_objects(plan) if r.provider.startswith(provider.urn + "::")], {}, [], [], []
+        )
+        assert _validate_plan(sub, f"{version}.0") > 0
+
+
+def test_validation_catches_a_broken_object() -> None:
+    plan = plan_env("dev")
+    deployment = plan.one("kubernetes:apps/v1:Deployment").plain
+    deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailble"] = 0
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, desired_version="1.35.0", strict=True)
+
+
+# ----------------------------------------------------------- service workload
+
+
+@pytest.mark.parametrize(("env", "min_replicas", "max_replicas"), [("dev", 1, 3), ("prod", 3, 12)])
+def test_deployment_rolls_out_without_downtime_and_runs_locked_down(
+    env: str, min_replicas: int, max_replicas: int
+) -> None:
+    plan = plan_env(env)
+    d = plan.one("kubernetes:apps/v1:Deployment", "lab-web-deployment")
+    spec = d.plain["spec"]
+    assert d.ignore_changes == ["spec.replicas"], "the HPA owns the replica count"
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}
+    pod = spec["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == PODINFO
+    assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["resources"]["requests"] == {"cpu": "100m", "memory": "128Mi"}
+    assert c["resources"]["limits"]["memory"] == "128Mi"
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+    assert pod["automountServiceAccountToken"] is False
+    assert [t["topologyKey"] for t in pod["topologySpreadConstraints"]] == [
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    ]
+    hpa = plan.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").plain["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (min_replicas, max_replicas)
+    assert {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["metrics"]} == {
+        "cpu": 70,
+        "memory": 80,
+    }
+    assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    pdb = plan.one("kubernetes:policy/v1:PodDisruptionBudget").plain["spec"]
+    assert pdb == (
+        {"selector": {"matchLabels": {"app.kubernetes.io/name": "web"}}, "minAvailable": 1}
+        if min_replicas > 1
+        else {"selector": {"matchLabels": {"app.kubernetes.io/name": "web"}}, "maxUnavailable": 1}
+    )
+
+
+def test_namespace_enforces_the_restricted_pod_security_standard() -> None:
+    ns = plan_env("dev").one("kubernetes:core/v1:Namespace", "lab-web").plain
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert ns["metadata"]["labels"]["orquestra.io/gateway"] == "shared"
+
+
+def test_exposed_workload_gets_a_route_on_the_shared_gateway_and_a_certificate_listener() -> None:
+    plan = plan_env("prod")
+    route = plan.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "lab-web-route")
+    gateway = plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway", "lab-gateway")
+    assert gateway.urn in route.dependencies
+    spec = route.plain["spec"]
+    assert spec["hostnames"] == ["web.example.com"]
+    assert spec["rules"][0]["backendRefs"] == [{"name": "web", "port": 80}]
+    assert {p["sectionName"] for p in spec["parentRefs"]} == {"http", "https-web"}
+    listeners = {lst["name"]: lst for lst in gateway.plain["spec"]["listeners"]}
+    assert listeners["https-web"]["hostname"] == "web.example.com"
+    assert listeners["https-web"]["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "web-tls"}]
+    assert gateway.plain["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-staging"}
+    netpol = plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain["spec"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}} in netpol[
+        "ingress"
+    ][0]["from"]
+
+
+def test_unexposed_workload_has_no_route_and_admits_only_its_namespace() -> None:
+    plan = plan_env("dev", workloads=[workload(expose=None)])
+    assert plan.resources("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == []
+    assert plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain["spec"]["ingress"][0]["from"] == [
+        {"podSelector": {}}
+    ]
+    assert "orquestra.io/gateway" not in plan.one("kubernetes:core/v1:Namespace").plain["metadata"]["labels"]
+
+
+def test_every_workload_object_goes_through_the_cluster_provider_after_its_namespace() -> None:
+    plan = plan_env("dev")
+    ns = plan.one("kubernetes:core/v1:Namespace", "lab-web")
+    component = plan.one("orquestra:workloads:Service", "lab-web")
+    for reg in plan.children(component):
+        assert reg.provider.split("::")[3] == "lab-k8s" or reg.provider.split("::")[-2] == "lab-k8s"
+        if reg.urn != ns.urn:
+            assert ns.urn in reg.dependencies, reg.name
+
+
+def test_cloud_identity_on_a_target_without_one_fails_in_one_line() -> None:
+    plan = plan_spec({"clusters": [existing()], "workloads": [workload(cloudIdentity=True)]})
+    assert not plan.ok
+    assert plan.errors[0] == (
+        "orquestra:workloads[0].cloudIdentity: true; allowed: false: cluster 'lab' (existing) gives pods "
+        "no cloud identity (targets that do: aws, azure, gcp)"
+    )
+    assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+# ------------------------------------------------------------------ platform
+
+
+def test_charts_are_pinned_to_a_repository_and_a_version() -> None:
+    for chart in charts.ALL.values():
+        assert chart.version and chart.version != "latest"
+        assert chart.repo or chart.chart.startswith("oci://")
+    plan = plan_env("dev")
+    for r in releases(plan).values():
+        assert r["version"] and (r.get("repositoryOpts", {}).get("repo") or r["chart"].startswith("oci://"))
+        assert r["atomic"] is True
+
+
+def test_dev_platform_is_single_replica_and_prod_is_highly_available() -> None:
+    dev, prod = releases(plan_env("dev")), releases(plan_env("prod"))
+    assert set(dev) == {"gateway-crds", "envoy-gateway", "cert-manager", "metrics-server"}
+    assert dev["envoy-gateway"]["values"]["deployment"]["replicas"] == 1
+    assert prod["envoy-gateway"]["values"]["deployment"]["replicas"] == 2
+    assert prod["envoy-gateway"]["values"]["podDisruptionBudget"] == {"minAvailable": 1}
+    assert dev["cert-manager"]["values"]["replicaCount"] == 1
+    assert prod["cert-manager"]["values"]["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    assert prod["metrics-server"]["values"]["replicas"] == 2
+    for values in (prod["cert-manager"]["values"], prod["metrics-server"]["values"]):
+        assert values["resources"]["requests"] and values["resources"]["limits"]["memory"]
+
+
+def test_gateway_api_is_the_standard_channel_and_ingress_nginx_is_not_installed() -> None:
+    rel = releases(plan_env("dev"))
+    assert rel["gateway-crds"]["values"]["crds"]["gatewayAPI"] == {"enabled": True, "channel": "standard"}
+    assert rel["envoy-gateway"]["skipCrds"] is True
+    assert not any("ingress-nginx" in r["chart"] for r in rel.values())
+
+
+def test_local_clusters_trust_self_signed_kubelets_only_when_told() -> None:
+    assert releases(plan_env("dev"))["metrics-server"]["values"]["args"] == ["--kubelet-insecure-tls"]
+    strict = releases(plan_env("dev", existing(selfSignedKubelet=False)))
+    assert strict["metrics-server"]["values"]["args"] == []
+
+
+def test_gateway_is_internal_by_default_and_public_only_by_opt_in() -> None:
+    def service(cluster: dict[str, Any]) -> dict[str, Any]:
+        proxy = plan_env("prod", cluster).one("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
+        return proxy.plain["spec"]["provider"]["kubernetes"]["envoyService"]
+
+    pool = {"loadBalancer": "metallb", "loadBalancerPool": ["10.9.0.10-10.9.0.20"]}
+    internal = service(existing(**pool))
+    assert internal["type"] == "LoadBalancer"
+    assert internal["annotations"] == {"metallb.io/address-pool": "lab-pool"}
+    public = service(existing(**pool, platform={"gateway": {"public": True}}))
+    assert public["annotations"]["orquestra.io/public"] == "true"
+    assert service(existing())["type"] == "NodePort", "no load balancer on this cluster: a NodePort"
+
+
+def test_metallb_is_installed_with_the_pool_only_where_no_cloud_lb_exists() -> None:
+    plan = plan_env("dev", existing(loadBalancer="metallb", loadBalancerPool=["10.9.0.10-10.9.0.20"]))
+    assert "metallb" in releases(plan)
+    pool = plan.one("kubernetes:metallb.io/v1beta1:IPAddressPool")
+    assert pool.plain["spec"] == {"addresses": ["10.9.0.10-10.9.0.20"], "autoAssign": False}
+    assert plan.one("kubernetes:metallb.io/v1beta1:L2Advertisement").plain["spec"]["ipAddressPools"] == ["lab-pool"]
+    assert "metallb" not in releases(plan_env("dev"))
+
+
+def test_components_switch_off_from_the_spec() -> None:
+    off = {"gateway": {"enabled": False}, "certManager": {"enabled": False}, "metricsServer": False}
+    plan = plan_env("dev", existing(platform=off))
+    assert releases(plan) == {}
+    assert plan.resources("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == []
+
+
+def test_cluster_issuer_is_acme_staging_in_dev_and_production_when_asked() -> None:
+    issuer = plan_env("dev").one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain
+    assert issuer["metadata"]["name"] == "letsencrypt-staging"
+    assert "acme-staging" in issuer["spec"]["acme"]["server"]
+    assert issuer["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["name"] == "shared"
+    prod = plan_env(
+        "prod", existing(platform={"certManager": {"acmeServer": "production", "acmeEmail": "ops@example.com"}})
+    )
+    issuer = prod.one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain
+    assert issuer["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert issuer["spec"]["acme"]["email"] == "ops@example.com"
+
+
+def test_platform_waits_for_what_the_cluster_says_it_needs_first() -> None:
+    plan = plan_stack("prod-gcp")
+    pools = {r.urn for r in plan.resources("gcp:container/nodePool:NodePool")}
+    for reg in plan.resources("kubernetes:helm.sh/v3:Release"):
+        assert pools <= set(reg.dependencies), reg.name
+
+
+# ---------------------------------------------- capabilities from any target
+
+PROGRAM = """
+import pulumi
+from components.cluster import Capabilities, KubernetesCluster
+from components.spec import parse
+from components.workloads import place
+
+stack = parse({"environment": "prod", "clusters": [{"name": "fake", "target": "existing", "kubeconfig": "x"}],
+               "workloads": [{"name": "web", "image": "ghcr.io/acme/web:1.0.0", "clusters": ["fake"]}],})
+
+class FakeTarget(KubernetesCluster):
+    def __init__(self) -> None:
+        super().__init__("test:index:FakeCluster", stack.clusters[0], "prod")
+        self._publish(kubeconfig="x", endpoint="https://fake", cluster_name="fake", kubernetes_version="1.35",
+                      capabilities=Capabilities(%s))
+
+place(FakeTarget(), stack.workloads)
+"""
+
+
+def plan_program(capabilities: str, tmp_path: Path) -> Plan:
+    (tmp_path / "__main__.py").write_text(textwrap.dedent(PROGRAM % capabilities))
+    (tmp_path / "Pulumi.yaml").write_text("name: orquestra\nruntime: python\n")
+    plan = engine.run(stackconfig.StackConfig("orquestra", "fake", {}, []), tmp_path)
+    assert plan.ok, plan.errors
+    return plan
+
+
+def test_cluster_autoscaler_is_installed_only_when_the_target_leaves_it_to_us(tmp_path: Path) -> None:
+    wanted = plan_program(
+        'load_balancer="cloud", node_autoscaler="cluster-autoscaler", default_storage_class="gp3", '
+        'pod_identity="irsa", node_autoscaler_installed=False, '
+        'node_autoscaler_values={"autoDiscovery": {"clusterName": "fake"}, "awsRegion": "eu-west-1"}',
+        tmp_path,
+    )
+    values = releases(wanted)["cluster-autoscaler"]["values"]
+    assert values["autoDiscovery"] == {"clusterName": "fake"} and values["awsRegion"] == "eu-west-1"
+    assert values["extraArgs"]["balance-similar-node-groups"] is True
+    assert values["replicaCount"] == 2
+    managed = plan_program(
+        'load_balancer="cloud", node_autoscaler="cloud", default_storage_class="standard-rwo", pod_identity="none"',
+        tmp_path,
+    )
+    assert "cluster-autoscaler" not in releases(managed)
+
+
+def test_cloud_gateway_uses_the_targets_internal_annotations(tmp_path: Path) -> None:
+    plan = plan_program(
+        'load_balancer="cloud", node_autoscaler="cloud", default_storage_class="x", pod_identity="none", '
+        'lb_annotations_internal={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}, '
+        'lb_annotations_public={"service.beta.kubernetes.io/azure-pip-name": "web"}',
+        tmp_path,
+    )
+    service = plan.one("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy").plain["spec"]["provider"]["kubernetes"][
+        "envoyService"
+    ]
+    assert service["annotations"] == {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+    assert service["externalTrafficPolicy"] == "Local"
+
+
+def test_external_dns_follows_the_zone_and_the_targets_provider(tmp_path: Path) -> None:
+    plan = plan_stack("prod-gcp")
+    assert "external-dns" not in releases(plan)
+    config = stackconfig.load(engine.PROJECT_DIR, "prod-gcp")
+    clusters = config.values["orquestra:clusters"]
+    clusters[0] = {**clusters[0], "platform": {"dns": {"zone": "prod.example.com"}}}
+    with_zone = engine.run(
+        stackconfig.StackConfig("orquestra", "prod-gcp-dns", {**config.values, "orquestra:clusters": clusters}, [])
+    )
+    assert with_zone.ok, with_zone.errors
+    values = releases(with_zone)["external-dns"]["values"]
+    assert values["provider"] == {"name": "google"}
+    assert values["domainFilters"] == ["prod.example.com"]
+    assert values["policy"] == "sync"
+    assert "iam.gke.io/gcp-service-account" in values["serviceAccount"]["annotations"]
+    member = with_zone.one("gcp:projects/iAMMember:IAMMember", f"{clusters[0]['name']}-external-dns-dns-admin")
+    assert member.plain["role"] == "roles/dns.admin"
+    on_existing = plan_env("dev", existing(platform={"dns": {"zone": "lab.example.com"}}))
+    assert "external-dns" not in releases(on_existing)
+    assert any("names no external-dns provider" in w for w in on_existing.warnings)
