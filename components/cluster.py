@@ -110,24 +110,18 @@ class KubernetesCluster(pulumi.ComponentResource):
             "set cloudIdentity: false on the workload"
         )
 
-    def _publish(
+    def _connect(
         self,
-        *,
         kubeconfig: pulumi.Input[str],
-        endpoint: pulumi.Input[str],
-        cluster_name: pulumi.Input[str],
-        kubernetes_version: pulumi.Input[str],
-        capabilities: Capabilities,
         ready: Sequence[pulumi.Resource] = (),
         provider_args: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Create the Kubernetes provider from the kubeconfig and register the contract's outputs."""
+    ) -> k8s.Provider:
+        """Create the Kubernetes provider once the API answers and nodes can run pods (`ready`).
+
+        A target that installs in-cluster parts of its own (controllers, storage
+        classes) connects first, builds them with the provider, then publishes.
+        """
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
-        self.endpoint = pulumi.Output.from_input(endpoint)
-        self.cluster_name = pulumi.Output.from_input(cluster_name)
-        self.kubernetes_version = pulumi.Output.from_input(kubernetes_version)
-        self.capabilities = capabilities
-        self.ready = tuple(ready)
         self.provider = k8s.Provider(
             f"{self.spec.name}-k8s",
             k8s.ProviderArgs(
@@ -136,8 +130,33 @@ class KubernetesCluster(pulumi.ComponentResource):
                 enable_server_side_apply=True,
                 **(provider_args or {}),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.ready)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(ready)),
         )
+        return self.provider
+
+    def _publish(
+        self,
+        *,
+        endpoint: pulumi.Input[str],
+        cluster_name: pulumi.Input[str],
+        kubernetes_version: pulumi.Input[str],
+        capabilities: Capabilities,
+        kubeconfig: pulumi.Input[str] | None = None,
+        ready: Sequence[pulumi.Resource] = (),
+        provider_args: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Register the contract's outputs, connecting first unless the target already did.
+
+        `ready` lists what workloads must wait for: infrastructure, and for a
+        target that connected early, its own in-cluster parts too.
+        """
+        if kubeconfig is not None:
+            self._connect(kubeconfig, ready, provider_args)
+        self.endpoint = pulumi.Output.from_input(endpoint)
+        self.cluster_name = pulumi.Output.from_input(cluster_name)
+        self.kubernetes_version = pulumi.Output.from_input(kubernetes_version)
+        self.capabilities = capabilities
+        self.ready = tuple(ready)
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,
