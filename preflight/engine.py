@@ -171,8 +171,9 @@ class Recorder(mocks.MockMonitor):
             parent=request.parent,
             custom=request.custom,
             provider=request.provider,
-            dependencies=list(request.dependencies),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            # Sets on the wire; sorted so that two plans of one stack compare equal.
+            dependencies=sorted(request.dependencies),
+            property_dependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())},
             protect=bool(request.protect),
             ignore_changes=list(request.ignoreChanges),
             delete_before_replace=bool(request.deleteBeforeReplace),

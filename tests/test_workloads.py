@@ -67,6 +67,8 @@ CRD_REQUIRED: dict[str, list[str]] = {
     "cert-manager.io/v1/ClusterIssuer": ["spec.acme.server", "spec.acme.privateKeySecretRef.name", "spec.acme.solvers"],
     "metallb.io/v1beta1/IPAddressPool": ["spec.addresses"],
     "metallb.io/v1beta1/L2Advertisement": ["spec.ipAddressPools"],
+    "karpenter.sh/v1/NodePool": ["spec.template.spec.nodeClassRef.name", "spec.template.spec.requirements"],
+    "karpenter.k8s.aws/v1/EC2NodeClass": ["spec.role", "spec.amiSelectorTerms", "spec.subnetSelectorTerms"],
 }
 
 

@@ -1,0 +1,172 @@
+"""pulumi-aws: what AWS returns for the invokes orquestra makes and what it computes on create.
+
+Identifiers follow AWS's formats (vpc-/subnet- hex ids, ARNs with partition, account
+and region, EKS endpoints under `<region>.eks.amazonaws.com`), derived from the
+resource name so a plan is the same every time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+ACCOUNT = "123456789012"
+CA_PEM = (
+    b"-----BEGIN CERTIFICATE-----\n"
+    b"MIIC/jCCAeagAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQD\n"
+    b"-----END CERTIFICATE-----\n"
+)
+DEFAULT_REGION = "eu-west-1"
+
+
+def _hex(name: str, n: int = 17) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:n]
+
+
+def _uuid(seed: str) -> str:
+    h = _hex(seed, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _region(inputs: dict[str, Any]) -> str:
+    return str(inputs.get("region") or DEFAULT_REGION)
+
+
+def _zones(args: dict[str, Any]) -> dict[str, Any]:
+    region = DEFAULT_REGION
+    names = [f"{region}{z}" for z in "abc"]
+    return {
+        "id": region,
+        "names": names,
+        "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+        "groupNames": [region] * 3,
+        "state": args.get("state", "available"),
+    }
+
+
+INVOKES = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args: {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:role/platform-deployer",
+        "userId": "AROAEXAMPLEDEPLOYER:ci",
+        "id": ACCOUNT,
+    },
+    "aws:index/getPartition:getPartition": lambda args: {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+        "id": "aws",
+    },
+}
+
+
+def _eks(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    cluster = str(inputs.get("name") or name)
+    region = _region(inputs)
+    oidc = _hex(f"{stack}/{cluster}/oidc", 32).upper()
+    ca = base64.b64encode(CA_PEM)
+    return {
+        "id": cluster,
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{cluster}",
+        "endpoint": f"https://{_hex(stack + cluster, 32).upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": ca.decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
+        "platformVersion": "eks.12",
+        "status": "ACTIVE",
+        "clusterId": _uuid(cluster),
+        "vpcConfig": {**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_hex(cluster + 'sg')}"},
+    }
+
+
+def _role(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    role = f"{name}-{_hex(stack + name, 7)}"
+    return {
+        "id": role,
+        "name": role,
+        "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+        "uniqueId": f"AROA{_hex(name, 17).upper()}",
+    }
+
+
+def _key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    key_id = _uuid(stack + name)
+    return {"id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{DEFAULT_REGION}:{ACCOUNT}:key/{key_id}"}
+
+
+def _prefixed(prefix: str) -> Any:
+    return lambda name, inputs, stack: {"id": f"{prefix}-{_hex(stack + name)}"}
+
+
+def _queue(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    queue = str(inputs.get("name") or name)
+    return {
+        "id": f"https://sqs.{DEFAULT_REGION}.amazonaws.com/{ACCOUNT}/{queue}",
+        "url": f"https://sqs.{DEFAULT_REGION}.amazonaws.com/{ACCOUNT}/{queue}",
+        "arn": f"arn:aws:sqs:{DEFAULT_REGION}:{ACCOUNT}:{queue}",
+        "name": queue,
+    }
+
+
+def _launch_template(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    lt = f"lt-{_hex(stack + name)}"
+    return {
+        "id": lt,
+        "arn": f"arn:aws:ec2:{DEFAULT_REGION}:{ACCOUNT}:launch-template/{lt}",
+        "latestVersion": 1,
+        "defaultVersion": 1,
+    }
+
+
+def _node_group(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    group = str(inputs.get("nodeGroupName") or name)
+    return {
+        "id": f"{inputs.get('clusterName')}:{group}",
+        "arn": f"arn:aws:eks:{DEFAULT_REGION}:{ACCOUNT}:nodegroup/{inputs.get('clusterName')}/{group}/{_hex(group, 8)}",
+        "status": "ACTIVE",
+    }
+
+
+def _oidc(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    url = str(inputs.get("url") or "").removeprefix("https://")
+    return {
+        "id": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{url}",
+        "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{url}",
+        "url": url,
+    }
+
+
+def _eip(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    alloc = f"eipalloc-{_hex(stack + name)}"
+    digest = hashlib.sha256(name.encode()).digest()
+    return {"id": alloc, "allocationId": alloc, "publicIp": f"198.51.100.{digest[0] % 250 + 1}"}
+
+
+def _log_group(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    group = str(inputs.get("name") or name)
+    return {"id": group, "arn": f"arn:aws:logs:{DEFAULT_REGION}:{ACCOUNT}:log-group:{group}"}
+
+
+def _rule(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    rule = f"{name}-{_hex(name, 7)}"
+    return {"id": rule, "name": rule, "arn": f"arn:aws:events:{DEFAULT_REGION}:{ACCOUNT}:rule/{rule}"}
+
+
+RESOURCES = {
+    "aws:eks/cluster:Cluster": _eks,
+    "aws:iam/role:Role": _role,
+    "aws:kms/key:Key": _key,
+    "aws:ec2/vpc:Vpc": _prefixed("vpc"),
+    "aws:ec2/subnet:Subnet": _prefixed("subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _prefixed("igw"),
+    "aws:ec2/natGateway:NatGateway": _prefixed("nat"),
+    "aws:ec2/routeTable:RouteTable": _prefixed("rtb"),
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:sqs/queue:Queue": _queue,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudwatch/eventRule:EventRule": _rule,
+}
