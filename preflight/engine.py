@@ -212,7 +212,8 @@ class PlanMocks(mocks.Mocks):
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.invokes.append((args.token, dict(args.args)))
-        return answers.invoke(args.token, dict(args.args)), None
+        # No failures is an empty list: the mock monitor iterates it, and `None` breaks every invoke.
+        return answers.invoke(args.token, dict(args.args)), []
 
 
 class _Collect(logging.Handler):
