@@ -57,7 +57,7 @@ ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
 CRITICAL_ADDONS_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
-SPOT_LABEL = ("kubernetes.azure.com/scalesetpriority", "spot")
+"""AKS puts this taint on every spot node; declaring it too keeps the pool's inputs in line with Azure."""
 
 # Node counts belong to the cluster autoscaler; Pulumi must never reset them.
 POOL_IGNORE = ["count"]
@@ -399,7 +399,7 @@ class AzureTarget(KubernetesCluster):
         )
         group_admins = [
             authorization.RoleAssignment(
-                f"{name}-admin-{object_id[:8]}",
+                f"{name}-admin-{object_id}",
                 role_assignment_name=_guid(environment, name, "admin", object_id),
                 scope=cluster.id,
                 role_definition_id=role(ROLE_AKS_RBAC_CLUSTER_ADMIN),
@@ -447,7 +447,6 @@ class AzureTarget(KubernetesCluster):
     def _pool_args(self, pool: NodePool, subnet_id: pulumi.Input[str], *, inline: bool) -> dict[str, Any]:
         """Arguments shared by the inline profile and standalone pools; autoscaler on, count left to it."""
         taints = [f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}" for t in pool.taints]
-        labels = dict(pool.labels)
         if pool.role == "system" and CRITICAL_ADDONS_TAINT not in taints:
             taints.insert(0, CRITICAL_ADDONS_TAINT)
         args: dict[str, Any] = {
@@ -464,7 +463,7 @@ class AzureTarget(KubernetesCluster):
             "min_count": pool.min,
             "max_count": pool.max,
             "count": max(pool.min, 1) if pool.role == "system" else pool.min,
-            "node_labels": labels,
+            "node_labels": dict(pool.labels),
             "node_taints": taints,
             "max_pods": 110,
             "upgrade_settings": {"max_surge": "33%"},
@@ -474,12 +473,12 @@ class AzureTarget(KubernetesCluster):
         if zones:
             args["availability_zones"] = zones
         if pool.spot:
-            labels[SPOT_LABEL[0]] = SPOT_LABEL[1]
             if SPOT_TAINT not in taints:
                 taints.append(SPOT_TAINT)
             args.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
         if inline:
-            args["name"] = pool_name(pool, zones)
+            # Creation-only in AKS: a changed name here would be refused, so this one stays stable.
+            args["name"] = re.sub(r"[^a-z0-9]", "", pool.name)[:12]
         return args
 
     def workload_identity(

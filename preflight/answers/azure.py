@@ -51,10 +51,24 @@ def _identity(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     return {
         "id": f"{_rg_id(inputs)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident}",
         "name": ident,
-        "clientId": _guid(stack, ident, "client"),
-        "principalId": _guid(stack, ident, "principal"),
+        "clientId": identity_client(stack, ident),
+        "principalId": identity_principal(stack, ident),
         "tenantId": TENANT_ID,
     }
+
+
+def identity_client(stack: str, identity: str) -> str:
+    """The client ID the mock gives a user-assigned identity (tests compare against it)."""
+    return _guid(stack, identity, "client")
+
+
+def identity_principal(stack: str, identity: str) -> str:
+    return _guid(stack, identity, "principal")
+
+
+def oidc_issuer(stack: str, cluster: str, location: str) -> str:
+    """The issuer URL AKS gives a cluster: regional host, tenant, then a per-cluster GUID."""
+    return f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_guid(stack, cluster, 'oidc')}/"
 
 
 def _federated(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
@@ -115,7 +129,6 @@ def _managed_cluster(name: str, inputs: dict[str, Any], stack: str) -> dict[str,
     prefix = f"{inputs.get('dnsPrefix', cluster)}-{suffix[:8]}"
     idents = (inputs.get("identity") or {}).get("userAssignedIdentities") or []
     version = str(inputs.get("kubernetesVersion") or "1.35")
-    issuer_guid = _guid(stack, cluster, "oidc")
     return {
         "id": f"{_rg_id(inputs)}/providers/Microsoft.ContainerService/managedClusters/{cluster}",
         "name": cluster,
@@ -127,7 +140,7 @@ def _managed_cluster(name: str, inputs: dict[str, Any], stack: str) -> dict[str,
         "maxAgentPools": 100,
         "oidcIssuerProfile": {
             "enabled": True,
-            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{issuer_guid}/",
+            "issuerURL": oidc_issuer(stack, cluster, location),
         },
         "identity": {
             "type": "UserAssigned",
