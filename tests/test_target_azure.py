@@ -472,3 +472,13 @@ def test_workload_identity_trusts_exactly_one_service_account_through_the_oidc_i
     assert seen["client_id"] == answers.identity_client("direct", "weu-prod-payments-api")
     component = next(r for r in regs if r.type == "orquestra:targets:AzureCluster")
     assert identity.parent == component.urn and federated.parent == identity.urn
+
+
+def test_a_cluster_without_a_usable_system_pool_fails_before_any_resource() -> None:
+    spec = copy.deepcopy(DEV)
+    spec["clusters"][0]["nodePools"] = [{"name": "general", "min": 1, "max": 3}]
+    plan = plan_spec(spec)
+    assert not plan.resources(AKS)
+    assert any(e.startswith("orquestra:clusters[0].nodePools:") for e in plan.errors)
+    spec["clusters"][0]["nodePools"] = [{"name": "system", "role": "system", "min": 1, "max": 3, "spot": True}]
+    assert any(e.startswith("orquestra:clusters[0].nodePools[0].spot:") for e in plan_spec(spec).errors)
