@@ -1,0 +1,243 @@
+"""pulumi-azure-native: ARM resource IDs, AKS endpoints, identities and credentials as Azure returns them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from typing import Any
+
+SUBSCRIPTION_ID = "8c1f3e2a-5b7d-4a9e-b0c6-2d4f6a8e1b3c"
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+DEPLOYER_OBJECT_ID = "4e1a7c9d-2b3f-4d5e-8a6b-9c0d1e2f3a4b"
+DEPLOYER_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
+def _guid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "azure/" + "/".join(parts)))
+
+
+def _rg_id(inputs: dict[str, Any]) -> str:
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', 'unknown')}"
+
+
+def _resource_group(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    rg = inputs.get("resourceGroupName") or name
+    return {"id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}", "name": rg, "provisioningState": "Succeeded"}
+
+
+def _vnet(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    vnet = inputs.get("virtualNetworkName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/virtualNetworks/{vnet}",
+        "name": vnet,
+        "resourceGuid": _guid(stack, vnet),
+        "provisioningState": "Succeeded",
+    }
+
+
+def _subnet(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    subnet = inputs.get("subnetName") or name
+    vnet = inputs.get("virtualNetworkName")
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}",
+        "name": subnet,
+        "provisioningState": "Succeeded",
+    }
+
+
+def _identity(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    ident = inputs.get("resourceName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident}",
+        "name": ident,
+        "clientId": identity_client(stack, ident),
+        "principalId": identity_principal(stack, ident),
+        "tenantId": TENANT_ID,
+    }
+
+
+def identity_client(stack: str, identity: str) -> str:
+    """The client ID the mock gives a user-assigned identity (tests compare against it)."""
+    return _guid(stack, identity, "client")
+
+
+def identity_principal(stack: str, identity: str) -> str:
+    return _guid(stack, identity, "principal")
+
+
+def oidc_issuer(stack: str, cluster: str, location: str) -> str:
+    """The issuer URL AKS gives a cluster: regional host, tenant, then a per-cluster GUID."""
+    return f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{_guid(stack, cluster, 'oidc')}/"
+
+
+def _federated(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    cred = inputs.get("federatedIdentityCredentialResourceName") or name
+    ident = inputs.get("resourceName")
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident}"
+        f"/federatedIdentityCredentials/{cred}",
+        "name": cred,
+    }
+
+
+def _vault(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    vault = inputs.get("vaultName") or name
+    props = dict(inputs.get("properties") or {})
+    props.update(vaultUri=f"https://{vault}.vault.azure.net/", provisioningState="Succeeded")
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.KeyVault/vaults/{vault}",
+        "name": vault,
+        "properties": props,
+    }
+
+
+def _key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    vault, key = inputs.get("vaultName"), inputs.get("keyName") or name
+    version = hashlib.sha256(f"{stack}/{vault}/{key}".encode()).hexdigest()[:32]
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.KeyVault/vaults/{vault}/keys/{key}",
+        "name": key,
+        "keyUri": f"https://{vault}.vault.azure.net/keys/{key}",
+        "keyUriWithVersion": f"https://{vault}.vault.azure.net/keys/{key}/{version}",
+    }
+
+
+def _role_assignment(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    assignment = inputs.get("roleAssignmentName") or _guid(stack, name)
+    return {
+        "id": f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
+        "name": assignment,
+        "type": "Microsoft.Authorization/roleAssignments",
+    }
+
+
+def _workspace(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    ws = inputs.get("workspaceName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.OperationalInsights/workspaces/{ws}",
+        "name": ws,
+        "customerId": _guid(stack, ws, "customer"),
+        "provisioningState": "Succeeded",
+    }
+
+
+def _managed_cluster(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    cluster = inputs.get("resourceName") or name
+    location = inputs.get("location", "westeurope")
+    suffix = hashlib.sha256(f"{stack}/{cluster}".encode()).hexdigest()
+    prefix = f"{inputs.get('dnsPrefix', cluster)}-{suffix[:8]}"
+    idents = (inputs.get("identity") or {}).get("userAssignedIdentities") or []
+    version = str(inputs.get("kubernetesVersion") or "1.35")
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.ContainerService/managedClusters/{cluster}",
+        "name": cluster,
+        "fqdn": f"{prefix}.hcp.{location}.azmk8s.io",
+        "privateFQDN": f"{prefix}.{suffix[8:44]}.privatelink.{location}.azmk8s.io",
+        "azurePortalFQDN": f"{prefix}.portal.hcp.{location}.azmk8s.io",
+        "currentKubernetesVersion": f"{version}.3",
+        "provisioningState": "Succeeded",
+        "maxAgentPools": 100,
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": oidc_issuer(stack, cluster, location),
+        },
+        "identity": {
+            "type": "UserAssigned",
+            "userAssignedIdentities": {i: {"clientId": _guid(i, "client"), "principalId": _guid(i)} for i in idents},
+        },
+        "identityProfile": {
+            "kubeletidentity": {
+                "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('nodeResourceGroup')}"
+                f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{cluster}-agentpool",
+                "clientId": _guid(stack, cluster, "kubelet-client"),
+                "objectId": _guid(stack, cluster, "kubelet-object"),
+            }
+        },
+    }
+
+
+def _child(kind: str, key: str) -> Any:
+    def answer(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+        child = inputs.get(key) or name
+        return {
+            "id": f"{_rg_id(inputs)}/providers/Microsoft.ContainerService/managedClusters/"
+            f"{inputs.get('resourceName')}/{kind}/{child}",
+            "name": child,
+            "provisioningState": "Succeeded",
+        }
+
+    return answer
+
+
+def _client_config(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "clientId": DEPLOYER_CLIENT_ID,
+        "objectId": DEPLOYER_OBJECT_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
+        "tenantId": TENANT_ID,
+    }
+
+
+def _user_credentials(args: dict[str, Any]) -> dict[str, Any]:
+    """What AKS returns for an Entra ID cluster with format=exec: kubelogin with device code."""
+    cluster, rg = args.get("resourceName", "cluster"), args.get("resourceGroupName", "rg")
+    suffix = hashlib.sha256(f"{rg}/{cluster}".encode()).hexdigest()[:8]
+    server = f"https://{cluster}-{suffix}.hcp.westeurope.azmk8s.io:443"
+    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{suffix}\n-----END CERTIFICATE-----\n".encode()).decode()
+    kubeconfig = f"""apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: {ca}
+    server: {server}
+  name: {cluster}
+contexts:
+- context:
+    cluster: {cluster}
+    user: clusterUser_{rg}_{cluster}
+  name: {cluster}
+current-context: {cluster}
+kind: Config
+preferences: {{}}
+users:
+- name: clusterUser_{rg}_{cluster}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - get-token
+      - --environment
+      - AzurePublicCloud
+      - --server-id
+      - 6dae42f8-4368-4678-94ff-3960e28e3630
+      - --client-id
+      - 80faf920-1908-4b52-b5ef-a8e7bedfc67a
+      - --tenant-id
+      - {TENANT_ID}
+      - --login
+      - devicecode
+      command: kubelogin
+      env: null
+"""
+    return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
+
+
+INVOKES = {
+    "azure-native:authorization:getClientConfig": _client_config,
+    "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
+}
+
+RESOURCES = {
+    "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:network:VirtualNetwork": _vnet,
+    "azure-native:network:Subnet": _subnet,
+    "azure-native:managedidentity:UserAssignedIdentity": _identity,
+    "azure-native:managedidentity:FederatedIdentityCredential": _federated,
+    "azure-native:keyvault:Vault": _vault,
+    "azure-native:keyvault:Key": _key,
+    "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azure-native:operationalinsights:Workspace": _workspace,
+    "azure-native:containerservice:ManagedCluster": _managed_cluster,
+    "azure-native:containerservice:AgentPool": _child("agentPools", "agentPoolName"),
+    "azure-native:containerservice:MaintenanceConfiguration": _child("maintenanceConfigurations", "configName"),
+}

@@ -1,0 +1,484 @@
+"""The AKS target on the mock engine: what a dev and a prod cluster register, property by property."""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+
+from preflight import engine, stackconfig
+from preflight.answers import azure as answers
+from preflight.engine import Plan, Registration, Secret
+from tests.conftest import plan_spec, plan_stack
+
+AKS = "azure-native:containerservice:ManagedCluster"
+POOL = "azure-native:containerservice:AgentPool"
+MAINTENANCE = "azure-native:containerservice:MaintenanceConfiguration"
+ROLE = "azure-native:authorization:RoleAssignment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
+ARM_ID = r"^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourceGroups/"
+
+DEV: dict[str, Any] = {
+    "environment": "dev",
+    "clusters": [
+        {
+            "name": "weu-dev",
+            "target": "azure",
+            "region": "westeurope",
+            "apiAccess": {"publicCidrs": ["203.0.113.0/24"]},
+            "nodePools": [
+                {"name": "system", "role": "system", "min": 1, "max": 2},
+                {"name": "general", "min": 1, "max": 4, "labels": {"tier": "apps"}},
+                {
+                    "name": "spot",
+                    "min": 0,
+                    "max": 5,
+                    "spot": True,
+                    "taints": [{"key": "spot", "value": "true", "effect": "NoSchedule"}],
+                },
+            ],
+        }
+    ],
+}
+
+
+@cache
+def dev() -> Plan:
+    plan = plan_spec(DEV, stack="dev-azure")
+    assert plan.ok, plan.errors
+    return plan
+
+
+@cache
+def prod() -> Plan:
+    plan = plan_stack("prod-azure")
+    assert plan.ok, plan.errors
+    return plan
+
+
+def cluster(plan: Plan) -> Registration:
+    return plan.one(AKS)
+
+
+def pools(plan: Plan) -> dict[str, Registration]:
+    return {r.name.split("-", 2)[-1]: r for r in plan.resources(POOL)}
+
+
+# ----------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_every_resource_is_a_descendant_of_the_component(get: Any) -> None:
+    plan = get()
+    component = plan.one("orquestra:targets:AzureCluster")
+    descendants = {r.urn for r in plan.descendants(component)}
+    azure = [r for r in plan.resources() if r.type.startswith("azure-native:")]
+    assert azure and all(r.urn in descendants for r in azure)
+
+
+def test_resource_group_vnet_and_subnets_follow_the_spec() -> None:
+    plan = prod()
+    assert plan.one("azure-native:resources:ResourceGroup").plain["resourceGroupName"] == "rg-orquestra-weu-prod"
+    vnet = plan.one("azure-native:network:VirtualNetwork").plain
+    assert vnet["addressSpace"]["addressPrefixes"] == ["10.40.0.0/16"]
+    nodes = plan.one("azure-native:network:Subnet", "weu-prod-nodes").plain
+    api = plan.one("azure-native:network:Subnet", "weu-prod-apiserver").plain
+    assert nodes["addressPrefix"] == "10.40.0.0/18"
+    assert api["addressPrefix"] == "10.40.255.240/28"
+    assert api["delegations"][0]["serviceName"] == "Microsoft.ContainerService/managedClusters"
+    assert plan_spec(DEV).one("azure-native:resources:ResourceGroup").plain["resourceGroupName"] == "weu-dev-rg"
+
+
+# ------------------------------------------------------------------- network
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_azure_cni_overlay_with_cilium(get: Any) -> None:
+    net = cluster(get()).plain["networkProfile"]
+    assert net["networkPlugin"] == "azure"
+    assert net["networkPluginMode"] == "overlay"
+    assert net["networkDataplane"] == "cilium"
+    assert net["networkPolicy"] == "cilium"
+
+
+def test_overlay_ranges_come_from_the_spec() -> None:
+    net = cluster(prod()).plain["networkProfile"]
+    assert (net["podCidr"], net["serviceCidr"], net["dnsServiceIP"]) == ("10.244.0.0/16", "10.41.0.0/20", "10.41.0.10")
+
+
+# ---------------------------------------------------------------- API access
+
+
+def test_prod_api_server_is_private_and_vnet_integrated() -> None:
+    api = cluster(prod()).plain["apiServerAccessProfile"]
+    assert api["enablePrivateCluster"] is True
+    assert api["enablePrivateClusterPublicFQDN"] is False
+    assert api["enableVnetIntegration"] is True
+    assert api["subnetId"].endswith("/subnets/apiserver")
+    assert "authorizedIPRanges" not in api
+
+
+def test_dev_api_server_is_public_only_to_listed_cidrs() -> None:
+    api = cluster(dev()).plain["apiServerAccessProfile"]
+    assert api.get("enablePrivateCluster") is None
+    assert api["authorizedIPRanges"] == ["203.0.113.0/24"]
+
+
+def test_the_world_may_not_reach_the_api() -> None:
+    spec = copy.deepcopy(DEV)
+    spec["clusters"][0]["apiAccess"] = {"publicCidrs": ["0.0.0.0/0"]}
+    plan = plan_spec(spec)
+    assert not plan.resources(AKS)
+    assert any("apiAccess.publicCidrs[0]" in e for e in plan.errors)
+
+
+# ------------------------------------------------------------ identity / RBAC
+
+
+def test_prod_is_entra_id_only_with_azure_rbac() -> None:
+    mc = cluster(prod()).plain
+    assert mc["aadProfile"]["managed"] is True
+    assert mc["aadProfile"]["enableAzureRBAC"] is True
+    assert mc["aadProfile"]["adminGroupObjectIDs"] == ["00000000-0000-0000-0000-000000000000"]
+    assert mc["disableLocalAccounts"] is True
+
+
+def test_dev_keeps_local_accounts() -> None:
+    assert cluster(dev()).plain["disableLocalAccounts"] is False
+
+
+def test_admin_groups_get_the_aks_rbac_cluster_admin_role_on_the_cluster_only() -> None:
+    plan = prod()
+    mc = cluster(plan)
+    admin = plan.one(ROLE, "weu-prod-admin-00000000-0000-0000-0000-000000000000").plain
+    assert admin["principalId"] == "00000000-0000-0000-0000-000000000000"
+    assert admin["principalType"] == "Group"
+    assert admin["roleDefinitionId"].endswith("/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+    assert re.match(ARM_ID, admin["scope"]) and admin["scope"].endswith("/managedClusters/weu-prod")
+    assert mc.plain["resourceName"] == "weu-prod"
+
+
+def test_local_accounts_off_without_admin_groups_fails_before_any_resource() -> None:
+    spec = copy.deepcopy(DEV)
+    spec["clusters"][0]["localAccounts"] = False
+    plan = plan_spec(spec)
+    assert not plan.resources(AKS)
+    assert any(e.startswith("orquestra:clusters[0].adminGroupObjectIds:") for e in plan.errors)
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_oidc_issuer_and_workload_identity_are_on(get: Any) -> None:
+    mc = cluster(get()).plain
+    assert mc["oidcIssuerProfile"]["enabled"] is True
+    assert mc["securityProfile"]["workloadIdentity"]["enabled"] is True
+
+
+# ---------------------------------------------------------------------- KMS
+
+
+def test_etcd_secrets_are_encrypted_with_a_key_vault_key_through_a_user_assigned_identity() -> None:
+    plan = prod()
+    mc = cluster(plan).plain
+    key = plan.one("azure-native:keyvault:Key")
+    vault = plan.one("azure-native:keyvault:Vault")
+    identity = plan.one(IDENTITY, "weu-prod-control-plane")
+    kms = mc["securityProfile"]["azureKeyVaultKms"]
+    assert kms["enabled"] is True
+    vault_name = vault.plain["vaultName"]
+    assert re.fullmatch(
+        rf"https://{vault_name}\.vault\.azure\.net/keys/{key.plain['keyName']}/[0-9a-f]{{32}}", kms["keyId"]
+    )
+    assert mc["identity"]["type"] == "UserAssigned"
+    (identity_id,) = mc["identity"]["userAssignedIdentities"]
+    assert re.match(ARM_ID, identity_id)
+    assert identity_id.endswith(f"/userAssignedIdentities/{identity.plain['resourceName']}")
+    assert vault.plain["properties"]["enablePurgeProtection"] is True
+    assert vault.plain["properties"]["enableRbacAuthorization"] is True
+    assert key.plain["properties"]["kty"] == "RSA-HSM"
+    crypto = plan.one(ROLE, "weu-prod-kms-crypto-user").plain
+    assert re.match(ARM_ID, crypto["scope"]) and crypto["scope"].endswith(f"/vaults/{vault_name}")
+    assert crypto["principalId"] == answers.identity_principal("prod-azure", "weu-prod-control-plane")
+    assert crypto["roleDefinitionId"].endswith("/roleDefinitions/12338af0-0e69-4776-bea7-57ae8d297424")
+    assert cluster(plan).dependencies and any(
+        u.endswith("weu-prod-kms-crypto-user") for u in cluster(plan).dependencies
+    )
+
+
+def test_role_assignment_names_are_stable_guids() -> None:
+    again = engine.run(stackconfig.load(engine.PROJECT_DIR, "prod-azure"))
+    assert again is not prod()
+    names = sorted(r.plain["roleAssignmentName"] for r in prod().resources(ROLE))
+    assert names == sorted(r.plain["roleAssignmentName"] for r in again.resources(ROLE))
+    assert all(len(n) == 36 and n.count("-") == 4 for n in names)
+
+
+# ---------------------------------------------------------------- node pools
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_system_pool_is_inline_critical_addons_only_and_autoscaled(get: Any) -> None:
+    mc = cluster(get())
+    (system,) = mc.plain["agentPoolProfiles"]
+    assert system["mode"] == "System"
+    assert "CriticalAddonsOnly=true:NoSchedule" in system["nodeTaints"]
+    assert system["enableAutoScaling"] is True
+    assert system["minCount"] >= 1 and system["maxCount"] >= system["minCount"]
+    assert "agentPoolProfiles[0].count" in mc.ignore_changes
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_user_pools_are_autoscaled_and_own_no_count(get: Any) -> None:
+    found = pools(get())
+    assert found
+    for pool in found.values():
+        assert pool.plain["mode"] == "User"
+        assert pool.plain["enableAutoScaling"] is True
+        assert pool.ignore_changes == ["count"]
+        assert pool.delete_before_replace is False
+
+
+def test_user_pool_min_max_labels_and_taints_follow_the_spec() -> None:
+    found = pools(dev())
+    general = found["general"].plain
+    assert (general["minCount"], general["maxCount"]) == (1, 4)
+    assert general["nodeLabels"] == {"tier": "apps"}
+    assert general["vmSize"] == "Standard_D2s_v5"
+    spot = found["spot"].plain
+    assert "spot=true:NoSchedule" in spot["nodeTaints"]
+
+
+def test_spot_pool_pays_at_most_on_demand_and_deletes_evicted_nodes() -> None:
+    spot = pools(prod())["batch"].plain
+    assert spot["scaleSetPriority"] == "Spot"
+    assert spot["scaleSetEvictionPolicy"] == "Delete"
+    assert spot["spotMaxPrice"] == -1
+    assert "kubernetes.azure.com/scalesetpriority=spot:NoSchedule" in spot["nodeTaints"]
+    assert "scaleSetPriority" not in pools(prod())["general"].plain
+
+
+def test_autoscaler_profile_is_tuned() -> None:
+    profile = cluster(prod()).plain["autoScalerProfile"]
+    assert profile["balanceSimilarNodeGroups"] == "true"
+    assert profile["expander"] == "least-waste"
+    assert profile["scaleDownDelayAfterAdd"] == "10m"
+    assert profile["scaleDownUnneededTime"] == "10m"
+
+
+def test_prod_pools_span_three_zones() -> None:
+    plan = prod()
+    assert cluster(plan).plain["agentPoolProfiles"][0]["availabilityZones"] == ["1", "2", "3"]
+    assert all(p.plain["availabilityZones"] == ["1", "2", "3"] for p in plan.resources(POOL))
+
+
+def _pool_name_after(change: dict[str, Any]) -> tuple[str, str]:
+    spec = copy.deepcopy(DEV)
+    spec["clusters"][0]["nodePools"][1].update(change)
+    plan = plan_spec(spec)
+    general = pools(plan)["general"]
+    return general.name, general.plain["agentPoolName"]
+
+
+def test_an_immutable_change_renames_the_pool_so_the_new_one_is_created_first() -> None:
+    before_urn, before = _pool_name_after({})
+    after_urn, after = _pool_name_after({"instanceTypes": ["Standard_D8s_v5"]})
+    assert before_urn == after_urn  # same Pulumi resource: a replacement, not a new resource
+    assert before != after and before.startswith("general") and after.startswith("general")
+    assert len(after) <= 12 and after.isalnum() and after.islower()
+    assert _pool_name_after({"diskSizeGb": 128})[1] != before
+    assert _pool_name_after({"spot": True})[1] != before
+
+
+def test_a_mutable_change_keeps_the_pool_name() -> None:
+    _, before = _pool_name_after({})
+    assert _pool_name_after({"max": 9, "labels": {"tier": "web"}})[1] == before
+
+
+def test_one_vm_size_per_pool() -> None:
+    spec = copy.deepcopy(DEV)
+    spec["clusters"][0]["nodePools"][1]["instanceTypes"] = ["Standard_D2s_v5", "Standard_D4s_v5"]
+    plan = plan_spec(spec)
+    assert not plan.resources(AKS)
+    assert any(e.startswith("orquestra:clusters[0].nodePools[1].instanceTypes:") for e in plan.errors)
+
+
+# ------------------------------------------------------- upgrades, tier, logs
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_version_is_the_pinned_minor_and_auto_upgrade_stays_within_it(get: Any) -> None:
+    plan = get()
+    mc = cluster(plan).plain
+    assert mc["kubernetesVersion"] == "1.35"
+    assert mc["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
+    assert all(p.plain["orchestratorVersion"] == "1.35" for p in plan.resources(POOL))
+    assert "kubernetesVersion" not in cluster(plan).ignore_changes
+
+
+def test_maintenance_windows_follow_the_spec() -> None:
+    configs = {r.plain["configName"]: r.plain["maintenanceWindow"] for r in prod().resources(MAINTENANCE)}
+    assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
+    for window in configs.values():
+        assert window["schedule"]["weekly"]["dayOfWeek"] == "Sunday"
+        assert (window["startTime"], window["durationHours"], window["utcOffset"]) == ("02:00", 6, "+00:00")
+
+
+def test_sku_tier_standard_in_prod_free_in_dev() -> None:
+    assert cluster(prod()).plain["sku"]["tier"] == "Standard"
+    assert cluster(dev()).plain["sku"]["tier"] == "Free"
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_container_insights_sends_to_the_clusters_workspace(get: Any) -> None:
+    plan = get()
+    workspace = plan.one("azure-native:operationalinsights:Workspace")
+    oms = cluster(plan).plain["addonProfiles"]["omsagent"]
+    assert oms["enabled"] is True
+    ws_id = oms["config"]["logAnalyticsWorkspaceResourceID"]
+    assert re.match(ARM_ID, ws_id) and ws_id.endswith(f"/workspaces/{workspace.plain['workspaceName']}")
+
+
+def test_prod_cluster_and_key_are_protected() -> None:
+    plan = prod()
+    assert cluster(plan).protect and plan.one("azure-native:keyvault:Key").protect
+    assert not cluster(dev()).protect
+
+
+def test_cluster_references_arm_ids_of_its_own_resource_group() -> None:
+    mc = cluster(prod()).plain
+    ids = [
+        mc["apiServerAccessProfile"]["subnetId"],
+        mc["agentPoolProfiles"][0]["vnetSubnetID"],
+        *mc["identity"]["userAssignedIdentities"],
+        mc["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"],
+    ]
+    for arm_id in ids:
+        assert re.match(ARM_ID + "rg-orquestra-weu-prod/providers/", arm_id), arm_id
+
+
+# --------------------------------------------------------- kubeconfig, outputs
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_kubeconfig_is_secret_and_uses_kubelogin_with_the_azure_cli(get: Any) -> None:
+    plan = get()
+    component = plan.one("orquestra:targets:AzureCluster")
+    kubeconfig = component.outputs["kubeconfig"]
+    assert isinstance(kubeconfig, Secret)
+    doc = yaml.safe_load(kubeconfig.value)
+    (user,) = doc["users"]
+    exec_ = user["user"]["exec"]
+    assert exec_["command"] == "kubelogin"
+    assert exec_["args"] == ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+    assert "devicecode" not in kubeconfig.value
+    provider = plan.one("pulumi:providers:kubernetes")
+    assert isinstance(provider.inputs["kubeconfig"], Secret)
+    tokens = [t for t, _ in plan.invokes]
+    assert "azure-native:containerservice:listManagedClusterUserCredentials" in tokens
+
+
+def test_endpoint_is_the_private_fqdn_in_prod_and_public_in_dev() -> None:
+    prod_endpoint = prod().one("orquestra:targets:AzureCluster").outputs["endpoint"]
+    dev_endpoint = dev().one("orquestra:targets:AzureCluster").outputs["endpoint"]
+    assert ".privatelink.westeurope.azmk8s.io:443" in prod_endpoint
+    assert dev_endpoint.startswith("https://") and ".hcp.westeurope.azmk8s.io:443" in dev_endpoint
+
+
+def test_provider_waits_for_pools_maintenance_and_access() -> None:
+    plan = prod()
+    provider = plan.one("pulumi:providers:kubernetes")
+    waited = {plan.by_urn(u).name for u in provider.dependencies}
+    assert {"weu-prod-aks", "weu-prod-general", "weu-prod-batch", "weu-prod-deployer-admin"} <= waited
+    assert {"weu-prod-aksManagedAutoUpgradeSchedule", "weu-prod-admin-00000000-0000-0000-0000-000000000000"} <= waited
+
+
+# ------------------------------------------- capabilities and workload identity
+
+
+def _direct(orquestra: dict[str, Any]) -> tuple[list[Registration], dict[str, Any]]:
+    """Build the target itself on the mock engine, to read its capabilities and call `workload_identity`."""
+    import contextvars
+
+    import pulumi
+    from pulumi.runtime import mocks
+    from pulumi.runtime.settings import ROOT
+    from pulumi.runtime.sync_await import _sync_await
+
+    from components import spec as specs
+    from components.targets.azure import AzureTarget
+    from preflight.engine import PlanMocks, Recorder
+
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        stack = specs.parse(orquestra)
+        target = AzureTarget(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
+        seen["capabilities"] = target.capabilities
+        annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions())
+        seen["keys"] = sorted(annotations)
+        pulumi.Output.from_input(annotations["azure.workload.identity/client-id"]).apply(
+            lambda v: seen.__setitem__("client_id", v)
+        )
+
+    def run() -> list[Registration]:
+        mock = PlanMocks("direct")
+        monitor = Recorder(mock)
+        ROOT.set(None)
+        pulumi.runtime.set_all_config({}, [])
+        mocks.set_mocks(mock, project="orquestra", stack="direct", preview=True, monitor=monitor)
+        _sync_await(mocks.run_pulumi_func(program))
+        return list(monitor.registrations.values())
+
+    return contextvars.Context().run(run), seen
+
+
+@cache
+def direct_prod() -> tuple[list[Registration], dict[str, Any]]:
+    config = stackconfig.load(engine.PROJECT_DIR, "prod-azure").namespace("orquestra")
+    return _direct(config)
+
+
+def test_capabilities_tell_the_workloads_layer_how_aks_does_things() -> None:
+    caps = direct_prod()[1]["capabilities"]
+    assert caps.load_balancer == "cloud"
+    assert caps.node_autoscaler == "cloud"
+    assert caps.default_storage_class == "managed-csi"
+    assert caps.pod_identity == "azure-workload-identity"
+    assert caps.zones == ("1", "2", "3")
+    assert caps.region == "westeurope"
+    assert caps.lb_annotations_internal == {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+
+
+def test_dev_capabilities_follow_its_zones() -> None:
+    caps = _direct(DEV)[1]["capabilities"]
+    assert caps.zones == ("1", "2") and caps.pod_identity == "azure-workload-identity"
+
+
+def test_workload_identity_trusts_exactly_one_service_account_through_the_oidc_issuer() -> None:
+    regs, seen = direct_prod()
+    by_type = {r.type: [x for x in regs if x.type == r.type] for r in regs}
+    identity = next(r for r in by_type[IDENTITY] if r.name == "weu-prod-payments-api-identity")
+    (federated,) = by_type[FEDERATED]
+    (mc,) = by_type[AKS]
+    assert federated.plain["issuer"] == answers.oidc_issuer("direct", mc.plain["resourceName"], "westeurope")
+    assert federated.plain["subject"] == "system:serviceaccount:payments:api"
+    assert federated.plain["audiences"] == ["api://AzureADTokenExchange"]
+    assert federated.plain["resourceName"] == identity.plain["resourceName"] == "weu-prod-payments-api"
+    assert seen["keys"] == ["azure.workload.identity/client-id"]
+    assert seen["client_id"] == answers.identity_client("direct", "weu-prod-payments-api")
+    component = next(r for r in regs if r.type == "orquestra:targets:AzureCluster")
+    assert identity.parent == component.urn and federated.parent == identity.urn
+
+
+def test_a_cluster_without_a_usable_system_pool_fails_before_any_resource() -> None:
+    spec = copy.deepcopy(DEV)
+    spec["clusters"][0]["nodePools"] = [{"name": "general", "min": 1, "max": 3}]
+    plan = plan_spec(spec)
+    assert not plan.resources(AKS)
+    assert any(e.startswith("orquestra:clusters[0].nodePools:") for e in plan.errors)
+    spec["clusters"][0]["nodePools"] = [{"name": "system", "role": "system", "min": 1, "max": 3, "spot": True}]
+    assert any(e.startswith("orquestra:clusters[0].nodePools[0].spot:") for e in plan_spec(spec).errors)
