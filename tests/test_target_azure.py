@@ -342,6 +342,17 @@ def test_container_insights_sends_to_the_clusters_workspace(get: Any) -> None:
     assert re.match(ARM_ID, ws_id) and ws_id.endswith(f"/workspaces/{workspace.plain['workspaceName']}")
 
 
+@pytest.mark.parametrize("get", [dev, prod])
+def test_control_plane_audit_logs_go_to_the_workspace(get: Any) -> None:
+    plan = get()
+    setting = plan.one("azure-native:monitor:DiagnosticSetting")
+    assert cluster(plan).urn in setting.dependencies
+    workspace = plan.one("azure-native:operationalinsights:Workspace")
+    assert setting.property_dependencies["workspaceId"] == [workspace.urn]
+    categories = {log["category"] for log in setting.plain["logs"] if log["enabled"]}
+    assert {"kube-audit-admin", "kube-apiserver"} <= categories
+
+
 def test_prod_cluster_and_key_are_protected() -> None:
     plan = prod()
     assert cluster(plan).protect and plan.one("azure-native:keyvault:Key").protect

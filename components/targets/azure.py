@@ -39,6 +39,7 @@ from pulumi_azure_native import (
     containerservice,
     keyvault,
     managedidentity,
+    monitor,
     network,
     operationalinsights,
     resources,
@@ -119,6 +120,10 @@ def kubelogin_kubeconfig(encoded: str) -> str:
             }
         }
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+# Audit (writes only; `kube-audit` with reads is ten times the volume) and the control loops.
+CONTROL_PLANE_LOGS = ("kube-audit-admin", "kube-apiserver", "kube-controller-manager", "cluster-autoscaler", "guard")
 
 
 class AzureTarget(KubernetesCluster):
@@ -387,6 +392,19 @@ class AzureTarget(KubernetesCluster):
             )
             for config_name, window in windows.items()
         ]
+
+        # Control-plane logs (audit first) to the same workspace; AKS sends none unless asked.
+        monitor.DiagnosticSetting(
+            f"{name}-control-plane-logs",
+            name="control-plane",
+            resource_uri=cluster.id,
+            workspace_id=workspace.id,
+            log_analytics_destination_type="Dedicated",
+            logs=[
+                monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True) for category in CONTROL_PLANE_LOGS
+            ],
+            opts=self.child_opts(),
+        )
 
         # The deployer reaches the API through Entra ID like everyone else.
         deployer_admin = authorization.RoleAssignment(
