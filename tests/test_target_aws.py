@@ -246,7 +246,18 @@ def test_karpenter_is_the_default_autoscaler(dev: Plan) -> None:
     assert "cluster-autoscaler" not in releases(dev)
     policy = next(p for p in dev.resources("aws:iam/rolePolicy:RolePolicy") if p.name == "eks-karpenter-policy")
     statements = {s["Sid"]: s for s in json.loads(policy.plain["policy"])["Statement"]}
-    assert ":role/eks-node-" in statements["PassNodeRole"]["Resource"], "Karpenter may pass the node role only"
+    assert ":role/eks-karpenter-node-" in statements["PassNodeRole"]["Resource"], (
+        "Karpenter may pass its node role only"
+    )
+    (entry,) = [e.plain for e in dev.resources("aws:eks/accessEntry:AccessEntry") if e.plain["type"] == "EC2_LINUX"]
+    node_role = next(r for r in dev.resources("aws:iam/role:Role") if r.name == "eks-karpenter-node")
+    assert (
+        node_role.urn
+        in next(
+            e for e in dev.resources("aws:eks/accessEntry:AccessEntry") if e.plain["type"] == "EC2_LINUX"
+        ).dependencies
+    )
+    assert ":role/eks-karpenter-node-" in entry["principalArn"], "the managed groups' role has its entry from EKS"
     assert "Condition" in statements["OwnedOnly"], "Karpenter ends only instances of this cluster"
 
 

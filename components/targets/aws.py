@@ -475,7 +475,7 @@ class AwsTarget(KubernetesCluster):
         in_cluster: list[pulumi.Resource] = [self._storage_class(k8s_opts), self._lb_controller(k8s_opts, ha)]
         autoscaler_values: dict[str, Any] = {}
         if karpenter:
-            in_cluster.extend(self._karpenter(k8s_opts, node_role, ha))
+            in_cluster.extend(self._karpenter(k8s_opts, ha))
         else:
             ca_role = self._service_role(
                 "cluster-autoscaler", "kube-system", "cluster-autoscaler", inline=cluster_autoscaler_policy(name)
@@ -871,8 +871,10 @@ class AwsTarget(KubernetesCluster):
             opts,
         )
 
-    def _karpenter(self, opts: pulumi.ResourceOptions, node_role: aws.iam.Role, ha: bool) -> list[pulumi.Resource]:
+    def _karpenter(self, opts: pulumi.ResourceOptions, ha: bool) -> list[pulumi.Resource]:
         name = self.spec.name
+        # A role of their own: EKS already made an access entry for the managed groups' role.
+        node_role = self._role(f"{name}-karpenter-node", "ec2.amazonaws.com", NODE_POLICIES)
         queue = aws.sqs.Queue(
             f"{name}-karpenter-interruptions",
             name=f"{name}-karpenter",
@@ -906,7 +908,7 @@ class AwsTarget(KubernetesCluster):
                 f"{name}-karpenter-{label}", event_pattern=json.dumps(pattern), opts=self.opts()
             )
             aws.cloudwatch.EventTarget(f"{name}-karpenter-{label}", rule=rule.name, arn=queue.arn, opts=self.opts())
-        # Nodes Karpenter launches join through an access entry for the node role.
+        # Nodes Karpenter launches join through an access entry for their role.
         aws.eks.AccessEntry(
             f"{name}-karpenter-nodes",
             cluster_name=self.cluster.name,
