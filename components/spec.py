@@ -470,6 +470,10 @@ class SshAccess(Model):
     user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "ubuntu"
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     private_key: SecretStr
+    public_key: (
+        Annotated[str, Field(pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( \S+)?$")] | None
+    ) = None
+    """Authorized on Proxmox VMs by cloud-init; inventory hosts and vSphere templates already trust the key."""
 
 
 class InventoryHost(Model):

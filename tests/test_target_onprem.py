@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import ipaddress
 import json
 import os
 import stat
@@ -18,6 +19,7 @@ import yaml
 from components import spec as specmod
 from components.targets.onprem import capabilities, k3s
 from components.targets.onprem.render import SCRIPTS, render
+from preflight import answers, engine, stackconfig
 from preflight.answers.onprem import k3s_kubeconfig
 from preflight.engine import Plan, Registration, Secret, reveal
 from tests.conftest import plan_spec, plan_stack
@@ -122,6 +124,10 @@ def test_prod_proxmox_stack_has_three_etcd_servers_first_inits_others_join() -> 
         "dc1-general-2": "192.168.10.23/24",
     }
 
+    for vm in vms:
+        account = vm.plain["initialization"]["userAccount"]
+        assert account["username"] == "ubuntu" and account["keys"][0].startswith("ssh-ed25519 ")
+
     first = plan.one(CMD, "dc1-server-0-k3s")
     assert node_config(first)["cluster-init"] is True and "server" not in node_config(first)
     for name in ("dc1-server-1-k3s", "dc1-server-2-k3s"):
@@ -129,10 +135,12 @@ def test_prod_proxmox_stack_has_three_etcd_servers_first_inits_others_join() -> 
         config = node_config(joining)
         assert "cluster-init" not in config
         assert config["server"] == "https://192.168.10.11:6443"
-        assert first.urn in joining.dependencies
+        previous = plan.one(CMD, f"dc1-server-{int(name[-5]) - 1}-k3s")
+        assert previous.urn in joining.dependencies, "servers join (and upgrade) one at a time"
         # A replaced VM is a blank machine: the bootstrap is keyed on the VM's id.
         vm = plan.one("proxmoxve:index/vmLegacy:VmLegacy", name.removesuffix("-k3s"))
-        assert joining.plain["triggers"] == [vm.outputs.get("id", joining.plain["triggers"][0])]
+        vm_id = answers.resource_outputs(vm.type, vm.name, {}, "onprem")["id"]
+        assert joining.plain["triggers"] == [vm_id]
         assert vm.urn in joining.dependencies
     agents = [r for r in plan.resources(CMD) if "-general-" in r.name]
     assert len(agents) == 3
@@ -170,6 +178,13 @@ def test_agents_get_their_pool_labels_and_taints(inventory_plan: Plan) -> None:
     assert gpu["node-taint"] == ["nvidia.com/gpu=true:NoSchedule"]
     assert "cluster-init" not in gpu and "tls-san" not in gpu
     assert params(script_of(inventory_plan.one(CMD, "lab-g0-k3s")))["ROLE"] == "agent"
+
+
+def test_inventory_commands_trigger_on_nothing_but_their_inputs(inventory_plan: Plan) -> None:
+    for reg in inventory_plan.resources(CMD):
+        if reg.name.endswith("-k3s"):
+            assert reg.plain["triggers"] == []
+            assert reg.plain["create"] == reg.plain["update"] == "sudo -n bash -s"
 
 
 # ----------------------------------------------------------------------- secrets
@@ -544,6 +559,31 @@ def test_airgapped_install_uses_staged_artifacts_and_never_downloads(tmp_path: P
 
 
 # --------------------------------------------------------------------- hybrid
+
+
+def test_hybrid_stack_spec_is_valid_with_disjoint_networks() -> None:
+    config = stackconfig.load(engine.PROJECT_DIR, "hybrid")
+    assert config.values["aws:region"] == "eu-west-1"
+    stack = specmod.parse(config.namespace("orquestra"))
+    onprem, cloud = stack.clusters
+    assert (onprem.target, cloud.target) == ("onprem", "aws")
+    assert isinstance(onprem, specmod.OnpremCluster) and onprem.servers == 3
+    assert onprem.ssh.private_key.get_secret_value() != ""
+    assert "orquestra:clusters" in config.secret_keys
+    assert [w.clusters for w in stack.workloads] == [["dc1", "euw1"]]
+    ranges = [*onprem.networks.values(), onprem.network.pod_cidr, onprem.network.service_cidr]
+    ranges += [*cloud.networks.values()]
+    nets = [ipaddress.ip_network(r) for r in ranges]
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
+    assert ipaddress.ip_address(onprem.api_vip) in ipaddress.ip_network(onprem.network.cidr)
+
+
+def test_overlapping_cluster_networks_are_rejected() -> None:
+    aws = {"name": "euw1", "target": "aws", "region": "eu-west-1", "network": {"cidr": "192.168.0.0/16"}}
+    cluster = inventory_cluster(network={"cidr": "192.168.10.0/24"})
+    with pytest.raises(specmod.SpecError) as err:
+        specmod.parse({"environment": "dev", "clusters": [cluster, aws]})
+    assert any(p.startswith("orquestra:clusters[1].network.cidr: '192.168.0.0/16'") for p in err.value.problems)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("components.targets.aws") is None, reason="aws is not yet available")

@@ -53,11 +53,12 @@ class OnpremTarget(KubernetesCluster):
         key = secret_output(spec.ssh.private_key)
 
         first, *others = nodes
-        first_cmd = self._bootstrap(first, key, join=None, depends=[])
-        joining = [
-            self._bootstrap(n, key, join=first.address, depends=[first_cmd]) for n in others if n.role.kind == "server"
-        ]
-        servers = [first_cmd, *joining]
+        # Servers go one at a time, at bootstrap and on every upgrade: etcd keeps its
+        # majority while a member restarts, and k3s wants joins serialised.
+        servers = [self._bootstrap(first, key, join=None, depends=[])]
+        for node in (n for n in others if n.role.kind == "server"):
+            servers.append(self._bootstrap(node, key, join=first.address, depends=[servers[-1]]))
+        first_cmd = servers[0]
         agents = [self._bootstrap(n, key, join=spec.api_vip, depends=servers) for n in others if n.role.kind == "agent"]
 
         read = command.remote.Command(

@@ -73,6 +73,11 @@ def proxmox(spec: OnpremCluster, machines: ProxmoxMachines, child_opts: ChildOpt
             network_devices=[proxmoxve.VmLegacyNetworkDeviceArgs(bridge=machines.bridge, model="virtio")],
             initialization=proxmoxve.VmLegacyInitializationArgs(
                 datastore_id=machines.datastore,
+                user_account=proxmoxve.VmLegacyInitializationUserAccountArgs(
+                    username=spec.ssh.user, keys=[spec.ssh.public_key]
+                )
+                if spec.ssh.public_key
+                else None,
                 ip_configs=[
                     proxmoxve.VmLegacyInitializationIpConfigArgs(
                         ipv4=proxmoxve.VmLegacyInitializationIpConfigIpv4Args(address=address, gateway=machines.gateway)
