@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import ipaddress
 import json
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -18,7 +18,7 @@ import yaml
 
 from components import spec as specmod
 from components.targets.onprem import capabilities, k3s
-from components.targets.onprem.render import SCRIPTS, render
+from components.targets.onprem.render import SCRIPTS, command_line, render
 from preflight import answers, engine, stackconfig
 from preflight.answers.onprem import k3s_kubeconfig
 from preflight.engine import Plan, Registration, Secret, reveal
@@ -79,22 +79,25 @@ def script_of(reg: Registration) -> str:
     return str(reveal(stdin))
 
 
-def params(script: str) -> dict[str, str]:
-    out = {}
-    for line in script.splitlines():
-        if line.startswith("export ") and "=" in line:
-            name, value = line.removeprefix("export ").split("=", 1)
-            out[name] = value.strip("'")
-    return out
+def params(reg: Registration) -> dict[str, str]:
+    """The public parameters on a node's command line (`sudo -n env K=V ... bash -s`)."""
+    words = shlex.split(reg.plain["create"])
+    assert words[:3] == ["sudo", "-n", "env"] and words[-2:] == ["bash", "-s"]
+    return dict(w.split("=", 1) for w in words[3:-2])
+
+
+def token_of(reg: Registration) -> str:
+    lines = [line for line in script_of(reg).splitlines() if line.startswith("export K3S_TOKEN=")]
+    assert len(lines) == 1
+    return shlex.split(lines[0].removeprefix("export K3S_TOKEN="))[0]
 
 
 def node_config(reg: Registration) -> dict[str, Any]:
-    return yaml.safe_load(base64.b64decode(params(script_of(reg))["K3S_CONFIG_B64"]))
+    return yaml.safe_load(params(reg)["K3S_CONFIG"])
 
 
 def manifests(reg: Registration) -> list[dict[str, Any]]:
-    encoded = params(script_of(reg))["MANIFESTS_B64"]
-    return [d for d in yaml.safe_load_all(base64.b64decode(encoded)) if d] if encoded else []
+    return [d for d in yaml.safe_load_all(params(reg)["MANIFESTS"]) if d]
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +115,8 @@ def test_prod_proxmox_stack_has_three_etcd_servers_first_inits_others_join() -> 
     assert plan.ok, plan.errors
     vms = plan.resources("proxmoxve:index/vmLegacy:VmLegacy")
     servers = [v for v in vms if "-server-" in v.name]
-    assert len(servers) == 3 and all(v.protect for v in servers)
+    assert len(servers) == 3 and len(vms) == 6
+    assert all(v.protect for v in vms), "local-path volumes live on agent disks: every prod VM is protected"
     assert all(v.plain["clone"] == {"vmId": 9000, "full": True, "datastoreId": "local-lvm"} for v in vms)
     addresses = {v.name: v.plain["initialization"]["ipConfigs"][0]["ipv4"]["address"] for v in vms}
     assert addresses == {
@@ -177,14 +181,14 @@ def test_agents_get_their_pool_labels_and_taints(inventory_plan: Plan) -> None:
     assert gpu["node-label"] == ["orquestra.io/pool=gpu", "nvidia.com/gpu.present=true"]
     assert gpu["node-taint"] == ["nvidia.com/gpu=true:NoSchedule"]
     assert "cluster-init" not in gpu and "tls-san" not in gpu
-    assert params(script_of(inventory_plan.one(CMD, "lab-g0-k3s")))["ROLE"] == "agent"
+    assert params(inventory_plan.one(CMD, "lab-g0-k3s"))["ROLE"] == "agent"
 
 
 def test_inventory_commands_trigger_on_nothing_but_their_inputs(inventory_plan: Plan) -> None:
     for reg in inventory_plan.resources(CMD):
         if reg.name.endswith("-k3s"):
             assert reg.plain["triggers"] == []
-            assert reg.plain["create"] == reg.plain["update"] == "sudo -n bash -s"
+            assert reg.plain["create"] == reg.plain["update"]
 
 
 # ----------------------------------------------------------------------- secrets
@@ -195,11 +199,16 @@ def test_join_token_is_random_secret_and_shared(inventory_plan: Plan) -> None:
     assert token.plain["length"] >= 32 and token.plain["special"] is False
     assert token.protect, "replacing the token would lock every node out"
     installs = [r for r in inventory_plan.resources(CMD) if r.name.endswith("-k3s")]
-    tokens = {node_config(r)["token"] for r in installs}
+    tokens = {token_of(r) for r in installs}
     assert len(tokens) == 1
-    assert token.urn in installs[0].dependencies or token.urn in installs[0].property_dependencies.get("stdin", [])
-    text = json.dumps(inventory_plan.to_json())
-    assert tokens.pop() not in text
+    value = tokens.pop()
+    assert len(value) == 48
+    assert all(token.urn in r.dependencies for r in installs)
+    for reg in installs:
+        # The plan shows each node's config, which names the token file and never holds the token.
+        assert node_config(reg)["token-file"] == "/etc/rancher/k3s/token"
+        assert value not in reg.plain["create"]
+    assert value not in json.dumps(inventory_plan.to_json())
 
 
 def test_ssh_key_is_never_a_plain_input(inventory_plan: Plan) -> None:
@@ -320,8 +329,13 @@ def test_vm_source_needs_an_address_per_node() -> None:
 
 
 def test_k3s_version_defaults_to_the_pinned_release_of_the_minor(inventory_plan: Plan) -> None:
-    version = params(script_of(inventory_plan.one(CMD, "lab-s0-k3s")))["K3S_VERSION"]
+    p = params(inventory_plan.one(CMD, "lab-s0-k3s"))
+    version = p["INSTALL_K3S_VERSION"]
     assert version == specmod.K3S_VERSIONS["1.35"]
+    assert (
+        p["INSTALL_K3S_SCRIPT"]
+        == f"https://raw.githubusercontent.com/k3s-io/k3s/{version.replace('+', '%2B')}/install.sh"
+    )
     assert set(specmod.K3S_VERSIONS) == set(specmod.SUPPORTED_VERSIONS["onprem"])
     assert all(v.startswith(f"v{minor}.") for minor, v in specmod.K3S_VERSIONS.items())
 
@@ -352,7 +366,7 @@ def test_vsphere_source_clones_the_template_with_static_addresses() -> None:
         assert clone["templateUuid"] == "4216a1f2-6c3e-7e1b-3d2a-9f0c1b2a3d4e"
         assert clone["customize"]["linuxOptions"]["hostName"] == vm.name
         assert vm.plain["resourcePoolId"] == "resgroup-9" and vm.plain["guestId"] == "ubuntu64Guest"
-        assert vm.protect == ("-server-" in vm.name)
+        assert vm.protect
     ips = {v.name: v.plain["clone"]["customize"]["networkInterfaces"][0]["ipv4Address"] for v in vms}
     assert ips == {
         "lab-server-0": "10.20.0.11",
@@ -412,8 +426,9 @@ def test_airgap_mode_installs_from_staged_artifacts() -> None:
     plan = plan_one(inventory_cluster(airgap=True))
     assert plan.ok, plan.errors
     for reg in [r for r in plan.resources(CMD) if r.name.endswith("-k3s")]:
-        p = params(script_of(reg))
+        p = params(reg)
         assert p["AIRGAP"] == "true" and p["ARTIFACTS_DIR"] == "/opt/k3s"
+        assert p["INSTALL_K3S_SCRIPT"] == "/opt/k3s/install.sh"
 
 
 # ------------------------------------------------------------------- scripts
@@ -426,37 +441,37 @@ def test_scripts_pass_shellcheck() -> None:
     assert result.returncode == 0, result.stdout
 
 
-def _rendered_roles() -> dict[str, str]:
+def _roles() -> dict[str, dict[str, str]]:
+    """Each role's full parameters (public and secret), as a node receives them."""
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
     airgapped = specmod.parse({"environment": "prod", "clusters": [inventory_cluster(airgap=True)]}).clusters[0]
     assert isinstance(cluster, specmod.OnpremCluster) and isinstance(airgapped, specmod.OnpremCluster)
-    vip = k3s.manifest(k3s.kube_vip(cluster))
     first, join = k3s.Role("server", first=True), k3s.Role("server")
     agent = k3s.Role("agent", pool=cluster.node_pools[1])
 
-    def one(spec: specmod.OnpremCluster, role: k3s.Role, join_at: str | None, manifests: str | None) -> str:
-        config = k3s.dump(k3s.config(spec, role, "t0ken", "n0", join_at))
-        return render("k3s-node.sh", k3s.node_params(spec, role, config, manifests))
+    def one(spec: specmod.OnpremCluster, role: k3s.Role, join_at: str | None) -> dict[str, str]:
+        config = k3s.dump(k3s.config(spec, role, "n0", join_at))
+        return {**k3s.node_params(spec, role, config), "K3S_TOKEN": "t0ken'with\"quotes"}
 
     return {
-        "first-server": one(cluster, first, None, vip),
-        "joining-server": one(cluster, join, "10.20.0.11", vip),
-        "agent": one(cluster, agent, "10.20.0.10", None),
-        "airgapped-agent": one(airgapped, agent, "10.20.0.10", None),
+        "first-server": one(cluster, first, None),
+        "joining-server": one(cluster, join, "10.20.0.11"),
+        "agent": one(cluster, agent, "10.20.0.10"),
+        "airgapped-agent": one(airgapped, agent, "10.20.0.10"),
     }
 
 
 @pytest.mark.parametrize("role", ["first-server", "joining-server", "agent", "airgapped-agent"])
 def test_rendered_script_per_role_passes_shellcheck(role: str, tmp_path: Path) -> None:
-    script = _rendered_roles()[role]
+    p = _roles()[role]
+    script = render("k3s-node.sh", p)
     path = tmp_path / f"{role}.sh"
     path.write_text(script)
     result = subprocess.run([str(SHELLCHECK), "--severity=style", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
-    p = params(script)
     assert p["ROLE"] == ("agent" if "agent" in role else "server")
     assert p["AIRGAP"] == ("true" if role == "airgapped-agent" else "false")
-    config = yaml.safe_load(base64.b64decode(p["K3S_CONFIG_B64"]))
+    config = yaml.safe_load(p["K3S_CONFIG"])
     assert ("cluster-init" in config) == (role == "first-server")
     assert (
         config.get("server")
@@ -467,9 +482,15 @@ def test_rendered_script_per_role_passes_shellcheck(role: str, tmp_path: Path) -
             "airgapped-agent": "https://10.20.0.10:6443",
         }[role]
     )
-    assert bool(p["MANIFESTS_B64"]) == role.endswith("server")
+    assert bool(p["MANIFESTS"]) == bool(p["AUDIT_POLICY"]) == role.endswith("server")
+    assert (
+        "audit-policy-file=/var/lib/rancher/k3s/server/audit-policy.yaml" in config.get("kube-apiserver-arg", [])
+    ) == (role.endswith("server"))
     # The body below the parameters is the reviewed file, unchanged.
     assert script.endswith((SCRIPTS / "k3s-node.sh").read_text().partition("\n")[2])
+    # The command line a node runs carries every parameter but the token.
+    line = command_line({k: v for k, v in p.items() if k != "K3S_TOKEN"})
+    assert "t0ken" not in line and shlex.split(line)[-2:] == ["bash", "-s"]
 
 
 def _fake_bin(directory: Path, name: str, body: str) -> None:
@@ -496,15 +517,18 @@ def _run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_second_run_on_a_node_changes_nothing(tmp_path: Path) -> None:
-    script = _rendered_roles()["first-server"]
-    version = params(script)["K3S_VERSION"]
-    log, env = _node(tmp_path, installed=version)
+    p = _roles()["first-server"]
+    script = render("k3s-node.sh", p)
+    log, env = _node(tmp_path, installed=p["INSTALL_K3S_VERSION"])
     first = _run(script, env)
     assert first.returncode == 0, first.stderr
     config = Path(env["ROOT"]) / "etc/rancher/k3s/config.yaml"
     manifest = Path(env["ROOT"]) / "var/lib/rancher/k3s/server/manifests/kube-vip.yaml"
     assert yaml.safe_load(config.read_text())["cluster-init"] is True
-    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    token = Path(env["ROOT"]) / "etc/rancher/k3s/token"
+    assert token.read_text() == "t0ken'with\"quotes\n"
+    for path in (config, token):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert "kube-vip" in manifest.read_text()
     assert log.read_text().splitlines() == ["systemctl restart k3s"]
     before = (config.stat().st_mtime_ns, manifest.stat().st_mtime_ns)
@@ -521,8 +545,9 @@ def test_second_run_on_a_node_changes_nothing(tmp_path: Path) -> None:
     [("v1.33.6+k3s1", "upgrade one minor at a time"), ("v1.36.0+k3s1", "refusing to downgrade")],
 )
 def test_script_refuses_skipping_a_minor_or_downgrading(installed: str, message: str, tmp_path: Path) -> None:
-    script = _rendered_roles()["agent"]
-    assert params(script)["K3S_VERSION"].startswith("v1.35.")
+    p = _roles()["agent"]
+    script = render("k3s-node.sh", p)
+    assert p["INSTALL_K3S_VERSION"].startswith("v1.35.")
     log, env = _node(tmp_path, installed=installed)
     result = _run(script, env)
     assert result.returncode == 1 and message in result.stderr
@@ -531,12 +556,14 @@ def test_script_refuses_skipping_a_minor_or_downgrading(installed: str, message:
 
 
 def test_airgapped_install_uses_staged_artifacts_and_never_downloads(tmp_path: Path) -> None:
-    script = _rendered_roles()["airgapped-agent"]
+    p = _roles()["airgapped-agent"]
+    assert (p["ARTIFACTS_DIR"], p["INSTALL_K3S_SCRIPT"]) == ("/opt/k3s", "/opt/k3s/install.sh")
     log, env = _node(tmp_path, installed=None)
     staged = tmp_path / "staged"
     staged.mkdir()
-    assert "export ARTIFACTS_DIR=/opt/k3s\n" in script
-    script = script.replace("export ARTIFACTS_DIR=/opt/k3s\n", f"export ARTIFACTS_DIR='{staged}'\n")
+    script = render(
+        "k3s-node.sh", {**p, "ARTIFACTS_DIR": str(staged), "INSTALL_K3S_SCRIPT": str(staged / "install.sh")}
+    )
     missing = _run(script, env)
     assert missing.returncode == 1 and f"air-gapped install needs {staged}/install.sh" in missing.stderr
 
@@ -551,7 +578,7 @@ def test_airgapped_install_uses_staged_artifacts_and_never_downloads(tmp_path: P
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert not any(c.startswith("curl") for c in calls)
-    version = params(script)["K3S_VERSION"]
+    version = p["INSTALL_K3S_VERSION"]
     assert f"install skip=true version={version} exec=agent" in calls
     root = Path(env["ROOT"])
     assert (root / f"var/lib/rancher/k3s/agent/images/k3s-airgap-images-{arch}.tar.zst").read_bytes() == b"images"
@@ -597,3 +624,22 @@ def test_hybrid_stack_places_workloads_on_both_clusters() -> None:
     hello = plan.resources("kubernetes:core/v1:Namespace")
     assert {r.name for r in hello} >= {"dc1-hello", "euw1-hello"}
     assert not plan.resources("proxmoxve:index/vmLegacy:VmLegacy")
+
+
+def test_dev_vms_are_not_protected() -> None:
+    cluster = inventory_cluster(
+        machines={
+            "source": "proxmox",
+            "endpoint": "https://pve.example.internal:8006/",
+            "node": "pve1",
+            "templateVmId": 9000,
+            "gateway": "10.20.0.1",
+            "addresses": ["10.20.0.11/24", "10.20.0.21/24", "10.20.0.31/24"],
+        },
+        servers=1,
+    )
+    plan = plan_one(cluster, environment="dev")
+    assert plan.ok, plan.errors
+    vms = plan.resources("proxmoxve:index/vmLegacy:VmLegacy")
+    assert len(vms) == 3 and not any(v.protect for v in vms)
+    assert "userAccount" not in vms[0].plain["initialization"], "no publicKey: the template's user is kept"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from typing import Any
 
@@ -60,12 +61,8 @@ def _remote_command(name: str, inputs: dict[str, Any], stack: str) -> dict[str, 
 
 
 def _version(inputs: dict[str, Any]) -> str:
-    stdin = inputs.get("stdin")
-    text = stdin if isinstance(stdin, str) else ""
-    for line in text.splitlines():
-        if line.startswith("export K3S_VERSION="):
-            return line.split("=", 1)[1].strip("'")
-    return "v1.35.0+k3s1"
+    match = re.search(r"INSTALL_K3S_VERSION=(v1\.\d+\.\d+\+k3s\d+)", str(inputs.get("create") or ""))
+    return match.group(1) if match else "v1.35.0+k3s1"
 
 
 def _random_password(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:

@@ -21,11 +21,11 @@ from components.spec import Environment, InventoryMachines, ProxmoxMachines
 from components.spec import OnpremCluster as OnpremSpec
 from components.targets.onprem import k3s, machines
 from components.targets.onprem.machines import Machine
-from components.targets.onprem.render import render
+from components.targets.onprem.render import command_line, render
 
 __all__ = ["OnpremTarget", "capabilities"]
 
-RUN_AS_ROOT = "sudo -n bash -s"
+RUN_AS_ROOT = command_line({})
 """Scripts arrive on stdin, so the join token never shows in a process list or shell history."""
 
 
@@ -105,23 +105,21 @@ class OnpremTarget(KubernetesCluster):
     ) -> command.remote.Command:
         spec = self.spec
         assert isinstance(spec, OnpremSpec)
-        manifests = k3s.manifest(k3s.kube_vip(spec)) if node.role.kind == "server" else None
-
-        def script(token: str) -> str:
-            config = k3s.dump(k3s.config(spec, node.role, token, node.name, join))
-            return render("k3s-node.sh", k3s.node_params(spec, node.role, config, manifests))
-
+        config = k3s.dump(k3s.config(spec, node.role, node.name, join))
+        run = command_line(k3s.node_params(spec, node.role, config))
+        script: pulumi.Output[str] = self._token.apply(lambda token: render("k3s-node.sh", {"K3S_TOKEN": token}))
+        stdin: pulumi.Output[str] = pulumi.Output.secret(script)
         vm_deps: list[pulumi.Resource] = [node.vm] if node.vm is not None else []
         return command.remote.Command(
             f"{node.name}-k3s",
             connection=self._connection(node, key),
-            create=RUN_AS_ROOT,
+            create=run,
             # The same idempotent script converges a changed version or config in place.
-            update=RUN_AS_ROOT,
-            stdin=pulumi.Output.secret(self._token.apply(script)),  # type: ignore[arg-type]
+            update=run,
+            stdin=stdin,
             logging=command.remote.Logging.STDOUT_AND_STDERR,
             # A replaced VM is a blank machine: install again. Nothing else needs a trigger,
-            # since a change of version or config changes stdin.
+            # since a change of version or config changes the command line.
             triggers=[node.vm.id] if isinstance(node.vm, pulumi.CustomResource) else [],
             opts=self.child_opts(depends_on=[*vm_deps, *depends]),
         )

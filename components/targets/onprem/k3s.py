@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 
 from components.spec import NodePool, OnpremCluster
-from components.targets.onprem.render import b64
 
 KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip:v0.8.9"
 API_PORT = 6443
@@ -31,9 +30,17 @@ class Role:
     pool: NodePool | None = None
 
 
-def config(spec: OnpremCluster, role: Role, token: str, node_name: str, join: str | None) -> dict[str, Any]:
-    """The node's /etc/rancher/k3s/config.yaml; keys are k3s's flag names without the dashes."""
-    out: dict[str, Any] = {"token": token, "node-name": node_name}
+TOKEN_FILE = "/etc/rancher/k3s/token"
+AUDIT_POLICY_FILE = "/var/lib/rancher/k3s/server/audit-policy.yaml"
+AUDIT_LOG = "/var/lib/rancher/k3s/server/logs/audit.log"
+
+
+def config(spec: OnpremCluster, role: Role, node_name: str, join: str | None) -> dict[str, Any]:
+    """The node's /etc/rancher/k3s/config.yaml; keys are k3s's flag names without the dashes.
+
+    It names the token file instead of holding the token, so it can show in a plan.
+    """
+    out: dict[str, Any] = {"token-file": TOKEN_FILE, "node-name": node_name}
     if role.kind == "server":
         out.update(
             {
@@ -45,6 +52,13 @@ def config(spec: OnpremCluster, role: Role, token: str, node_name: str, join: st
                 "secrets-encryption": True,
                 "etcd-snapshot-schedule-cron": "0 */6 * * *",
                 "etcd-snapshot-retention": 20,
+                "kube-apiserver-arg": [
+                    f"audit-log-path={AUDIT_LOG}",
+                    f"audit-policy-file={AUDIT_POLICY_FILE}",
+                    "audit-log-maxage=30",
+                    "audit-log-maxbackup=10",
+                    "audit-log-maxsize=100",
+                ],
             }
         )
         if role.first:
@@ -153,14 +167,47 @@ def manifest(docs: Sequence[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(list(docs), sort_keys=False)
 
 
-def node_params(spec: OnpremCluster, role: Role, config_yaml: str, manifests: str | None) -> dict[str, str]:
-    """The parameters `scripts/k3s-node.sh` reads."""
+def audit_policy() -> dict[str, Any]:
+    """Who changed what: metadata for reads of secrets, request bodies for writes, nothing for probes."""
+    return {
+        "apiVersion": "audit.k8s.io/v1",
+        "kind": "Policy",
+        "omitStages": ["RequestReceived"],
+        "rules": [
+            {"level": "None", "nonResourceURLs": ["/healthz*", "/livez*", "/readyz*", "/version"]},
+            {"level": "None", "users": ["system:kube-proxy"], "verbs": ["watch"]},
+            {
+                "level": "Metadata",
+                "resources": [
+                    {"group": "", "resources": ["secrets", "configmaps"]},
+                    {"group": "authentication.k8s.io", "resources": ["tokenreviews"]},
+                ],
+            },
+            {"level": "Request", "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+            {"level": "Metadata"},
+        ],
+    }
+
+
+def installer(spec: OnpremCluster) -> str:
+    """The install.sh of the pinned release (a staged copy when air-gapped), never the moving get.k3s.io."""
     assert spec.k3s_version is not None
+    if spec.airgap:
+        return f"{ARTIFACTS_DIR}/install.sh"
+    return f"https://raw.githubusercontent.com/k3s-io/k3s/{spec.k3s_version.replace('+', '%2B')}/install.sh"
+
+
+def node_params(spec: OnpremCluster, role: Role, config_yaml: str) -> dict[str, str]:
+    """The public parameters `scripts/k3s-node.sh` reads; the token travels apart, as K3S_TOKEN."""
+    assert spec.k3s_version is not None
+    server = role.kind == "server"
     return {
         "ROLE": role.kind,
-        "K3S_VERSION": spec.k3s_version,
-        "K3S_CONFIG_B64": b64(config_yaml),
-        "MANIFESTS_B64": b64(manifests) if manifests else "",
+        "INSTALL_K3S_VERSION": spec.k3s_version,
+        "INSTALL_K3S_SCRIPT": installer(spec),
+        "K3S_CONFIG": config_yaml,
+        "MANIFESTS": manifest(kube_vip(spec)) if server else "",
+        "AUDIT_POLICY": dump(audit_policy()) if server else "",
         "AIRGAP": "true" if spec.airgap else "false",
         "ARTIFACTS_DIR": ARTIFACTS_DIR,
     }

@@ -26,7 +26,10 @@ class Machine:
     role: Role
     address: str
     vm: pulumi.Resource | None = None
-    """The VM behind the node; its replacement re-runs the bootstrap."""
+    """The VM behind the node; its replacement re-runs the bootstrap.
+
+    Every VM is state, agents included: `local-path` volumes live on their disks.
+    """
     disk_gb: int = 50
 
 
@@ -86,7 +89,7 @@ def proxmox(spec: OnpremCluster, machines: ProxmoxMachines, child_opts: ChildOpt
             ),
             on_boot=True,
             started=True,
-            opts=child_opts(stateful=role.kind == "server", provider=provider),
+            opts=child_opts(stateful=True, provider=provider),
         )
         out.append(Machine(name, role, str(ipaddress.ip_interface(address).ip), vm, disk_gb))
     return out
@@ -134,6 +137,6 @@ def vsphere(spec: OnpremCluster, machines: VsphereMachines, child_opts: ChildOpt
                 ),
             ),
         }
-        vm = vsphere.VirtualMachine(name, opts=child_opts(stateful=role.kind == "server", provider=provider), **args)
+        vm = vsphere.VirtualMachine(name, opts=child_opts(stateful=True, provider=provider), **args)
         out.append(Machine(name, role, str(iface.ip), vm, disk_gb))
     return out

@@ -1,22 +1,18 @@
 """Bootstrap scripts live as files next to this module and get their parameters as a header.
 
-Rendering only prepends `export NAME='value'` lines after the shebang, so the
-script under review (and under shellcheck) is byte for byte what runs on a node,
-and a node sees each parameter exactly once, quoted.
+A node gets its public parameters on the command line (`command_line`, visible
+in a plan and to policies) and its secret ones as `export NAME='value'` lines that
+`render` puts after the shebang of the script it sends on stdin. Either way the
+script under review (and under shellcheck) is byte for byte what runs.
 """
 
 from __future__ import annotations
 
-import base64
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def render(script: str, params: Mapping[str, str]) -> str:
@@ -25,3 +21,9 @@ def render(script: str, params: Mapping[str, str]) -> str:
     shebang, _, rest = body.partition("\n")
     header = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in sorted(params.items()))
     return f"{shebang}\n{header}{rest}"
+
+
+def command_line(params: Mapping[str, str]) -> str:
+    """Run the script from stdin as root with `params` in its environment."""
+    assigns = " ".join(f"{name}={shlex.quote(value)}" for name, value in sorted(params.items()))
+    return f"sudo -n env {assigns} bash -s" if assigns else "sudo -n bash -s"
