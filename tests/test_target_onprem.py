@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -643,3 +644,16 @@ def test_dev_vms_are_not_protected() -> None:
     vms = plan.resources("proxmoxve:index/vmLegacy:VmLegacy")
     assert len(vms) == 3 and not any(v.protect for v in vms)
     assert "userAccount" not in vms[0].plain["initialization"], "no publicKey: the template's user is kept"
+
+
+@pytest.mark.parametrize("version", specmod.SUPPORTED_VERSIONS["onprem"])
+def test_kube_vip_objects_validate_against_each_supported_kubernetes(version: str) -> None:
+    cluster = specmod.parse(
+        {"environment": "prod", "clusters": [inventory_cluster(kubernetesVersion=version)]}
+    ).clusters[0]
+    assert isinstance(cluster, specmod.OnpremCluster)
+    docs = k3s.kube_vip(cluster)
+    for doc in docs:
+        kubernetes_validate.validate(doc, desired_version=f"{version}.0", strict=True)
+    policy = k3s.audit_policy()
+    assert policy["apiVersion"] == "audit.k8s.io/v1" and policy["rules"][-1] == {"level": "Metadata"}
