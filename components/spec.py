@@ -649,6 +649,11 @@ class OnpremCluster(ClusterBase):
                 ipaddress.ip_address(machines.gateway)
             except ValueError:
                 yield Problem("machines.gateway", machines.gateway, "an IP address such as 192.168.10.1")
+            subnet = ipaddress.ip_interface(machines.addresses[0]).network
+            if vip is not None and vip not in subnet:
+                yield Problem(
+                    "apiVip", self.api_vip, f"an address in the servers' subnet {subnet} (kube-vip answers ARP)"
+                )
         if vip is not None and str(vip) in hosts:
             yield Problem("apiVip", self.api_vip, "an address no machine uses (kube-vip moves it between servers)")
         if len(set(hosts)) != len(hosts):
