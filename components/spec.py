@@ -134,6 +134,19 @@ def _cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+def _interface(value: str) -> str:
+    try:
+        iface = ipaddress.ip_interface(value)
+    except ValueError:
+        raise PydanticCustomError("interface", "an address with its prefix, e.g. 192.168.10.21/24") from None
+    if "/" not in value:
+        raise PydanticCustomError("interface", "an address with its prefix, e.g. 192.168.10.21/24")
+    return str(iface)
+
+
+Interface = Annotated[str, AfterValidator(_interface)]
+
+
 # --------------------------------------------------------------------------- nodes
 
 
@@ -467,6 +480,10 @@ class SshAccess(Model):
     user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "ubuntu"
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     private_key: SecretStr
+    public_key: (
+        Annotated[str, Field(pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( \S+)?$")] | None
+    ) = None
+    """Authorized on Proxmox VMs by cloud-init; inventory hosts and vSphere templates already trust the key."""
 
 
 class InventoryHost(Model):
@@ -497,9 +514,11 @@ class ProxmoxMachines(Model):
     template_vm_id: Annotated[int, Field(ge=100)]
     datastore: str = "local-lvm"
     bridge: str = "vmbr0"
-    addresses: list[Cidr] = Field(min_length=1)
+    addresses: list[Interface] = Field(min_length=1)
     """Static addresses (with prefix) handed to VMs in order: servers first, then agents."""
     gateway: str
+    cores: Annotated[int, Field(ge=1, le=128)] = 4
+    memory_mb: Annotated[int, Field(ge=1024, le=1048576)] = 8192
 
 
 class VsphereMachines(Model):
@@ -510,11 +529,37 @@ class VsphereMachines(Model):
     datastore: str
     network: str
     template: str
-    addresses: list[Cidr] = Field(min_length=1)
+    addresses: list[Interface] = Field(min_length=1)
     gateway: str
+    cores: Annotated[int, Field(ge=1, le=128)] = 4
+    memory_mb: Annotated[int, Field(ge=1024, le=1048576)] = 8192
 
 
 Machines = Annotated[InventoryMachines | ProxmoxMachines | VsphereMachines, Field(discriminator="source")]
+
+# The k3s release installed for each Kubernetes minor when a stack pins none.
+# Refresh with each k3s patch release; a stack may pin its own `k3sVersion`.
+K3S_VERSIONS: dict[str, str] = {
+    "1.33": "v1.33.6+k3s1",
+    "1.34": "v1.34.2+k3s1",
+    "1.35": "v1.35.0+k3s1",
+    "1.36": "v1.36.0+k3s1",
+}
+
+
+def _address_range(value: str) -> bool:
+    """A MetalLB pool entry: a CIDR, or `first-last` addresses of one family in order."""
+    try:
+        ipaddress.ip_network(value, strict=True)
+        return True
+    except ValueError:
+        pass
+    first, sep, last = value.partition("-")
+    try:
+        a, b = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+    except ValueError:
+        return False
+    return bool(sep) and a.version == b.version and int(a) <= int(b)
 
 
 class OnpremCluster(ClusterBase):
@@ -522,7 +567,10 @@ class OnpremCluster(ClusterBase):
     machines: Machines
     ssh: SshAccess
     servers: Annotated[int, Field(ge=1, le=7)] = 1
-    k3s_version: Annotated[str, Field(pattern=r"^v1\.\d{2}\.\d+\+k3s\d+$")] | None = None
+    # to_camel would spell it k3SVersion.
+    k3s_version: Annotated[str, Field(pattern=r"^v1\.\d{2}\.\d+\+k3s\d+$")] | None = Field(
+        default=None, alias="k3sVersion"
+    )
     api_vip: str
     load_balancer_pool: list[str] = Field(min_length=1)
     airgap: bool = False
@@ -534,10 +582,99 @@ class OnpremCluster(ClusterBase):
         "prod": {"servers": 3, "deletionProtection": True},
     }
 
+    @model_validator(mode="after")
+    def _pinned_k3s(self) -> OnpremCluster:
+        if self.k3s_version is None and self.kubernetes_version in K3S_VERSIONS:
+            object.__setattr__(self, "k3s_version", K3S_VERSIONS[self.kubernetes_version])
+        return self
+
+    @property
+    def networks(self) -> Mapping[str, str]:
+        return {"network.cidr": self.network.cidr}
+
+    @property
+    def agent_counts(self) -> dict[str, int]:
+        """Agents per node pool. On-prem has no node autoscaler: a VM source creates `min` of each pool."""
+        if isinstance(self.machines, InventoryMachines):
+            counts: dict[str, int] = {}
+            for host in self.machines.agents:
+                counts[host.pool or ""] = counts.get(host.pool or "", 0) + 1
+            return counts
+        return {pool.name: pool.min for pool in self.node_pools}
+
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
         if self.servers % 2 == 0:
             yield Problem("servers", self.servers, "an odd number (etcd needs a majority)")
+        for p in self.network.problems():
+            yield Problem(f"network.{p.path}", p.value, p.allowed)
+        minor = re.match(r"^v(1\.\d+)\.", self.k3s_version or "")
+        if minor and minor.group(1) != self.kubernetes_version:
+            yield Problem(
+                "k3sVersion",
+                self.k3s_version,
+                f"a k3s release of kubernetesVersion {self.kubernetes_version} (upgrade one minor at a time: "
+                "raise kubernetesVersion and k3sVersion together)",
+            )
+        try:
+            vip = ipaddress.ip_address(self.api_vip)
+        except ValueError:
+            vip = None
+            yield Problem("apiVip", self.api_vip, "an IP address such as 192.168.10.10")
+        for i, entry in enumerate(self.load_balancer_pool):
+            if not _address_range(entry):
+                yield Problem(
+                    f"loadBalancerPool[{i}]",
+                    entry,
+                    "a CIDR (192.168.10.64/27) or an address range (192.168.10.200-192.168.10.250)",
+                )
+            elif vip is not None and _in_range(vip, entry):
+                yield Problem(f"loadBalancerPool[{i}]", entry, f"a range that does not contain apiVip ({vip})")
+        machines = self.machines
+        hosts: list[str]
+        if isinstance(machines, InventoryMachines):
+            hosts = [h.address for h in (*machines.servers, *machines.agents)]
+            if len(machines.servers) != self.servers:
+                yield Problem(
+                    "machines.servers", f"{len(machines.servers)} hosts", f"exactly servers ({self.servers}) hosts"
+                )
+            pools = {p.name for p in self.node_pools}
+            for i, host in enumerate(machines.agents):
+                if host.pool is not None and host.pool not in pools:
+                    yield Problem(
+                        f"machines.agents[{i}].pool",
+                        host.pool,
+                        f"the name of a node pool ({', '.join(sorted(pools)) or 'none defined'})",
+                    )
+        else:
+            hosts = [str(ipaddress.ip_interface(a).ip) for a in machines.addresses]
+            needed = self.servers + sum(self.agent_counts.values())
+            if len(machines.addresses) < needed:
+                yield Problem(
+                    "machines.addresses",
+                    f"{len(machines.addresses)} addresses",
+                    f"at least {needed} (servers, then each node pool's min)",
+                )
+            try:
+                ipaddress.ip_address(machines.gateway)
+            except ValueError:
+                yield Problem("machines.gateway", machines.gateway, "an IP address such as 192.168.10.1")
+            subnet = ipaddress.ip_interface(machines.addresses[0]).network
+            if vip is not None and vip not in subnet:
+                yield Problem(
+                    "apiVip", self.api_vip, f"an address in the servers' subnet {subnet} (kube-vip answers ARP)"
+                )
+        if vip is not None and str(vip) in hosts:
+            yield Problem("apiVip", self.api_vip, "an address no machine uses (kube-vip moves it between servers)")
+        if len(set(hosts)) != len(hosts):
+            yield Problem("machines", "[...]", "each address used by one machine")
+
+
+def _in_range(address: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
+    if "-" in entry:
+        first, last = (ipaddress.ip_address(x.strip()) for x in entry.split("-", 1))
+        return first.version == address.version and int(first) <= int(address) <= int(last)
+    return address in ipaddress.ip_network(entry)
 
 
 # ----------------------------------------------------------------------- existing

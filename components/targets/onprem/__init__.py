@@ -1,0 +1,125 @@
+"""An HA Kubernetes cluster in your own datacenter: k3s on VMs or hosts, bootstrapped over SSH.
+
+Servers run embedded etcd (three in prod), kube-vip holds the API address by
+ARP, MetalLB hands out `loadBalancerPool` to LoadBalancer Services, and k3s's
+own servicelb and traefik are off so nothing competes with them. Every node runs
+the same idempotent script from `scripts/`, so re-running `pulumi up` is safe and
+an upgrade is a change of `kubernetesVersion`/`k3sVersion` (one minor at a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_command as command
+import pulumi_random as random
+
+from components.cluster import Capabilities, KubernetesCluster
+from components.runtime import secret_output
+from components.spec import Environment, InventoryMachines, ProxmoxMachines
+from components.spec import OnpremCluster as OnpremSpec
+from components.targets.onprem import k3s, machines
+from components.targets.onprem.machines import Machine
+from components.targets.onprem.render import command_line, render
+
+__all__ = ["OnpremTarget", "capabilities"]
+
+RUN_AS_ROOT = command_line({})
+"""Scripts arrive on stdin, so the join token never shows in a process list or shell history."""
+
+
+def capabilities(spec: OnpremSpec) -> Capabilities:
+    return Capabilities(
+        load_balancer="metallb",
+        metallb_pool=tuple(spec.load_balancer_pool),
+        # k3s ships the local-path provisioner and marks it default.
+        default_storage_class="local-path",
+        node_autoscaler="none",
+        pod_identity="none",
+    )
+
+
+class OnpremTarget(KubernetesCluster):
+    def __init__(self, spec: OnpremSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("orquestra:targets:OnpremCluster", spec, environment, opts)
+        nodes = self._machines(spec)
+
+        # Changing the token would lock every node out of the cluster: it is state.
+        token = random.RandomPassword(
+            f"{spec.name}-k3s-token", length=48, special=False, opts=self.child_opts(stateful=True)
+        )
+        self._token: pulumi.Output[str] = pulumi.Output.secret(token.result)
+        key = secret_output(spec.ssh.private_key)
+
+        first, *others = nodes
+        # Servers go one at a time, at bootstrap and on every upgrade: etcd keeps its
+        # majority while a member restarts, and k3s wants joins serialised.
+        servers = [self._bootstrap(first, key, join=None, depends=[])]
+        for node in (n for n in others if n.role.kind == "server"):
+            servers.append(self._bootstrap(node, key, join=first.address, depends=[servers[-1]]))
+        first_cmd = servers[0]
+        agents = [self._bootstrap(n, key, join=spec.api_vip, depends=servers) for n in others if n.role.kind == "agent"]
+
+        read = command.remote.Command(
+            f"{spec.name}-kubeconfig",
+            connection=self._connection(first, key),
+            create=RUN_AS_ROOT,
+            stdin=render("kubeconfig.sh", {"WAIT_SECONDS": "300"}),
+            logging=command.remote.Logging.NONE,
+            # A reinstalled first server has a new client certificate to read.
+            triggers=[first_cmd.id],
+            opts=self.child_opts(depends_on=servers, additional_secret_outputs=["stdout"]),
+        )
+        kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            read.stdout.apply(lambda text: k3s.rewrite_kubeconfig(text, spec))
+        )
+
+        self._publish(
+            kubeconfig=kubeconfig,
+            endpoint=f"https://{spec.api_vip}:{k3s.API_PORT}",
+            cluster_name=spec.name,
+            kubernetes_version=spec.kubernetes_version,
+            capabilities=capabilities(spec),
+            ready=[read, *agents],
+        )
+
+    def _machines(self, spec: OnpremSpec) -> list[Machine]:
+        source = spec.machines
+        if isinstance(source, InventoryMachines):
+            return machines.inventory(spec, source)
+        if isinstance(source, ProxmoxMachines):
+            tags = sorted({"orquestra", f"cluster-{spec.name}", f"env-{self.environment}"})
+            return machines.proxmox(spec, source, self.child_opts, tags)
+        return machines.vsphere(spec, source, self.child_opts)
+
+    def _connection(self, node: Machine, key: pulumi.Output[str]) -> command.remote.ConnectionArgs:
+        spec = self.spec
+        assert isinstance(spec, OnpremSpec)
+        return command.remote.ConnectionArgs(
+            host=node.address, port=spec.ssh.port, user=spec.ssh.user, private_key=key, dial_error_limit=30
+        )
+
+    def _bootstrap(
+        self, node: Machine, key: pulumi.Output[str], join: str | None, depends: Sequence[pulumi.Resource]
+    ) -> command.remote.Command:
+        spec = self.spec
+        assert isinstance(spec, OnpremSpec)
+        config = k3s.dump(k3s.config(spec, node.role, node.name, join))
+        run = command_line(k3s.node_params(spec, node.role, config))
+        script: pulumi.Output[str] = self._token.apply(lambda token: render("k3s-node.sh", {"K3S_TOKEN": token}))
+        stdin: pulumi.Output[str] = pulumi.Output.secret(script)
+        vm_deps: list[pulumi.Resource] = [node.vm] if node.vm is not None else []
+        return command.remote.Command(
+            f"{node.name}-k3s",
+            connection=self._connection(node, key),
+            create=run,
+            # The same idempotent script converges a changed version or config in place.
+            update=run,
+            stdin=stdin,
+            logging=command.remote.Logging.STDOUT_AND_STDERR,
+            # A replaced VM is a blank machine: install again. Nothing else needs a trigger,
+            # since a change of version or config changes the command line.
+            triggers=[node.vm.id] if isinstance(node.vm, pulumi.CustomResource) else [],
+            opts=self.child_opts(depends_on=[*vm_deps, *depends]),
+        )
