@@ -212,7 +212,7 @@ class PlanMocks(mocks.Mocks):
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.invokes.append((args.token, dict(args.args)))
-        return answers.invoke(args.token, dict(args.args)), None
+        return answers.invoke(args.token, dict(args.args)), []
 
 
 class _Collect(logging.Handler):
