@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -179,7 +180,11 @@ def test_tags_everywhere_in_digitalocean_format(dev: Plan, prod: Plan) -> None:
 
 
 def test_tag_conversion_keeps_to_digitalocean_alphabet() -> None:
-    assert do_tags({"owner": "ops@example.com", "tier": "", "a/b": "c=d"}) == ["a-b:c-d", "owner:ops-example-com", "tier"]
+    assert do_tags({"owner": "ops@example.com", "tier": "", "a/b": "c=d"}) == [
+        "a-b:c-d",
+        "owner:ops-example-com",
+        "tier",
+    ]
 
 
 # ------------------------------------------------------------------ registry
@@ -204,8 +209,18 @@ def test_no_registry_unless_asked(dev: Plan) -> None:
 def _kubeconfig(plan: Plan) -> dict[str, Any]:
     out = plan.one(COMPONENT).outputs["kubeconfig"]
     assert isinstance(out, Secret)
+    # The provider's own kubeconfig (with its 7-day token) is not what is published.
+    assert "dop_v1_" not in out.value
     doc: dict[str, Any] = yaml.safe_load(out.value)
     return doc
+
+
+def test_plan_json_carries_no_kubeconfig(prod: Plan) -> None:
+    text = json.dumps(prod.to_json())
+    assert "exec-credential" not in text
+    assert "certificate-authority-data" not in text
+    component = next(r for r in prod.to_json()["resources"] if r["type"] == COMPONENT)
+    assert component["outputs"]["kubeconfig"] == "[secret]"
 
 
 def test_kubeconfig_is_secret_and_uses_doctl_exec_auth(dev: Plan, prod: Plan) -> None:

@@ -117,6 +117,8 @@ class DigitalOceanTarget(KubernetesCluster):
     upgrade), never a replacement, since the minor cannot move by itself.
     """
 
+    spec: DigitalOceanCluster
+
     @staticmethod
     def check(spec: DigitalOceanCluster) -> list[Problem]:
         """What DOKS cannot do, found before any resource is registered."""
@@ -176,7 +178,9 @@ class DigitalOceanTarget(KubernetesCluster):
         )
 
         prefix = f"{spec.kubernetes_version}."
-        versions = do.get_kubernetes_versions_output(version_prefix=prefix, opts=pulumi.InvokeOutputOptions(parent=self))
+        versions = do.get_kubernetes_versions_output(
+            version_prefix=prefix, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
         self.version = versions.apply(lambda r: _pick_version(prefix, r.latest_version, r.valid_versions))
 
         self.registry: do.ContainerRegistry | None = None
