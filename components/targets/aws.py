@@ -529,8 +529,15 @@ class AwsTarget(KubernetesCluster):
     def opts(self, *, stateful: bool = False, **kwargs: Any) -> pulumi.ResourceOptions:
         return self.child_opts(stateful=stateful, provider=self.aws, **kwargs)
 
-    def _policy_arn(self, name: str) -> str:
-        return f"arn:{self.partition}:iam::aws:policy/{name}"
+    def _attach(self, name: str, role: aws.iam.Role, managed: Sequence[str]) -> None:
+        """AWS-managed policies, by name (`AmazonEKSWorkerNodePolicy`, `service-role/...`)."""
+        for policy in managed:
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{policy.rsplit('/', 1)[-1]}",
+                role=role.name,
+                policy_arn=f"arn:{self.partition}:iam::aws:policy/{policy}",
+                opts=self.opts(),
+            )
 
     def _role(self, name: str, service: str, managed: Sequence[str]) -> aws.iam.Role:
         role = aws.iam.Role(
@@ -540,13 +547,7 @@ class AwsTarget(KubernetesCluster):
             ),
             opts=self.opts(),
         )
-        for policy in managed:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy.rsplit('/', 1)[-1]}",
-                role=role.name,
-                policy_arn=self._policy_arn(policy),
-                opts=self.opts(),
-            )
+        self._attach(name, role, managed)
         return role
 
     def _service_role(
@@ -586,13 +587,7 @@ class AwsTarget(KubernetesCluster):
                 )
             )
         role = aws.iam.Role(name, assume_role_policy=trust, opts=self.opts())
-        for policy in managed:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy.rsplit('/', 1)[-1]}",
-                role=role.name,
-                policy_arn=self._policy_arn(policy),
-                opts=self.opts(),
-            )
+        self._attach(name, role, managed)
         if inline is not None:
             aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=inline, opts=self.opts())
         # An add-on associates its own role (`_addon(identity=...)`); everything else is associated here.
