@@ -68,9 +68,31 @@ class Fleet:
     clusters: Mapping[str, KubernetesCluster]
 
 
+def renamed(old: str, new: str) -> pulumi.ResourceOptions:
+    """Options that make every resource of a renamed cluster an alias of its old self.
+
+    Names derive from the cluster's name (`eu-vpc`), so a rename would otherwise
+    replace everything. A transformation gives the component and each of its
+    descendants the alias of its old name; URNs hold parent types, not names, so
+    the name is all that changes.
+    """
+
+    def alias(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not args.name.startswith(new):
+            return None
+        old_name = old + args.name[len(new) :]
+        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_name)]))
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+    return pulumi.ResourceOptions(transformations=[alias])
+
+
 def build(stack: StackSpec) -> Fleet:
     classes = resolve(stack)
-    clusters = {c.name: classes[c.name](c, stack.environment) for c in stack.clusters}
+    clusters = {
+        c.name: classes[c.name](c, stack.environment, renamed(c.renamed_from, c.name) if c.renamed_from else None)
+        for c in stack.clusters
+    }
     from components.workloads import place
 
     for name, cluster in clusters.items():

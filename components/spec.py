@@ -255,6 +255,8 @@ class ClusterBase(Model):
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = ""
     node_pools: list[NodePool] = Field(default_factory=list, max_length=20)
     deletion_protection: bool = False
+    renamed_from: Name | None = None
+    """The cluster's previous name: every resource of it is aliased, so a rename moves nothing."""
     tags: dict[
         Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")],
         Annotated[str, Field(max_length=63)],

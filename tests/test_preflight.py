@@ -175,6 +175,27 @@ def test_encrypted_config_becomes_an_unknown_secret() -> None:
     assert "AAAABBBB" not in json.dumps(plan.to_json())
 
 
+def test_a_renamed_cluster_aliases_every_resource_to_its_old_name() -> None:
+    before = plan_spec({"clusters": [_existing()], "workloads": [_workload("lab")]}, stack="rename")
+    after = plan_spec(
+        {"clusters": [_existing(name="lab2", renamedFrom="lab")], "workloads": [_workload("lab2")]}, stack="rename"
+    )
+    assert after.ok, after.errors
+    old_names = {r.name for r in before.registrations}
+    for reg in after.registrations:
+        if reg.type == "pulumi:pulumi:Stack":
+            continue
+        assert reg.name.startswith("lab2")
+        # pulumi-kubernetes adds type aliases of its own (older API versions); the name alias is ours.
+        names = [a["spec"]["name"] for a in reg.aliases if "name" in a["spec"]]
+        assert names == ["lab" + reg.name[len("lab2") :]], reg.name
+        assert names[0] in old_names
+
+
+def _workload(cluster: str) -> dict[str, object]:
+    return {"name": "web", "image": "ghcr.io/acme/web:1.0.0", "clusters": [cluster]}
+
+
 def test_program_reports_spec_errors_as_lines_without_registering_anything() -> None:
     plan = plan_spec({"clusters": [_existing(name="Bad_Name")], "workloads": [{"name": "w", "image": "nginx"}]})
     assert not plan.ok
