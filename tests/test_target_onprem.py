@@ -169,7 +169,8 @@ def test_server_config_disables_servicelb_traefik_and_sans_the_vip(inventory_pla
     for name in ("lab-s0-k3s", "lab-s1-k3s", "lab-s2-k3s"):
         config = node_config(inventory_plan.one(CMD, name))
         assert config["tls-san"] == ["10.20.0.10"]
-        assert set(config["disable"]) == {"servicelb", "traefik"}
+        # MetalLB, the platform's gateway and its metrics-server replace k3s's own.
+        assert set(config["disable"]) == {"servicelb", "traefik", "metrics-server"}
         assert config["secrets-encryption"] is True
         assert config["node-name"] == name.removesuffix("-k3s")
 

@@ -37,6 +37,8 @@ def capabilities(spec: OnpremSpec) -> Capabilities:
         default_storage_class="local-path",
         node_autoscaler="none",
         pod_identity="none",
+        # Kubelets serve certificates from k3s's own CA, which metrics-server does not trust.
+        metrics_server_args=("--kubelet-insecure-tls",),
     )
 
 

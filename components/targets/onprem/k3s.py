@@ -45,7 +45,8 @@ def config(spec: OnpremCluster, role: Role, node_name: str, join: str | None) ->
         out.update(
             {
                 "tls-san": [spec.api_vip],
-                "disable": list(DISABLED),
+                # The platform installs its own metrics-server (pinned, HA in prod); two would collide.
+                "disable": [*DISABLED, *(["metrics-server"] if spec.platform.metrics_server else [])],
                 "cluster-cidr": spec.network.pod_cidr,
                 "service-cidr": spec.network.service_cidr,
                 "write-kubeconfig-mode": "0600",
