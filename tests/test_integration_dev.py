@@ -53,18 +53,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 def _gateway_answers(path: str) -> bool:
-    forward = subprocess.Popen(
-        [
-            "kubectl",
-            "--context",
-            CONTEXT,
-            "-n",
-            "envoy-gateway-system",
-            "port-forward",
-            "svc/envoy-gateway-system-shared",
-            "18080:80",
-        ]
-    )
+    # Envoy Gateway names the proxy Service with a hash; find it by the Gateway that owns it.
+    kubectl = ["kubectl", "--context", CONTEXT, "-n", "envoy-gateway-system"]
+    selector = "gateway.envoyproxy.io/owning-gateway-name=shared"
+    listing = subprocess.run([*kubectl, "get", "svc", "-o", "name", "-l", selector], capture_output=True, text=True)
+    service = listing.stdout.split()[0]
+    forward = subprocess.Popen([*kubectl, "port-forward", service, "18080:80"])
     try:
         for _ in range(30):
             try:
