@@ -13,6 +13,7 @@ from policies.rules.base import (
     Resource,
     Rule,
     Unknown,
+    autoscaled,
     per_resource,
     supported_version,
     versions_config,
@@ -91,12 +92,7 @@ def _version(r: Resource, ctx: Context) -> Iterator[str]:
 
 
 def _pool_scaling(pool: Node, where: str) -> Iterator[str]:
-    if pool.get("enableAutoScaling") is not True:
-        yield f"{where}.enableAutoScaling must be true so the cluster autoscaler owns the node count"
-        return
-    lo, hi = pool.get("minCount"), pool.get("maxCount")
-    if lo is None or hi is None or not lo < hi:
-        yield f"{where}: minCount ({lo}) must be below maxCount ({hi})"
+    return autoscaled(pool, where, "enableAutoScaling", "minCount", "maxCount")
 
 
 def _autoscaling(r: Resource, ctx: Context) -> Iterator[str]:

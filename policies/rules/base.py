@@ -392,6 +392,16 @@ def from_policy_resource(r: Any) -> Resource:
 # ----------------------------------------------------------------- shared checks
 
 
+def autoscaled(pool: Node, where: str, flag: str, low: str, high: str) -> Iterator[str]:
+    """A pool whose size the autoscaler owns: autoscaling on, and room between its bounds."""
+    if pool.get(flag) is not True:
+        yield f"{where}.{flag} must be true so the autoscaler owns the node count"
+        return
+    lo, hi = pool.get(low), pool.get(high)
+    if lo is None or hi is None or not lo < hi:
+        yield f"{where}: {low} ({lo}) must be below {high} ({hi})"
+
+
 def world_open(cidrs: Iterable[str]) -> list[str]:
     """The CIDRs that let the whole internet in (a /0 of either family)."""
     out = []

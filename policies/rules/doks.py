@@ -6,7 +6,16 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Node, Resource, Rule, supported_version, versions_config, world_open
+from policies.rules.base import (
+    Context,
+    Node,
+    Resource,
+    Rule,
+    autoscaled,
+    supported_version,
+    versions_config,
+    world_open,
+)
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
@@ -34,12 +43,7 @@ def _version(r: Resource, ctx: Context) -> Iterator[str]:
 
 
 def _pool_scaling(pool: Node, where: str) -> Iterator[str]:
-    if pool.get("autoScale") is not True:
-        yield f"{where}.autoScale must be true so the autoscaler owns the node count"
-        return
-    lo, hi = pool.get("minNodes"), pool.get("maxNodes")
-    if lo is None or hi is None or not lo < hi:
-        yield f"{where}: minNodes ({lo}) must be below maxNodes ({hi})"
+    return autoscaled(pool, where, "autoScale", "minNodes", "maxNodes")
 
 
 def _autoscaling(r: Resource, ctx: Context) -> Iterator[str]:
