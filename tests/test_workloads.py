@@ -196,6 +196,18 @@ def test_exposed_workload_gets_a_route_on_the_shared_gateway_and_a_certificate_l
     ][0]["from"]
 
 
+def test_workloads_sharing_a_namespace_share_one_namespace_object() -> None:
+    plan = plan_env(
+        "dev",
+        workloads=[workload(namespace="shop"), workload(name="worker", namespace="shop", expose=None)],
+    )
+    (ns,) = plan.resources("kubernetes:core/v1:Namespace")
+    assert ns.plain["metadata"]["name"] == "shop"
+    assert ns.plain["metadata"]["labels"]["orquestra.io/gateway"] == "shared", "one of them is exposed"
+    for d in plan.resources("kubernetes:apps/v1:Deployment"):
+        assert d.plain["metadata"]["namespace"] == "shop" and ns.urn in d.dependencies
+
+
 def test_unexposed_workload_has_no_route_and_admits_only_its_namespace() -> None:
     plan = plan_env("dev", workloads=[workload(expose=None)])
     assert plan.resources("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == []

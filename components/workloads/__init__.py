@@ -12,8 +12,9 @@ from components.spec import WorkloadSpec
 
 def place(cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec]) -> None:
     from components.workloads.platform import Platform
-    from components.workloads.service import ServiceWorkload
+    from components.workloads.service import ServiceWorkload, namespace_of, namespaces
 
     platform = Platform(cluster, workloads)
+    spaces = namespaces(cluster, workloads, platform.gateway)
     for w in workloads:
-        ServiceWorkload(cluster, w, platform.gateway, pulumi.ResourceOptions(parent=cluster))
+        ServiceWorkload(cluster, w, spaces[namespace_of(w)], platform.gateway, pulumi.ResourceOptions(parent=cluster))

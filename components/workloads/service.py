@@ -12,7 +12,7 @@ exactly what is registered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pulumi
@@ -35,10 +35,10 @@ def namespace_of(w: WorkloadSpec) -> str:
     return w.namespace or w.name
 
 
-def namespace_metadata(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
+def namespace_metadata(name: str, exposed: bool) -> dict[str, Any]:
     ns_labels = {
-        **labels(w),
-        "kubernetes.io/metadata.name": namespace_of(w),
+        "app.kubernetes.io/managed-by": "orquestra",
+        "kubernetes.io/metadata.name": name,
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
         "pod-security.kubernetes.io/warn": "restricted",
@@ -46,7 +46,28 @@ def namespace_metadata(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
     }
     if exposed:
         ns_labels[GATEWAY_ACCESS_LABEL] = GATEWAY_NAME
-    return {"name": namespace_of(w), "labels": ns_labels}
+    return {"name": name, "labels": ns_labels}
+
+
+def namespaces(
+    cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec], gateway: pulumi.Resource | None
+) -> dict[str, k8s.core.v1.Namespace]:
+    """One Namespace per name, however many workloads share it; open to the gateway if any is exposed."""
+    names = sorted({namespace_of(w) for w in workloads})
+    opts = pulumi.ResourceOptions(parent=cluster, provider=cluster.provider, depends_on=list(cluster.ready))
+    return {
+        ns: k8s.core.v1.Namespace(
+            f"{cluster.spec.name}-{ns}",
+            metadata=cast(
+                Any,
+                namespace_metadata(
+                    ns, gateway is not None and any(w.expose for w in workloads if namespace_of(w) == ns)
+                ),
+            ),
+            opts=opts,
+        )
+        for ns in names
+    }
 
 
 def service_account(w: WorkloadSpec, annotations: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,6 +221,7 @@ class ServiceWorkload(pulumi.ComponentResource):
         self,
         cluster: KubernetesCluster,
         w: WorkloadSpec,
+        namespace: k8s.core.v1.Namespace,
         gateway: pulumi.Resource | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -207,8 +229,7 @@ class ServiceWorkload(pulumi.ComponentResource):
         super().__init__("orquestra:workloads:Service", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
         exposed = w.expose is not None and gateway is not None
-        ns = k8s.core.v1.Namespace(name, metadata=cast(Any, namespace_metadata(w, exposed)), opts=child)
-        in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
+        in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
 
         annotations: Mapping[str, Any] = {}
         if w.cloud_identity:
