@@ -281,6 +281,41 @@ class Plan:
         }
 
 
+def canonical(registrations: list[Registration]) -> list[Registration]:
+    """Registrations in an order that does not depend on the event loop.
+
+    The SDK registers independent resources in whatever order its tasks finish, so
+    the raw order varies between runs. Everything comes after its parent, its
+    provider and its dependencies; ties go by URN. Reports and JSON plans of one
+    stack then compare equal line for line.
+    """
+    import heapq
+
+    by_urn = {r.urn: r for r in registrations}
+    before: dict[str, set[str]] = {}
+    for r in registrations:
+        provider = r.provider.rsplit("::", 1)[0] if r.provider else ""
+        before[r.urn] = {u for u in (r.parent, provider, *r.dependencies) if u in by_urn and u != r.urn}
+    after: dict[str, list[str]] = {u: [] for u in by_urn}
+    for urn, needs in before.items():
+        for need in needs:
+            after[need].append(urn)
+    waiting = {urn: len(needs) for urn, needs in before.items()}
+    ready = [urn for urn, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    ordered: list[Registration] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for nxt in after[urn]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    # A cycle cannot come from the engine; keep anything left rather than lose it.
+    seen = {r.urn for r in ordered}
+    return ordered + sorted((r for r in registrations if r.urn not in seen), key=lambda r: r.urn)
+
+
 def run(config: StackConfig, project_dir: Path = PROJECT_DIR) -> Plan:
     """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised."""
     return contextvars.Context().run(_run, config, project_dir)
@@ -328,7 +363,7 @@ def _run(config: StackConfig, project_dir: Path) -> Plan:
     warnings = [r.getMessage() for r in collect.records if r.levelno == logging.WARNING]
     return Plan(
         stack=config.stack,
-        registrations=list(monitor.registrations.values()),
+        registrations=canonical(list(monitor.registrations.values())),
         stack_outputs=monitor.stack_outputs,
         invokes=mock.invokes,
         errors=logged_errors + errors,

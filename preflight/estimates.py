@@ -802,7 +802,7 @@ class _Schedule:
         reg = self.by_urn[urn]
         self._visiting.add(urn)
         start, cause = 0.0, None
-        for dep in self._waits_on(reg):
+        for dep in sorted(self._waits_on(reg)):  # sorted: ties resolve the same way every run
             if dep in self._visiting:
                 # A cycle cannot be deployed; the engine would refuse it. Break it rather than loop.
                 continue

@@ -128,8 +128,11 @@ def _ancestors(plan: engine.Plan, reg: engine.Registration) -> list[engine.Regis
 def test_plans_are_deterministic() -> None:
     first = plan_spec({"clusters": [_existing()]}, stack="determinism")
     second = plan_spec({"clusters": [_existing()]}, stack="determinism")
-    # Registration order follows the event loop; what is registered, and how, may not vary.
-    assert {r.urn: r.to_json() for r in first.registrations} == {r.urn: r.to_json() for r in second.registrations}
+    assert [r.to_json() for r in first.registrations] == [r.to_json() for r in second.registrations]
+    # Everything after its parent and its dependencies.
+    position = {r.urn: i for i, r in enumerate(first.registrations)}
+    for r in first.registrations:
+        assert all(position[d] < position[r.urn] for d in (r.parent, *r.dependencies) if d in position)
 
 
 def _existing(**over: object) -> dict[str, object]:
@@ -275,6 +278,21 @@ def test_cli_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nosuchstack"]) == 2
     err = capsys.readouterr().err
     assert "no stack 'nosuchstack'" in err and "dev" in err
+
+
+def test_two_runs_of_a_stack_print_the_same_plan_byte_for_byte() -> None:
+    def once() -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "preflight", "hybrid", "--json", "-"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert once() == once()
 
 
 def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
