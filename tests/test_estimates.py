@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from preflight.engine import Plan, Registration, Secret
 from preflight.estimates import HOURS_PER_MONTH as H
 from preflight.estimates import create_seconds, critical_path, estimate
 from tests.conftest import plan_spec, plan_stack
+from tests.sdk import SITE, declared
 
 # ------------------------------------------------------------------ plan builders
 
@@ -406,42 +406,6 @@ def test_a_dependency_cycle_does_not_hang() -> None:
 
 # --------------------------------------------------------- tables match the SDKs
 
-SITE = next(Path(engine.__file__).resolve().parents[1].glob(".venv/lib/python3*/site-packages"), None)
-PACKAGES = {
-    "aws": "pulumi_aws",
-    "gcp": "pulumi_gcp",
-    "azure-native": "pulumi_azure_native",
-    "digitalocean": "pulumi_digitalocean",
-    "kubernetes": "pulumi_kubernetes",
-    "command": "pulumi_command",
-    "random": "pulumi_random",
-    "tls": "pulumi_tls",
-    "proxmoxve": "pulumi_proxmoxve",
-    "vsphere": "pulumi_vsphere",
-}
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-@cache
-def _declared(token: str) -> bool:
-    """Whether an installed SDK declares `token` (read from source; no SDK is imported)."""
-    assert SITE is not None
-    package, module, name = token.split(":")
-    root = SITE / PACKAGES[package]
-    segments = module.split("/")
-    if package == "kubernetes":  # helm.sh/v3 -> helm/v3, core/v1 -> core/v1
-        folder = root / segments[0].split(".")[0] / segments[1]
-    else:  # eks/cluster -> eks/, index/vpc -> the package root, containerservice -> containerservice/
-        folder = root if segments[0] == "index" else root / segments[0]
-    candidates = [folder / f"{_snake(segments[-1])}.py", folder / f"{_snake(name)}.py", folder / f"{name}.py"]
-    files = [c for c in candidates if c.is_file()] or sorted(folder.glob("*.py"))
-    needle = f'"{token}"'
-    return any(needle in f.read_text() for f in files)
-
-
 TABLE_TYPES = sorted(
     t
     for t in {*estimates.COSTS, *estimates.FREE, *estimates.ON_PREM, *estimates.CREATE_SECONDS, *diagram.MAJOR_TYPES}
@@ -452,7 +416,7 @@ TABLE_TYPES = sorted(
 @pytest.mark.skipif(SITE is None, reason="the project's .venv is not where the tests expect it")
 @pytest.mark.parametrize("token", TABLE_TYPES)
 def test_every_table_key_is_a_type_token_of_an_installed_sdk(token: str) -> None:
-    assert _declared(token), f"{token} is declared by no installed SDK"
+    assert declared(token), f"{token} is declared by no installed SDK"
 
 
 @pytest.mark.skipif(SITE is None, reason="the project's .venv is not where the tests expect it")

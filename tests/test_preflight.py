@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from preflight import engine, stackconfig
+from preflight import answers, engine, stackconfig
 from preflight.__main__ import main
 from tests.conftest import plan_spec, plan_stack
+from tests.sdk import SITE, declared
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stackconfig.stacks(ROOT)
@@ -301,3 +302,12 @@ def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["stack"] == "dev"
+
+
+@pytest.mark.skipif(SITE is None, reason="the project's .venv is not where the tests expect it")
+def test_every_answer_in_the_table_is_for_a_real_sdk_token() -> None:
+    """A misspelled type would silently get no computed outputs; a misspelled invoke would never be asked."""
+    invokes, resources = answers.tokens()
+    assert invokes and resources
+    for token in [*invokes, *resources]:
+        assert declared(token), f"{token} is declared by no installed SDK"

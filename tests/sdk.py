@@ -1,0 +1,42 @@
+"""Which type tokens the installed provider SDKs declare, read from their source (no SDK is imported)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+SITE = next((Path(__file__).resolve().parents[1] / ".venv" / "lib").glob("python3*/site-packages"), None)
+PACKAGES = {
+    "aws": "pulumi_aws",
+    "gcp": "pulumi_gcp",
+    "azure-native": "pulumi_azure_native",
+    "digitalocean": "pulumi_digitalocean",
+    "kubernetes": "pulumi_kubernetes",
+    "command": "pulumi_command",
+    "random": "pulumi_random",
+    "tls": "pulumi_tls",
+    "proxmoxve": "pulumi_proxmoxve",
+    "vsphere": "pulumi_vsphere",
+}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@cache
+def declared(token: str) -> bool:
+    """Whether an installed SDK declares `token`, a resource type or an invoke."""
+    assert SITE is not None
+    package, module, name = token.split(":")
+    root = SITE / PACKAGES[package]
+    segments = module.split("/")
+    if package == "kubernetes":  # helm.sh/v3 -> helm/v3, core/v1 -> core/v1
+        folder = root / segments[0].split(".")[0] / segments[1]
+    else:  # eks/cluster -> eks/, index/vpc -> the package root, containerservice -> containerservice/
+        folder = root if segments[0] == "index" else root / segments[0]
+    candidates = [folder / f"{_snake(segments[-1])}.py", folder / f"{_snake(name)}.py", folder / f"{name}.py"]
+    files = [c for c in candidates if c.is_file()] or sorted(folder.glob("*.py"))
+    needles = (f'"{token}"', f"'{token}'")
+    return any(n in f.read_text() for f in files for n in needles)
