@@ -240,6 +240,9 @@ def test_karpenter_is_the_default_autoscaler(dev: Plan) -> None:
     assert node_class["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
     karpenter = releases(dev)["karpenter"]
     assert karpenter["chart"] == "oci://public.ecr.aws/karpenter/karpenter" and karpenter["version"]
+    # CRDs in a release of their own, so upgrades upgrade them too.
+    assert karpenter["skipCrds"] is True
+    assert releases(dev)["karpenter-crd"]["version"] == karpenter["version"]
     queue = dev.one("aws:sqs/queue:Queue")
     assert karpenter["values"]["settings"]["interruptionQueue"] == queue.plain["name"]
     assert len(dev.resources("aws:cloudwatch/eventTarget:EventTarget")) == 4

@@ -59,6 +59,8 @@ ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
 }
 
 KARPENTER = Chart("oci://public.ecr.aws/karpenter/karpenter", "1.8.1", namespace="kube-system")
+# Helm never upgrades CRDs it installed from a chart's crds/ folder; Karpenter ships them as a chart of their own.
+KARPENTER_CRD = Chart("oci://public.ecr.aws/karpenter/karpenter-crd", "1.8.1", namespace="kube-system")
 LB_CONTROLLER = Chart("aws-load-balancer-controller", "1.14.1", "https://aws.github.io/eks-charts", "kube-system")
 
 # vCPUs per instance type, to turn a pool's `max` nodes into a Karpenter CPU limit.
@@ -919,6 +921,7 @@ class AwsTarget(KubernetesCluster):
                 lambda a: karpenter_policy(name, str(a[0]), str(a[1]), str(a[2]))
             ),
         )
+        crds = release(f"{name}-karpenter-crd", "karpenter-crd", KARPENTER_CRD, {}, opts)
         chart = release(
             f"{name}-karpenter",
             "karpenter",
@@ -933,7 +936,8 @@ class AwsTarget(KubernetesCluster):
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
             opts,
-            skip_crds=False,
+            skip_crds=True,
+            depends_on=[crds],
         )
         cr = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[chart]))
         node_class = k8s.apiextensions.CustomResource(
@@ -954,7 +958,7 @@ class AwsTarget(KubernetesCluster):
             },
             opts=cr,
         )
-        made: list[pulumi.Resource] = [chart, node_class]
+        made: list[pulumi.Resource] = [crds, chart, node_class]
         for pool in (p for p in self.aws_spec.node_pools if p.role != "system"):
             made.append(self._karpenter_pool(pool, cr, node_class))
         return made
