@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from preflight import stackconfig
+
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD_SDKS = (
     "pulumi_aws",
@@ -36,3 +40,23 @@ def test_planning_dev_imports_no_cloud_sdk() -> None:
     loaded = loaded_after_planning("dev")
     assert "pulumi_kubernetes" in loaded, "the probe really planned the stack"
     assert not loaded & set(CLOUD_SDKS), sorted(loaded & set(CLOUD_SDKS))
+
+
+SDK_OF = {
+    "aws": {"pulumi_aws"},
+    "gcp": {"pulumi_gcp"},
+    "azure": {"pulumi_azure_native"},
+    "digitalocean": {"pulumi_digitalocean"},
+    "onprem": {"pulumi_proxmoxve", "pulumi_vsphere"},
+    "existing": set(),
+}
+
+
+@pytest.mark.parametrize("stack", stackconfig.stacks(ROOT))
+def test_a_stack_loads_the_sdks_of_its_own_targets_only(stack: str) -> None:
+    targets = {c["target"] for c in stackconfig.load(ROOT, stack).values["orquestra:clusters"]}
+    allowed = set().union(*(SDK_OF[t] for t in targets))
+    loaded = loaded_after_planning(stack) & set(CLOUD_SDKS)
+    assert loaded <= allowed, sorted(loaded - allowed)
+    for target in targets & {"aws", "gcp", "azure", "digitalocean"}:
+        assert SDK_OF[target] <= loaded, target
