@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from components.spec import ClusterBase, Environment
 
@@ -51,6 +52,28 @@ class Capabilities:
     metrics_server_args: tuple[str, ...] = ()
     """Extra metrics-server flags, e.g. `--kubelet-insecure-tls` where kubelets have self-signed certificates."""
     region: str = ""
+
+
+def exec_kubeconfig(context: str, server: str, ca_data: str, exec_: Mapping[str, Any], user: str | None = None) -> str:
+    """A one-context kubeconfig whose credential a CLI mints on each use (`exec`), so nothing in it expires.
+
+    `exec_` is the user's `exec` block without its `apiVersion`; the document is
+    YAML, which every client reads.
+    """
+    name = user or context
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": name}}],
+            "current-context": context,
+            "users": [
+                {"name": name, "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", **exec_}}}
+            ],
+        },
+        sort_keys=False,
+    )
 
 
 class KubernetesCluster(pulumi.ComponentResource):

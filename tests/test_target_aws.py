@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from components.targets.aws import ADDON_VERSIONS, split_network
 from preflight import engine, stackconfig
@@ -323,7 +324,7 @@ def test_gp3_is_the_encrypted_default_storage_class(dev: Plan) -> None:
 def test_kubeconfig_authenticates_with_aws_eks_get_token_and_is_secret(dev: Plan) -> None:
     provider = dev.one("pulumi:providers:kubernetes", "eks-k8s")
     assert isinstance(provider.inputs["kubeconfig"], engine.Secret)
-    config = json.loads(provider.plain["kubeconfig"])
+    config = yaml.safe_load(provider.plain["kubeconfig"])
     exec_ = config["users"][0]["user"]["exec"]
     assert exec_["command"] == "aws" and exec_["args"][:4] == ["eks", "get-token", "--cluster-name", "eks"]
     assert config["clusters"][0]["cluster"]["server"].endswith(".eu-west-1.eks.amazonaws.com")

@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster import Capabilities, KubernetesCluster
+from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
 from components.spec import AwsCluster, Environment, NodePool, Problem, Taint
 from components.workloads.charts import Chart, release
 
@@ -100,38 +100,8 @@ def ami_type(instance_type: str) -> str:
 
 def kubeconfig(name: str, region: str, endpoint: str, ca: str) -> str:
     """Authenticates with `aws eks get-token`: short-lived tokens from whatever AWS identity runs kubectl."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [
-                {
-                    "name": name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": [
-                                "eks",
-                                "get-token",
-                                "--cluster-name",
-                                name,
-                                "--region",
-                                region,
-                                "--output",
-                                "json",
-                            ],
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        },
-        indent=2,
-    )
+    args = ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"]
+    return exec_kubeconfig(name, endpoint, ca, {"command": "aws", "args": args, "interactiveMode": "Never"})
 
 
 def _doc(*statements: Mapping[str, Any]) -> str:

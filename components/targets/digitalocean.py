@@ -10,7 +10,7 @@ DOKS differs from the hyperscalers in ways that shape this module:
   min/max and Pulumi ignores the node count from then on;
 - the kubeconfig DigitalOcean returns carries a token that expires after seven
   days, so the published kubeconfig authenticates with `doctl` instead (see
-  `exec_kubeconfig`).
+  `doctl_kubeconfig`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from typing import Any
 
 import pulumi
 import pulumi_digitalocean as do
-import yaml
 
-from components.cluster import Capabilities, KubernetesCluster
+from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
 from components.spec import DigitalOceanCluster, Environment, NodePool, Problem
 
 # DigitalOcean tags: letters, digits, colons, dashes and underscores, at most 255 characters.
@@ -44,7 +43,7 @@ def do_tags(tags: Mapping[str, str]) -> list[str]:
     return sorted({_TAG_INVALID.sub("-", f"{key}:{value}" if value else key)[:255] for key, value in tags.items()})
 
 
-def exec_kubeconfig(name: str, endpoint: str, ca_certificate: str, cluster_id: str) -> str:
+def doctl_kubeconfig(name: str, endpoint: str, ca_certificate: str, cluster_id: str) -> str:
     """A kubeconfig whose credential `doctl` mints on every use, so it never goes stale.
 
     `kube_configs[0].raw_config` embeds a bearer token that DigitalOcean expires
@@ -57,36 +56,9 @@ def exec_kubeconfig(name: str, endpoint: str, ca_certificate: str, cluster_id: s
     which both doctl and the Pulumi provider read). It is still published as a
     secret, as the contract requires.
     """
-    user = f"{name}-admin"
-    doc: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_certificate}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
-        "current-context": name,
-        "users": [
-            {
-                "name": user,
-                "user": {
-                    "exec": {
-                        "apiVersion": "client.authentication.k8s.io/v1beta1",
-                        "command": "doctl",
-                        "args": [
-                            "kubernetes",
-                            "cluster",
-                            "kubeconfig",
-                            "exec-credential",
-                            "--version=v1beta1",
-                            cluster_id,
-                        ],
-                        "interactiveMode": "Never",
-                        "provideClusterInfo": False,
-                    }
-                },
-            }
-        ],
-    }
-    return yaml.safe_dump(doc, sort_keys=False)
+    args = ["kubernetes", "cluster", "kubeconfig", "exec-credential", "--version=v1beta1", cluster_id]
+    exec_ = {"command": "doctl", "args": args, "interactiveMode": "Never", "provideClusterInfo": False}
+    return exec_kubeconfig(name, endpoint, ca_certificate, exec_, user=f"{name}-admin")
 
 
 def _ca(kube_configs: Sequence[Any]) -> str:
@@ -235,7 +207,7 @@ class DigitalOceanTarget(KubernetesCluster):
 
         context = f"do-{spec.region}-{spec.name}"
         kubeconfig = pulumi.Output.all(self.cluster.endpoint, self.cluster.kube_configs, self.cluster.id).apply(
-            lambda a: exec_kubeconfig(context, str(a[0]), _ca(a[1]), str(a[2]))
+            lambda a: doctl_kubeconfig(context, str(a[0]), _ca(a[1]), str(a[2]))
         )
 
         self._publish(

@@ -19,9 +19,8 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
-import yaml
 
-from components.cluster import Capabilities, KubernetesCluster
+from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
 from components.spec import Environment, Problem
 from components.spec import GcpCluster as GcpSpec
 from components.spec import NodePool as NodePoolSpec
@@ -109,35 +108,16 @@ def account_id(*parts: str) -> str:
 
 def render_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
     """A kubeconfig whose credentials come from `gke-gcloud-auth-plugin`, never a static token."""
-    return yaml.safe_dump(
+    return exec_kubeconfig(
+        context,
+        f"https://{endpoint}",
+        ca_certificate,
         {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": context,
-            "clusters": [
-                {
-                    "name": context,
-                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
-                }
-            ],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-            "users": [
-                {
-                    "name": context,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": AUTH_PLUGIN,
-                            "installHint": "Install gke-gcloud-auth-plugin: "
-                            "gcloud components install gke-gcloud-auth-plugin",
-                            "provideClusterInfo": True,
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
+            "command": AUTH_PLUGIN,
+            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+            "provideClusterInfo": True,
+            "interactiveMode": "Never",
         },
-        sort_keys=False,
     )
 
 
