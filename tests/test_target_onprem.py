@@ -315,20 +315,23 @@ def test_agent_pool_must_exist() -> None:
     assert any(e.startswith("orquestra:clusters[0].machines.agents[0].pool: 'missing'") for e in plan.errors)
 
 
+VSPHERE = {
+    "source": "vsphere",
+    "server": "vcenter.example.internal",
+    "datacenter": "dc1",
+    "cluster": "compute",
+    "datastore": "vsan",
+    "network": "k8s-nodes",
+    "template": "ubuntu-24.04-k8s",
+    "gateway": "10.20.0.1",
+    "addresses": ["10.20.0.11/24", "10.20.0.12/24", "10.20.0.13/24", "10.20.0.21/24", "10.20.0.31/24"],
+}
+
+
 def test_vm_source_vip_must_share_the_servers_subnet() -> None:
     cluster = inventory_cluster(
         apiVip="10.30.0.10",
-        machines={
-            "source": "vsphere",
-            "server": "vcenter.example.internal",
-            "datacenter": "dc1",
-            "cluster": "compute",
-            "datastore": "vsan",
-            "network": "k8s-nodes",
-            "template": "ubuntu-24.04-k8s",
-            "gateway": "10.20.0.1",
-            "addresses": ["10.20.0.11/24", "10.20.0.12/24", "10.20.0.13/24", "10.20.0.21/24", "10.20.0.31/24"],
-        },
+        machines=VSPHERE,
     )
     plan = plan_one(cluster)
     expected = "orquestra:clusters[0].apiVip: '10.30.0.10'; allowed: an address in the servers' subnet 10.20.0.0/24"
@@ -367,19 +370,7 @@ def test_k3s_version_defaults_to_the_pinned_release_of_the_minor(inventory_plan:
 
 
 def test_vsphere_source_clones_the_template_with_static_addresses() -> None:
-    cluster = inventory_cluster(
-        machines={
-            "source": "vsphere",
-            "server": "vcenter.example.internal",
-            "datacenter": "dc1",
-            "cluster": "compute",
-            "datastore": "vsan",
-            "network": "k8s-nodes",
-            "template": "ubuntu-24.04-k8s",
-            "gateway": "10.20.0.1",
-            "addresses": ["10.20.0.11/24", "10.20.0.12/24", "10.20.0.13/24", "10.20.0.21/24", "10.20.0.31/24"],
-        }
-    )
+    cluster = inventory_cluster(machines=VSPHERE)
     plan = plan_one(cluster)
     assert plan.ok, plan.errors
     vms = plan.resources("vsphere:index/virtualMachine:VirtualMachine")
