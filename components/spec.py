@@ -114,6 +114,22 @@ class Model(BaseModel):
         hide_input_in_errors=True,
     )
 
+    # Defaults per environment, in the stack file's own (camelCase) shape, merged under what it says.
+    env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        env = (info.context or {}).get("environment", "dev")
+        return cls._complete(_merge(cls.env_defaults.get(env, {}), data), data)
+
+    @classmethod
+    def _complete(cls, merged: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+        """What a model derives once the environment's defaults are in; nothing by default."""
+        return merged
+
     @classmethod
     def keys(cls) -> list[str]:
         """The keys a stack file may use here, as it spells them."""
@@ -263,24 +279,16 @@ class ClusterBase(Model):
     ] = {}
     platform: Platform = Platform()
 
-    # Defaults per environment, in the stack file's own (camelCase) shape.
-    env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     # Instance type used by a node pool that names none, per environment.
     default_instance_type: ClassVar[Mapping[str, str]] = {}
 
-    @model_validator(mode="before")
     @classmethod
-    def _environment_defaults(cls, data: Any, info: ValidationInfo) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        env = (info.context or {}).get("environment", "dev")
-        defaults = cls.env_defaults.get(env, {})
-        merged = _merge(defaults, data)
+    def _complete(cls, merged: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
         if not merged.get("kubernetesVersion"):
             merged["kubernetesVersion"] = DEFAULT_VERSION[str(merged.get("target"))]
         # A stack that lists its own pools replaces the environment's, whole.
-        if "nodePools" in data:
-            merged["nodePools"] = data["nodePools"]
+        if "nodePools" in given:
+            merged["nodePools"] = given["nodePools"]
         return merged
 
     @model_validator(mode="after")
@@ -766,14 +774,6 @@ class WorkloadSpec(Model):
         "staging": {"replicas": {"min": 2, "max": 6}},
         "prod": {"replicas": {"min": 3, "max": 12}},
     }
-
-    @model_validator(mode="before")
-    @classmethod
-    def _environment_defaults(cls, data: Any, info: ValidationInfo) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        env = (info.context or {}).get("environment", "dev")
-        return _merge(cls.env_defaults.get(env, {}), data)
 
     @field_validator("image")
     @classmethod
