@@ -91,13 +91,13 @@ class Problem:
     allowed: str
 
 
-def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge the stack's own values over an environment's defaults."""
+def deep_merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """`given` over `defaults`: maps merge key by key, anything else is replaced (Helm's rule for values too)."""
     out = dict(defaults)
     for key, value in given.items():
         base = out.get(key)
         if isinstance(base, Mapping) and isinstance(value, Mapping):
-            out[key] = _merge(base, value)
+            out[key] = deep_merge(base, value)
         else:
             out[key] = value
     return out
@@ -123,7 +123,7 @@ class Model(BaseModel):
         if not isinstance(data, Mapping):
             return data
         env = (info.context or {}).get("environment", "dev")
-        return cls._complete(_merge(cls.env_defaults.get(env, {}), data), data)
+        return cls._complete(deep_merge(cls.env_defaults.get(env, {}), data), data)
 
     @classmethod
     def _complete(cls, merged: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,17 +43,6 @@ ALL: Mapping[str, Chart] = {
 }
 
 
-def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's own rule for values: maps merge key by key, anything else is replaced."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(out.get(key), Mapping) and isinstance(value, Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def release(
     name: str,
     release_name: str,

@@ -16,9 +16,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster import KubernetesCluster
-from components.spec import WorkloadSpec
+from components.spec import WorkloadSpec, deep_merge
 from components.workloads import charts
-from components.workloads.charts import deep_merge, release
+from components.workloads.charts import release
 
 GATEWAY_NAMESPACE = "envoy-gateway-system"
 GATEWAY_CLASS = "orquestra"
