@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from components.spec import NAMESPACE, SpecError, parse
-from preflight import engine, policy, report
+from preflight import engine, policy, rejects, report
 from preflight.diagram import mermaid
 from preflight.stackconfig import StackNotFound, load
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.diagram:
         Path(args.diagram).write_text(mermaid(plan))
     document = plan.to_json()
+    rejected = rejects.run(plan) if plan.ok else []
+    document["rejections"] = [asdict(r) for r in rejected]
     result: policy.PolicyResult | None = None
     if plan.ok and not args.no_policies:
         env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
@@ -73,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in plan.errors:
             print(line, file=sys.stderr)
         return 2
+    if rejected:
+        print(f"\n{len(rejected)} thing(s) a cloud or a cluster would reject:", file=sys.stderr)
+        for r in rejected:
+            print(f"  {r.line()}", file=sys.stderr)
+        return 4
     if result is not None and result.mandatory:
         if args.json == "-":
             for v in result.mandatory:
