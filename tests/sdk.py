@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import sysconfig
 from functools import cache
 from pathlib import Path
 
-SITE = next((Path(__file__).resolve().parents[1] / ".venv" / "lib").glob("python3*/site-packages"), None)
+# The SDKs the tests run with: wherever this interpreter installs packages (the project's .venv, or another).
+_PURELIB = Path(sysconfig.get_paths()["purelib"])
+SITE = _PURELIB if (_PURELIB / "pulumi").is_dir() else None
 PACKAGES = {
     "aws": "pulumi_aws",
     "gcp": "pulumi_gcp",

@@ -304,7 +304,7 @@ def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
     assert json.loads(result.stdout)["stack"] == "dev"
 
 
-@pytest.mark.skipif(SITE is None, reason="the project's .venv is not where the tests expect it")
+@pytest.mark.skipif(SITE is None, reason="the provider SDKs are not installed for this interpreter")
 def test_every_answer_in_the_table_is_for_a_real_sdk_token() -> None:
     """A misspelled type would silently get no computed outputs; a misspelled invoke would never be asked."""
     invokes, resources = answers.tokens()

