@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 STACK ?= dev
 
-.PHONY: install plan test lint typecheck bench check clean
+.PHONY: install plan test lint typecheck bench check clean snapshots
 
 install: .venv/.installed
 
@@ -23,6 +23,10 @@ lint: install
 
 typecheck: install
 	.venv/bin/mypy $(wildcard components preflight policies)
+
+# After a change meant to alter plans: rewrite tests/snapshots/<stack>.json, then review their diff.
+snapshots: install
+	$(PY) -m tests.snapshot
 
 bench: install
 	$(PY) -m tests.bench.preflight_bench
