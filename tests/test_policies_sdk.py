@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from policies.rules import RULES, aks, doks, eks, gke, onprem
+from policies.rules import RULES, aws, azure, digitalocean, gcp, onprem
 from tests.test_policies import CASES, STACK_CASES
 
 PACKAGES = {
@@ -156,7 +156,7 @@ def _exists(directory: Path, props: dict[str, str], path: str) -> bool:
     return any(_exists(directory, classes(directory).get(n, {}), rest) for n in nested)
 
 
-@pytest.mark.parametrize("module", [aks, doks, eks, gke, onprem], ids=lambda m: m.__name__.rsplit(".", 1)[1])
+@pytest.mark.parametrize("module", [aws, azure, digitalocean, gcp, onprem], ids=lambda m: m.__name__.rsplit(".", 1)[1])
 def test_rule_code_reads_real_property_paths(module: Any) -> None:
     tokens = {t for rule in module.RULES for t in rule.types} | {
         getattr(module, n)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.rules import aks, doks, eks, gke, kubernetes, onprem
+from policies.rules import aws, azure, digitalocean, gcp, kubernetes, onprem
 from policies.rules.base import Rule
 
-RULES: list[Rule] = [*eks.RULES, *gke.RULES, *aks.RULES, *doks.RULES, *onprem.RULES, *kubernetes.RULES]
+RULES: list[Rule] = [*aws.RULES, *gcp.RULES, *azure.RULES, *digitalocean.RULES, *onprem.RULES, *kubernetes.RULES]
