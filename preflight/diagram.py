@@ -15,52 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from preflight.engine import Plan, Registration
-from preflight.estimates import STACK_TYPE, dependencies
-
-MAJOR_TYPES: frozenset[str] = frozenset(
-    {
-        # AWS
-        "aws:ec2/vpc:Vpc",
-        "aws:ec2/natGateway:NatGateway",
-        "aws:eks/cluster:Cluster",
-        "aws:eks/nodeGroup:NodeGroup",
-        "aws:eks/addon:Addon",
-        "aws:eks/fargateProfile:FargateProfile",
-        "aws:kms/key:Key",
-        "aws:lb/loadBalancer:LoadBalancer",
-        # GCP
-        "gcp:compute/network:Network",
-        "gcp:compute/routerNat:RouterNat",
-        "gcp:container/cluster:Cluster",
-        "gcp:container/nodePool:NodePool",
-        "gcp:kms/cryptoKey:CryptoKey",
-        # Azure
-        "azure-native:network:VirtualNetwork",
-        "azure-native:network:NatGateway",
-        "azure-native:containerservice:ManagedCluster",
-        "azure-native:containerservice:AgentPool",
-        "azure-native:keyvault:Vault",
-        # DigitalOcean
-        "digitalocean:index/vpc:Vpc",
-        "digitalocean:index/kubernetesCluster:KubernetesCluster",
-        "digitalocean:index/kubernetesNodePool:KubernetesNodePool",
-        "digitalocean:index/loadBalancer:LoadBalancer",
-        "digitalocean:index/containerRegistry:ContainerRegistry",
-        # On-prem
-        "proxmoxve:index/vm:Vm",
-        "proxmoxve:index/vmLegacy:VmLegacy",
-        "proxmoxve:cloned/vm:Vm",
-        "vsphere:index/virtualMachine:VirtualMachine",
-        "command:remote:Command",
-        # What the workloads layer builds on each cluster
-        "pulumi:providers:kubernetes",
-        "kubernetes:helm.sh/v3:Release",
-        "kubernetes:core/v1:Namespace",
-        "kubernetes:apps/v1:Deployment",
-        "kubernetes:apps/v1:StatefulSet",
-        "kubernetes:apps/v1:DaemonSet",
-    }
-)
+from preflight.estimates import MAJOR_TYPES, STACK_TYPE, dependencies
 
 
 def _label(text: str) -> str:

@@ -85,13 +85,15 @@ def test_eks_node_group_costs_instance_price_times_minimum_size() -> None:
         "general",
         inputs={"instanceTypes": ["m6i.large"], "scalingConfig": {"minSize": 3, "desiredSize": 5, "maxSize": 12}},
     )
-    assert monthly(plan_of(group), "general") == pytest.approx(3 * estimates.AWS_INSTANCE_HOURLY["m6i.large"] * H)
+    assert monthly(plan_of(group), "general") == pytest.approx(3 * estimates.aws.AWS_INSTANCE_HOURLY["m6i.large"] * H)
 
 
 def test_eks_node_group_reads_instance_type_from_its_launch_template() -> None:
     template = reg("aws:ec2/launchTemplate:LaunchTemplate", "lt", inputs={"instanceType": "c6i.large"})
     group = reg(NODE_GROUP, "ng", prop={"launchTemplate": (template,)}, inputs={"scalingConfig": {"minSize": 2}})
-    assert monthly(plan_of(template, group), "ng") == pytest.approx(2 * estimates.AWS_INSTANCE_HOURLY["c6i.large"] * H)
+    assert monthly(plan_of(template, group), "ng") == pytest.approx(
+        2 * estimates.aws.AWS_INSTANCE_HOURLY["c6i.large"] * H
+    )
 
 
 def test_instance_type_missing_from_the_table_is_reported_not_guessed() -> None:
@@ -112,10 +114,10 @@ def test_aws_cluster_total_is_the_sum_of_control_plane_nat_gateways_keys_and_nod
     ]
     est = estimate(plan_of(*parts))
     expected = (
-        estimates.EKS_CONTROL_PLANE_HOURLY * H
-        + 3 * estimates.AWS_NAT_GATEWAY_HOURLY * H
-        + estimates.AWS_KMS_KEY_MONTHLY
-        + estimates.AWS_INSTANCE_HOURLY["t3.large"] * H
+        estimates.aws.EKS_CONTROL_PLANE_HOURLY * H
+        + 3 * estimates.aws.AWS_NAT_GATEWAY_HOURLY * H
+        + estimates.aws.AWS_KMS_KEY_MONTHLY
+        + estimates.aws.AWS_INSTANCE_HOURLY["t3.large"] * H
     )
     assert est.monthly == pytest.approx(expected)
     assert est.not_priced == {}
@@ -136,7 +138,9 @@ def test_gke_node_pool_counts_nodes_per_zone(inputs: dict[str, Any], nodes: int)
     pool = reg(
         "gcp:container/nodePool:NodePool", "pool", inputs={**inputs, "nodeConfig": {"machineType": "n2-standard-4"}}
     )
-    assert monthly(plan_of(pool), "pool") == pytest.approx(nodes * estimates.GCP_MACHINE_HOURLY["n2-standard-4"] * H)
+    assert monthly(plan_of(pool), "pool") == pytest.approx(
+        nodes * estimates.gcp.GCP_MACHINE_HOURLY["n2-standard-4"] * H
+    )
 
 
 def test_gke_cluster_fee_and_regional_clusters_take_longer() -> None:
@@ -147,7 +151,7 @@ def test_gke_cluster_fee_and_regional_clusters_take_longer() -> None:
         "gcp:container/cluster:Cluster", "z", inputs={"location": "europe-west1-b", "removeDefaultNodePool": True}
     )
     plan = plan_of(regional, zonal)
-    assert monthly(plan, "r") == monthly(plan, "z") == pytest.approx(estimates.GKE_CLUSTER_FEE_HOURLY * H)
+    assert monthly(plan, "r") == monthly(plan, "z") == pytest.approx(estimates.gcp.GKE_CLUSTER_FEE_HOURLY * H)
     assert create_seconds(regional)[0] > create_seconds(zonal)[0]
 
 
@@ -162,7 +166,7 @@ def test_cloud_nat_on_gcp_is_billed_per_vm_of_the_plan() -> None:
         },
     )
     nat = reg("gcp:compute/routerNat:RouterNat", "nat")
-    assert monthly(plan_of(pool, nat), "nat") == pytest.approx(3 * estimates.GCP_NAT_PER_VM_HOURLY * H)
+    assert monthly(plan_of(pool, nat), "nat") == pytest.approx(3 * estimates.gcp.GCP_NAT_PER_VM_HOURLY * H)
 
 
 def test_aks_standard_tier_fee_plus_inline_system_pool_and_agent_pool() -> None:
@@ -191,10 +195,12 @@ def test_aks_standard_tier_fee_plus_inline_system_pool_and_agent_pool() -> None:
         },
     )
     plan = plan_of(cluster, pool, free)
-    d2, d4 = estimates.AZURE_VM_HOURLY["Standard_D2s_v5"], estimates.AZURE_VM_HOURLY["Standard_D4s_v5"]
+    d2, d4 = estimates.azure.AZURE_VM_HOURLY["Standard_D2s_v5"], estimates.azure.AZURE_VM_HOURLY["Standard_D4s_v5"]
     # Default egress: AKS adds a Standard load balancer with a public IP, outside the program.
-    outbound = (estimates.AZURE_LOAD_BALANCER_HOURLY + estimates.AZURE_PUBLIC_IP_HOURLY) * H
-    assert monthly(plan, "aks") == pytest.approx(estimates.AKS_TIER_HOURLY["standard"] * H + 2 * d2 * H + outbound)
+    outbound = (estimates.azure.AZURE_LOAD_BALANCER_HOURLY + estimates.azure.AZURE_PUBLIC_IP_HOURLY) * H
+    assert monthly(plan, "aks") == pytest.approx(
+        estimates.azure.AKS_TIER_HOURLY["standard"] * H + 2 * d2 * H + outbound
+    )
     assert monthly(plan, "general") == pytest.approx(3 * d4 * H)
     # A NAT gateway the program registers itself is priced as its own resource, not here.
     assert monthly(plan, "free") == pytest.approx(d2 * H)
@@ -207,7 +213,7 @@ def test_spot_pools_are_priced_at_on_demand_and_say_so() -> None:
         inputs={"instanceTypes": ["m6i.large"], "capacityType": "SPOT", "scalingConfig": {"minSize": 1}},
     )
     item = estimate(plan_of(group)).items[0]
-    assert item.cost.monthly == pytest.approx(estimates.AWS_INSTANCE_HOURLY["m6i.large"] * H)
+    assert item.cost.monthly == pytest.approx(estimates.aws.AWS_INSTANCE_HOURLY["m6i.large"] * H)
     assert "spot" in item.cost.basis
 
 
@@ -216,11 +222,15 @@ def test_report_lists_top_items_then_the_rest_and_the_critical_path() -> None:
     key = reg("aws:kms/key:Key", "key", deps=(nats[0],))
     est = estimate(plan_of(*nats, key))
     lines = estimates.report_lines(est, top=10)
-    assert lines[0].endswith(f"${12 * estimates.AWS_NAT_GATEWAY_HOURLY * H + estimates.AWS_KMS_KEY_MONTHLY:,.2f}")
+    assert lines[0].endswith(
+        f"${12 * estimates.aws.AWS_NAT_GATEWAY_HOURLY * H + estimates.aws.AWS_KMS_KEY_MONTHLY:,.2f}"
+    )
     rest = [line for line in lines if line.endswith("3 more")]
     assert len(rest) == 1
     shown = float(rest[0].split("$")[1].split()[0].replace(",", ""))
-    assert shown == pytest.approx(estimates.AWS_NAT_GATEWAY_HOURLY * H * 2 + estimates.AWS_KMS_KEY_MONTHLY, abs=0.005)
+    assert shown == pytest.approx(
+        estimates.aws.AWS_NAT_GATEWAY_HOURLY * H * 2 + estimates.aws.AWS_KMS_KEY_MONTHLY, abs=0.005
+    )
     time_header = next(i for i, line in enumerate(lines) if line.startswith("Deploy time"))
     assert [line.split()[-1] for line in lines[time_header + 1 :]] == ["nat-00", "key"]
 
@@ -237,8 +247,8 @@ def test_doks_ha_control_plane_and_node_pools() -> None:
         inputs={"size": "s-4vcpu-8gb", "nodeCount": 3},
     )
     plan = plan_of(cluster, pool)
-    prices = estimates.DO_DROPLET_MONTHLY
-    assert monthly(plan, "doks") == pytest.approx(estimates.DOKS_HA_MONTHLY + 2 * prices["s-2vcpu-4gb"])
+    prices = estimates.digitalocean.DO_DROPLET_MONTHLY
+    assert monthly(plan, "doks") == pytest.approx(estimates.digitalocean.DOKS_HA_MONTHLY + 2 * prices["s-2vcpu-4gb"])
     assert monthly(plan, "extra") == pytest.approx(3 * prices["s-4vcpu-8gb"])
 
 
@@ -269,7 +279,7 @@ def test_load_balancer_services_and_chart_values_cost_a_cloud_load_balancer() ->
         inputs={"chart": "ingress-nginx", "values": {"controller": {"service": {"type": "LoadBalancer"}}}},
     )
     plan = plan_of(component, cloud, provider, service, internal, chart)
-    each = estimates.CLOUD_LOAD_BALANCER_MONTHLY["aws"]
+    each = estimates.LOAD_BALANCER_MONTHLY["aws"]
     assert monthly(plan, "lb") == pytest.approx(each)
     assert monthly(plan, "gateway") == pytest.approx(each)
     assert "cip" not in {i.name for i in estimate(plan).items}
@@ -307,7 +317,7 @@ def test_secret_inputs_are_priced_but_never_shown() -> None:
         inputs={"instanceTypes": Secret(["m6i.xlarge"]), "scalingConfig": {"minSize": 2}},
     )
     est = estimate(plan_of(group))
-    assert est.monthly == pytest.approx(2 * estimates.AWS_INSTANCE_HOURLY["m6i.xlarge"] * H)
+    assert est.monthly == pytest.approx(2 * estimates.aws.AWS_INSTANCE_HOURLY["m6i.xlarge"] * H)
     assert "m6i.xlarge" not in json.dumps(est.to_json())
     assert "m6i.xlarge" not in "\n".join(estimates.report_lines(est))
 
@@ -379,10 +389,13 @@ def test_children_of_a_component_wait_for_the_components_own_dependencies() -> N
 @pytest.mark.parametrize(
     ("inputs", "expected"),
     [
-        ({"chart": "cert-manager"}, estimates.HELM_CHART_SECONDS["cert-manager"]),
-        ({"chart": "oci://quay.io/jetstack/charts/cert-manager"}, estimates.HELM_CHART_SECONDS["cert-manager"]),
-        ({"chart": "jetstack/cert-manager", "skipAwait": True}, estimates.HELM_SKIP_AWAIT_SECONDS),
-        ({"chart": "some-chart-nobody-knows"}, estimates.HELM_DEFAULT_SECONDS),
+        ({"chart": "cert-manager"}, estimates.kubernetes.HELM_CHART_SECONDS["cert-manager"]),
+        (
+            {"chart": "oci://quay.io/jetstack/charts/cert-manager"},
+            estimates.kubernetes.HELM_CHART_SECONDS["cert-manager"],
+        ),
+        ({"chart": "jetstack/cert-manager", "skipAwait": True}, estimates.kubernetes.HELM_SKIP_AWAIT_SECONDS),
+        ({"chart": "some-chart-nobody-knows"}, estimates.kubernetes.HELM_DEFAULT_SECONDS),
     ],
 )
 def test_helm_release_time_follows_the_chart_and_skip_await(inputs: dict[str, Any], expected: float) -> None:
@@ -629,10 +642,10 @@ def sdk_plan(tmp_path_factory: pytest.TempPathFactory) -> CliPlan:
 def test_real_sdk_registrations_are_priced_from_their_wire_inputs(sdk_plan: CliPlan) -> None:
     est = sdk_plan.plan["estimates"]
     expected = {
-        "e2e-ng": 2 * estimates.AWS_INSTANCE_HOURLY["m6i.large"] * H,
-        "e2e-eks": estimates.EKS_CONTROL_PLANE_HOURLY * H,
-        "e2e-nat-0": estimates.AWS_NAT_GATEWAY_HOURLY * H,
-        "e2e-nat-1": estimates.AWS_NAT_GATEWAY_HOURLY * H,
+        "e2e-ng": 2 * estimates.aws.AWS_INSTANCE_HOURLY["m6i.large"] * H,
+        "e2e-eks": estimates.aws.EKS_CONTROL_PLANE_HOURLY * H,
+        "e2e-nat-0": estimates.aws.AWS_NAT_GATEWAY_HOURLY * H,
+        "e2e-nat-1": estimates.aws.AWS_NAT_GATEWAY_HOURLY * H,
     }
     assert {i["name"]: i["monthlyUsd"] for i in est["items"]} == pytest.approx(expected, abs=0.01)
     assert est["monthlyUsd"] == pytest.approx(sum(expected.values()), abs=0.01)

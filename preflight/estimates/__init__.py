@@ -2,6 +2,9 @@
 
 Both tables are keyed on the providers' own type tokens (`aws:eks/cluster:Cluster`),
 so they apply to whatever the targets register, without importing a cloud SDK.
+Each target's types are in its own module here (`aws.py`, `gcp.py`, ...; the
+registry's `estimates`), in-cluster objects in `kubernetes.py`; this module merges
+them and walks the plan.
 
 Cost basis: on-demand list prices, late 2026, Linux, no commitments, no free
 tier or credits, 730 hours a month; AWS us-east-1, GCP us-central1, Azure
@@ -24,494 +27,54 @@ a dependency on a component means a dependency on everything inside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-from preflight.engine import UNKNOWN, Plan, Registration, Secret, reveal
-
-HOURS_PER_MONTH = 730.0
-STACK_TYPE = "pulumi:pulumi:Stack"
-
-# ------------------------------------------------------------------ compute prices
-
-AWS_INSTANCE_HOURLY: Mapping[str, float] = {
-    # us-east-1, on-demand Linux, USD per hour.
-    "t3.medium": 0.0416,
-    "t3.large": 0.0832,
-    "t3.xlarge": 0.1664,
-    "m6i.large": 0.096,
-    "m6i.xlarge": 0.192,
-    "m6i.2xlarge": 0.384,
-    "m7i.large": 0.1008,
-    "m7g.large": 0.0816,
-    "c6i.large": 0.085,
-    "c6i.xlarge": 0.17,
-    "r6i.large": 0.126,
-}
-EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
-"""What EKS launches when a managed node group names no instance type and no launch template does."""
-
-GCP_MACHINE_HOURLY: Mapping[str, float] = {
-    # us-central1, on-demand, USD per hour.
-    "e2-medium": 0.033503,
-    "e2-standard-2": 0.067006,
-    "e2-standard-4": 0.134012,
-    "n2-standard-2": 0.097118,
-    "n2-standard-4": 0.194236,
-    "n2-standard-8": 0.388472,
-    "n2d-standard-2": 0.084492,
-}
-GKE_DEFAULT_MACHINE_TYPE = "e2-medium"
-GKE_REGION_ZONES = 3
-"""Zones a regional GKE cluster or node pool spreads over when no nodeLocations are given."""
-
-AZURE_VM_HOURLY: Mapping[str, float] = {
-    # eastus, pay-as-you-go Linux, USD per hour.
-    "Standard_B2s": 0.0416,
-    "Standard_D2s_v5": 0.096,
-    "Standard_D4s_v5": 0.192,
-    "Standard_D8s_v5": 0.384,
-    "Standard_D2as_v5": 0.086,
-    "Standard_D4as_v5": 0.172,
-}
-
-DO_DROPLET_MONTHLY: Mapping[str, float] = {
-    # DigitalOcean bills droplets by the month (capped at 672 hours); USD per month.
-    "s-1vcpu-2gb": 12.0,
-    "s-2vcpu-2gb": 18.0,
-    "s-2vcpu-4gb": 24.0,
-    "s-4vcpu-8gb": 48.0,
-    "s-8vcpu-16gb": 96.0,
-}
-
-# ----------------------------------------------------------------------- fees
-
-EKS_CONTROL_PLANE_HOURLY = 0.10
-GKE_CLUSTER_FEE_HOURLY = 0.10
-"""Same fee for zonal and regional Standard clusters; the free-tier credit (one zonal cluster) is not deducted."""
-AKS_TIER_HOURLY: Mapping[str, float] = {"free": 0.0, "standard": 0.10, "premium": 0.60}
-DOKS_HA_MONTHLY = 40.0
-AWS_NAT_GATEWAY_HOURLY = 0.045
-AWS_PUBLIC_IPV4_HOURLY = 0.005
-AWS_LOAD_BALANCER_HOURLY = 0.0225
-AWS_INTERFACE_ENDPOINT_HOURLY = 0.01
-"""Per interface endpoint per availability zone (subnet)."""
-AWS_KMS_KEY_MONTHLY = 1.0
-AWS_ROUTE53_ZONE_MONTHLY = 0.50
-GCP_NAT_PER_VM_HOURLY = 0.0014
-GCP_NAT_MAX_HOURLY = 0.044
-"""Cloud NAT bills per VM using the gateway, capped at 32 VMs."""
-GCP_EXTERNAL_IP_HOURLY = 0.005
-GCP_FORWARDING_RULE_HOURLY = 0.025
-GCP_KMS_KEY_MONTHLY: Mapping[str, float] = {"SOFTWARE": 0.06, "HSM": 1.00}
-GCP_DNS_ZONE_MONTHLY = 0.20
-AZURE_NAT_GATEWAY_HOURLY = 0.045
-AZURE_PUBLIC_IP_HOURLY = 0.005
-AZURE_LOAD_BALANCER_HOURLY = 0.025
-AZURE_HSM_KEY_MONTHLY = 1.0
-AZURE_DNS_ZONE_MONTHLY = 0.50
-DO_LOAD_BALANCER_MONTHLY = 12.0
-"""Per size unit (node) of a DigitalOcean load balancer."""
-DO_REGISTRY_MONTHLY: Mapping[str, float] = {"starter": 0.0, "basic": 5.0, "professional": 20.0}
-
-CLOUD_LOAD_BALANCER_MONTHLY: Mapping[str, float] = {
-    "aws": AWS_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH,
-    "gcp": GCP_FORWARDING_RULE_HOURLY * HOURS_PER_MONTH,
-    "azure-native": AZURE_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH,
-    "digitalocean": DO_LOAD_BALANCER_MONTHLY,
-}
-"""What a Kubernetes `LoadBalancer` Service costs on each cloud (the cloud controller creates it)."""
-
-
-@dataclass(frozen=True)
-class Cost:
-    monthly: float
-    basis: str
-    priced: bool = True
-
-
-def _hourly(rate: float, what: str) -> Callable[[Registration, _Context], Cost]:
-    return lambda reg, ctx: Cost(rate * HOURS_PER_MONTH, f"{what} ${rate}/h")
-
-
-def _monthly(amount: float, what: str) -> Callable[[Registration, _Context], Cost]:
-    return lambda reg, ctx: Cost(amount, f"{what} ${amount}/mo")
-
-
-def _get(inputs: Any, *path: str | int) -> Any:
-    """A nested input, or None when any step is missing or not known until deployment."""
-    cur = inputs
-    for step in path:
-        if isinstance(step, int):
-            cur = cur[step] if isinstance(cur, list) and len(cur) > step else None
-        else:
-            cur = cur.get(step) if isinstance(cur, dict) else None
-        if cur is None or cur is UNKNOWN:
-            return None
-    return cur
-
-
-def _int(value: Any, default: int = 0) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
-
-
-def _nodes(count: int, instance: str, hourly: float | None, monthly: float | None = None, spot: bool = False) -> Cost:
-    if hourly is None and monthly is None:
-        return Cost(0.0, f"{count} × {instance}: instance type not in the price table", priced=False)
-    each = monthly if monthly is not None else (hourly or 0.0) * HOURS_PER_MONTH
-    rate = f"${monthly}/mo" if monthly is not None else f"${hourly}/h"
-    return Cost(count * each, f"{count} × {instance} at {rate}" + (" (spot, at the on-demand price)" if spot else ""))
-
-
-# ------------------------------------------------------------------- cost models
-
-
-@dataclass
-class _Context:
-    """Plan-wide facts a price depends on (the launch template a node group uses, VMs behind a NAT)."""
-
-    plan: Plan
-    by_urn: dict[str, Registration]
-    children: dict[str, list[Registration]]
-
-    @classmethod
-    def of(cls, plan: Plan) -> _Context:
-        children: dict[str, list[Registration]] = {}
-        for r in plan.registrations:
-            children.setdefault(r.parent, []).append(r)
-        return cls(plan, {r.urn: r for r in plan.registrations}, children)
-
-    def descendants(self, urn: str) -> Iterator[Registration]:
-        for kid in self.children.get(urn, []):
-            yield kid
-            yield from self.descendants(kid.urn)
-
-    def cloud_of(self, reg: Registration) -> str | None:
-        """The cloud package of the cluster a Kubernetes object lands on, via its provider's component."""
-        start = self.by_urn.get(provider_urn(reg.provider)) if reg.provider else None
-        node: Registration | None = start or reg
-        while node is not None:
-            if not node.custom and node.type != STACK_TYPE:
-                for d in self.descendants(node.urn):
-                    package = d.type.split(":", 1)[0]
-                    if package in CLOUD_LOAD_BALANCER_MONTHLY:
-                        return package
-            node = self.by_urn.get(node.parent) if node.parent else None
-        return None
-
-
-def _eks_node_group(reg: Registration, ctx: _Context) -> Cost:
-    inputs = reveal(reg.inputs)
-    count = _int(_get(inputs, "scalingConfig", "minSize"))
-    types = _get(inputs, "instanceTypes") or []
-    instance = types[0] if types and isinstance(types[0], str) else None
-    if instance is None:
-        for urn in reg.property_dependencies.get("launchTemplate", []):
-            template = ctx.by_urn.get(urn)
-            found = _get(reveal(template.inputs), "instanceType") if template else None
-            instance = found if isinstance(found, str) else instance
-    instance = instance or EKS_DEFAULT_INSTANCE_TYPE
-    spot = _get(inputs, "capacityType") == "SPOT"
-    return _nodes(count, instance, AWS_INSTANCE_HOURLY.get(instance), spot=spot)
-
-
-def _gke_zones(inputs: Mapping[str, Any]) -> int:
-    locations = _get(inputs, "nodeLocations")
-    if isinstance(locations, list) and locations:
-        return len(locations)
-    location = _get(inputs, "location")
-    return GKE_REGION_ZONES if isinstance(location, str) and _is_gcp_region(location) else 1
-
-
-def _is_gcp_region(location: str) -> bool:
-    """`europe-west1` is a region, `europe-west1-b` a zone."""
-    return len(location.split("-")) == 2
-
-
-def _gke_pool_nodes(inputs: Mapping[str, Any]) -> int:
-    """Nodes at the autoscaler's floor: GKE's min/node counts are per zone, `totalMinNodeCount` is not."""
-    autoscaling = _get(inputs, "autoscaling")
-    if isinstance(autoscaling, dict):
-        if autoscaling.get("totalMinNodeCount") is not None:
-            return _int(autoscaling["totalMinNodeCount"])
-        if autoscaling.get("minNodeCount") is not None:
-            return _int(autoscaling["minNodeCount"]) * _gke_zones(inputs)
-    per_zone = _get(inputs, "nodeCount")
-    if per_zone is None:
-        per_zone = _get(inputs, "initialNodeCount")
-    return _int(per_zone, 1) * _gke_zones(inputs)
-
-
-def _gke_node_pool(reg: Registration, ctx: _Context) -> Cost:
-    inputs = reveal(reg.inputs)
-    machine = _get(inputs, "nodeConfig", "machineType") or GKE_DEFAULT_MACHINE_TYPE
-    spot = _get(inputs, "nodeConfig", "spot") is True or _get(inputs, "nodeConfig", "preemptible") is True
-    return _nodes(_gke_pool_nodes(inputs), machine, GCP_MACHINE_HOURLY.get(machine), spot=spot)
-
-
-def _gke_cluster(reg: Registration, ctx: _Context) -> Cost:
-    inputs = reveal(reg.inputs)
-    fee = GKE_CLUSTER_FEE_HOURLY * HOURS_PER_MONTH
-    kind = "regional" if _is_gcp_region(str(_get(inputs, "location") or "")) else "zonal"
-    basis = f"{kind} cluster fee ${GKE_CLUSTER_FEE_HOURLY}/h"
-    if _get(inputs, "enableAutopilot") is True or _get(inputs, "removeDefaultNodePool") is True:
-        return Cost(fee, basis)
-    # The default node pool stays: its nodes are billed like any pool's.
-    machine = _get(inputs, "nodeConfig", "machineType") or GKE_DEFAULT_MACHINE_TYPE
-    count = _int(_get(inputs, "initialNodeCount"), 1) * _gke_zones(inputs)
-    pool = _nodes(count, machine, GCP_MACHINE_HOURLY.get(machine))
-    return Cost(fee + pool.monthly, f"{basis} + default pool {pool.basis}", pool.priced)
-
-
-def _gcp_router_nat(reg: Registration, ctx: _Context) -> Cost:
-    """Billed per VM behind it: the node pools' floors in the same plan stand in for that count."""
-    vms = sum(_gke_pool_nodes(reveal(r.inputs)) for r in ctx.plan.resources("gcp:container/nodePool:NodePool"))
-    hourly = min(vms * GCP_NAT_PER_VM_HOURLY, GCP_NAT_MAX_HOURLY)
-    return Cost(hourly * HOURS_PER_MONTH, f"{vms} VMs × ${GCP_NAT_PER_VM_HOURLY}/h (max ${GCP_NAT_MAX_HOURLY}/h)")
-
-
-def _gcp_address(reg: Registration, ctx: _Context) -> Cost:
-    if str(_get(reveal(reg.inputs), "addressType") or "EXTERNAL").upper() == "INTERNAL":
-        return Cost(0.0, "internal address")
-    return Cost(GCP_EXTERNAL_IP_HOURLY * HOURS_PER_MONTH, f"external IPv4 ${GCP_EXTERNAL_IP_HOURLY}/h")
-
-
-def _gcp_kms_key(reg: Registration, ctx: _Context) -> Cost:
-    level = str(_get(reveal(reg.inputs), "versionTemplate", "protectionLevel") or "SOFTWARE").upper()
-    monthly = GCP_KMS_KEY_MONTHLY.get(level, GCP_KMS_KEY_MONTHLY["HSM"])
-    return Cost(monthly, f"{level.lower()} key version ${monthly}/mo")
-
-
-def _aks_pool(profile: Mapping[str, Any]) -> Cost:
-    size = str(profile.get("vmSize") or "")
-    count = profile.get("minCount") if profile.get("enableAutoScaling") else profile.get("count")
-    spot = profile.get("scaleSetPriority") == "Spot"
-    return _nodes(_int(count, 1), size or "unknown size", AZURE_VM_HOURLY.get(size), spot=spot)
-
-
-AKS_OUTBOUND_HOURLY: Mapping[str, tuple[float, str]] = {
-    # What AKS creates for egress in its node resource group, outside the program's registrations.
-    "loadBalancer": (AZURE_LOAD_BALANCER_HOURLY + AZURE_PUBLIC_IP_HOURLY, "managed outbound load balancer + IP"),
-    "managedNATGateway": (AZURE_NAT_GATEWAY_HOURLY + AZURE_PUBLIC_IP_HOURLY, "managed NAT gateway + IP"),
-}
-
-
-def _aks_cluster(reg: Registration, ctx: _Context) -> Cost:
-    inputs = reveal(reg.inputs)
-    tier = str(_get(inputs, "sku", "tier") or "Free")
-    fee = AKS_TIER_HOURLY.get(tier.lower(), 0.0) * HOURS_PER_MONTH
-    parts = [f"{tier} tier ${AKS_TIER_HOURLY.get(tier.lower(), 0.0)}/h"]
-    total, priced = fee, tier.lower() in AKS_TIER_HOURLY
-    outbound = str(_get(inputs, "networkProfile", "outboundType") or "loadBalancer")
-    if outbound in AKS_OUTBOUND_HOURLY:
-        hourly, what = AKS_OUTBOUND_HOURLY[outbound]
-        total += hourly * HOURS_PER_MONTH
-        parts.append(f"{what} ${hourly:.3f}/h")
-    for profile in _get(inputs, "agentPoolProfiles") or []:
-        if isinstance(profile, dict):
-            pool = _aks_pool(profile)
-            total += pool.monthly
-            priced = priced and pool.priced
-            parts.append(f"pool {profile.get('name', '?')}: {pool.basis}")
-    return Cost(total, "; ".join(parts), priced)
-
-
-def _aks_agent_pool(reg: Registration, ctx: _Context) -> Cost:
-    return _aks_pool(reveal(reg.inputs))
-
-
-def _azure_key(reg: Registration, ctx: _Context) -> Cost:
-    kty = str(_get(reveal(reg.inputs), "properties", "kty") or "RSA")
-    if kty.endswith("-HSM"):
-        return Cost(AZURE_HSM_KEY_MONTHLY, f"{kty} key ${AZURE_HSM_KEY_MONTHLY}/mo")
-    return Cost(0.0, f"{kty} software key (billed per operation)")
-
-
-def _do_pool(pool: Mapping[str, Any]) -> Cost:
-    size = str(pool.get("size") or "")
-    count = pool.get("minNodes") if pool.get("autoScale") else pool.get("nodeCount")
-    return _nodes(_int(count, 1), size or "unknown size", None, DO_DROPLET_MONTHLY.get(size))
-
-
-def _doks_cluster(reg: Registration, ctx: _Context) -> Cost:
-    inputs = reveal(reg.inputs)
-    ha = _get(inputs, "ha") is True
-    pool = _do_pool(_get(inputs, "nodePool") or {})
-    fee = DOKS_HA_MONTHLY if ha else 0.0
-    plane = f"HA control plane ${DOKS_HA_MONTHLY}/mo" if ha else "control plane free"
-    return Cost(fee + pool.monthly, f"{plane}; default pool {pool.basis}", pool.priced)
-
-
-def _doks_node_pool(reg: Registration, ctx: _Context) -> Cost:
-    return _do_pool(reveal(reg.inputs))
-
-
-def _do_registry(reg: Registration, ctx: _Context) -> Cost:
-    tier = str(_get(reveal(reg.inputs), "subscriptionTierSlug") or "")
-    if tier not in DO_REGISTRY_MONTHLY:
-        return Cost(0.0, f"registry tier {tier!r} not in the price table", priced=False)
-    return Cost(DO_REGISTRY_MONTHLY[tier], f"{tier} registry ${DO_REGISTRY_MONTHLY[tier]}/mo")
-
-
-def _do_load_balancer(reg: Registration, ctx: _Context) -> Cost:
-    units = _int(_get(reveal(reg.inputs), "sizeUnit"), 1)
-    return Cost(units * DO_LOAD_BALANCER_MONTHLY, f"{units} unit(s) × ${DO_LOAD_BALANCER_MONTHLY}/mo")
-
-
-def _aws_interface_endpoint(reg: Registration, ctx: _Context) -> Cost:
-    inputs = reveal(reg.inputs)
-    if str(_get(inputs, "vpcEndpointType") or "Gateway") != "Interface":
-        return Cost(0.0, "gateway endpoint")
-    zones = max(len(_get(inputs, "subnetIds") or []), 1)
-    hourly = zones * AWS_INTERFACE_ENDPOINT_HOURLY
-    return Cost(hourly * HOURS_PER_MONTH, f"{zones} AZ × ${AWS_INTERFACE_ENDPOINT_HOURLY}/h")
-
-
-def _load_balancers_in(value: Any) -> int:
-    """How many Services a chart's values ask to expose as `type: LoadBalancer`."""
-    if isinstance(value, dict):
-        own = 1 if value.get("type") == "LoadBalancer" else 0
-        return own + sum(_load_balancers_in(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_load_balancers_in(v) for v in value)
-    return 0
-
-
-def _cluster_load_balancers(count: int, reg: Registration, ctx: _Context) -> Cost:
-    if count == 0:
-        return Cost(0.0, "runs inside the cluster")
-    cloud = ctx.cloud_of(reg)
-    if cloud is None:
-        return Cost(0.0, f"{count} LoadBalancer Service(s) on a cluster with no cloud load balancer")
-    each = CLOUD_LOAD_BALANCER_MONTHLY[cloud]
-    return Cost(count * each, f"{count} {cloud} load balancer(s) × ${each:.2f}/mo")
-
-
-def _k8s_service(reg: Registration, ctx: _Context) -> Cost:
-    is_lb = _get(reveal(reg.inputs), "spec", "type") == "LoadBalancer"
-    return _cluster_load_balancers(1 if is_lb else 0, reg, ctx)
-
-
-def _helm_release(reg: Registration, ctx: _Context) -> Cost:
-    return _cluster_load_balancers(_load_balancers_in(_get(reveal(reg.inputs), "values")), reg, ctx)
-
-
-_NO_CHARGE = "no charge"
-_ON_PREM = "on-premises hardware: no list price"
-
-COSTS: Mapping[str, Callable[[Registration, _Context], Cost]] = {
-    # AWS
-    "aws:eks/cluster:Cluster": _hourly(EKS_CONTROL_PLANE_HOURLY, "EKS control plane"),
-    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
-    "aws:ec2/natGateway:NatGateway": _hourly(AWS_NAT_GATEWAY_HOURLY, "NAT gateway"),
-    "aws:ec2/eip:Eip": _hourly(AWS_PUBLIC_IPV4_HOURLY, "public IPv4"),
-    "aws:lb/loadBalancer:LoadBalancer": _hourly(AWS_LOAD_BALANCER_HOURLY, "load balancer"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _aws_interface_endpoint,
-    "aws:kms/key:Key": _monthly(AWS_KMS_KEY_MONTHLY, "KMS key"),
-    "aws:route53/zone:Zone": _monthly(AWS_ROUTE53_ZONE_MONTHLY, "hosted zone"),
-    # GCP
-    "gcp:container/cluster:Cluster": _gke_cluster,
-    "gcp:container/nodePool:NodePool": _gke_node_pool,
-    "gcp:compute/routerNat:RouterNat": _gcp_router_nat,
-    "gcp:compute/address:Address": _gcp_address,
-    "gcp:compute/globalAddress:GlobalAddress": _gcp_address,
-    "gcp:kms/cryptoKey:CryptoKey": _gcp_kms_key,
-    "gcp:dns/managedZone:ManagedZone": _monthly(GCP_DNS_ZONE_MONTHLY, "managed zone"),
-    # Azure
-    "azure-native:containerservice:ManagedCluster": _aks_cluster,
-    "azure-native:containerservice:AgentPool": _aks_agent_pool,
-    "azure-native:network:NatGateway": _hourly(AZURE_NAT_GATEWAY_HOURLY, "NAT gateway"),
-    "azure-native:network:PublicIPAddress": _hourly(AZURE_PUBLIC_IP_HOURLY, "Standard public IP"),
-    "azure-native:network:LoadBalancer": _hourly(AZURE_LOAD_BALANCER_HOURLY, "Standard load balancer"),
-    "azure-native:keyvault:Key": _azure_key,
-    "azure-native:dns:Zone": _monthly(AZURE_DNS_ZONE_MONTHLY, "DNS zone"),
-    # DigitalOcean
-    "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks_cluster,
-    "digitalocean:index/kubernetesNodePool:KubernetesNodePool": _doks_node_pool,
-    "digitalocean:index/loadBalancer:LoadBalancer": _do_load_balancer,
-    "digitalocean:index/containerRegistry:ContainerRegistry": _do_registry,
-    # In-cluster objects cost nothing by themselves, except the cloud load balancers they ask for.
-    "kubernetes:core/v1:Service": _k8s_service,
-    "kubernetes:helm.sh/v3:Release": _helm_release,
-}
-
-FREE: frozenset[str] = frozenset(
-    {
-        "aws:ec2/vpc:Vpc",
-        "aws:ec2/subnet:Subnet",
-        "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/routeTable:RouteTable",
-        "aws:ec2/route:Route",
-        "aws:ec2/routeTableAssociation:RouteTableAssociation",
-        "aws:ec2/securityGroup:SecurityGroup",
-        "aws:ec2/securityGroupRule:SecurityGroupRule",
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        "aws:ec2/launchTemplate:LaunchTemplate",
-        "aws:eks/addon:Addon",
-        "aws:eks/accessEntry:AccessEntry",
-        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
-        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-        "aws:iam/role:Role",
-        "aws:iam/rolePolicy:RolePolicy",
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-        "aws:iam/policy:Policy",
-        "aws:iam/instanceProfile:InstanceProfile",
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-        "aws:kms/alias:Alias",
-        "aws:sqs/queue:Queue",
-        "aws:sqs/queuePolicy:QueuePolicy",
-        "azure-native:monitor:DiagnosticSetting",
-        "aws:cloudwatch/eventRule:EventRule",
-        "aws:cloudwatch/eventTarget:EventTarget",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:ec2/flowLog:FlowLog",
-        "aws:route53/record:Record",
-        "gcp:compute/network:Network",
-        "gcp:compute/subnetwork:Subnetwork",
-        "gcp:compute/router:Router",
-        "gcp:compute/firewall:Firewall",
-        "gcp:serviceaccount/account:Account",
-        "gcp:serviceaccount/iAMMember:IAMMember",
-        "gcp:projects/iAMMember:IAMMember",
-        "gcp:projects/service:Service",
-        "gcp:kms/keyRing:KeyRing",
-        "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
-        "azure-native:resources:ResourceGroup",
-        "azure-native:network:VirtualNetwork",
-        "azure-native:network:Subnet",
-        "azure-native:network:NetworkSecurityGroup",
-        "azure-native:network:SecurityRule",
-        "azure-native:network:RouteTable",
-        "azure-native:managedidentity:UserAssignedIdentity",
-        "azure-native:managedidentity:FederatedIdentityCredential",
-        "azure-native:authorization:RoleAssignment",
-        "azure-native:keyvault:Vault",
-        "azure-native:containerservice:MaintenanceConfiguration",
-        "azure-native:operationalinsights:Workspace",
-        "digitalocean:index/vpc:Vpc",
-        "digitalocean:index/firewall:Firewall",
-        "digitalocean:index/project:Project",
-        "digitalocean:index/domain:Domain",
-        "digitalocean:index/dnsRecord:DnsRecord",
-    }
+from preflight.engine import Plan, Registration, Secret
+from preflight.estimates import aws, azure, digitalocean, gcp, kubernetes, onprem
+from preflight.estimates.base import (
+    HOURS_PER_MONTH,
+    STACK_TYPE,
+    Context,
+    Cost,
+    CostModel,
+    CreateTime,
+    provider_urn,
 )
+
+MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, digitalocean, onprem, kubernetes)
+"""Each target's estimates, and the in-cluster objects every target shares."""
+
+
+def _merged(table: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for module in MODULES:
+        out.update(getattr(module, table, {}))
+    return out
+
+
+def _union(table: str) -> frozenset[str]:
+    return frozenset().union(*(getattr(module, table, frozenset()) for module in MODULES))
+
+
+COSTS: Mapping[str, CostModel] = _merged("COSTS")
+CREATE_SECONDS: Mapping[str, CreateTime] = _merged("CREATE_SECONDS")
+LOAD_BALANCER_MONTHLY: Mapping[str, float] = _merged("LOAD_BALANCER_MONTHLY")
+"""What a Kubernetes `LoadBalancer` Service costs on each cloud, by provider package."""
+FREE: frozenset[str] = _union("FREE")
 """Types with no standing charge (usage may still be billed; see the module docstring)."""
+ON_PREM: frozenset[str] = _union("ON_PREM")
+"""Machines on your own hardware: known, but without a list price."""
+MAJOR_TYPES: frozenset[str] = _union("MAJOR_TYPES")
+"""What the diagram draws: the parts of a cluster a reader recognises."""
 
 FREE_PACKAGES: tuple[str, ...] = ("kubernetes:", "pulumi:providers:", "random:", "tls:", "command:")
 """In-cluster objects, providers and local helpers: nothing to pay for."""
 
-ON_PREM: frozenset[str] = frozenset(
-    {
-        "proxmoxve:index/vm:Vm",
-        "proxmoxve:index/vmLegacy:VmLegacy",
-        "proxmoxve:index/vm2Legacy:Vm2Legacy",
-        "proxmoxve:cloned/vm:Vm",
-        "vsphere:index/virtualMachine:VirtualMachine",
-    }
-)
-"""Machines on your own hardware: known, but without a list price."""
+_NO_CHARGE = "no charge"
+_ON_PREM = "on-premises hardware: no list price"
 
 
 def _secret_strings(value: Any, inside: bool = False) -> Iterator[str]:
@@ -528,7 +91,7 @@ def _secret_strings(value: Any, inside: bool = False) -> Iterator[str]:
         yield value
 
 
-def cost_of(reg: Registration, ctx: _Context) -> Cost:
+def cost_of(reg: Registration, ctx: Context) -> Cost:
     """The monthly cost of one registration; its basis never shows an input the program marked secret."""
     model = COSTS.get(reg.type)
     if model is not None:
@@ -550,159 +113,6 @@ def cost_of(reg: Registration, ctx: _Context) -> Cost:
 
 DEFAULT_CREATE_SECONDS = 10.0
 """Create time assumed for a custom resource type with no entry (listed as "not timed")."""
-KUBERNETES_OBJECT_SECONDS = 2.0
-"""Most Kubernetes objects are ready as soon as the API server accepts them."""
-
-HELM_CHART_SECONDS: Mapping[str, float] = {
-    # Time until every object of the release is ready (Pulumi awaits them unless skipAwait).
-    "cert-manager": 90.0,
-    "ingress-nginx": 120.0,
-    "gateway-helm": 90.0,
-    "envoy-gateway": 90.0,
-    "traefik": 90.0,
-    "karpenter": 60.0,
-    "cluster-autoscaler": 45.0,
-    "aws-load-balancer-controller": 60.0,
-    "metrics-server": 45.0,
-    "external-dns": 30.0,
-    "metallb": 60.0,
-    "cilium": 120.0,
-}
-HELM_DEFAULT_SECONDS = 60.0
-HELM_SKIP_AWAIT_SECONDS = 5.0
-
-
-def _gke_cluster_seconds(reg: Registration) -> float:
-    location = str(_get(reveal(reg.inputs), "location") or "")
-    return 540.0 if _is_gcp_region(location) else 330.0
-
-
-def _helm_seconds(reg: Registration) -> float:
-    inputs = reveal(reg.inputs)
-    if _get(inputs, "skipAwait") is True:
-        return HELM_SKIP_AWAIT_SECONDS
-    # `repo/chart` and `oci://registry/path/chart` name the same chart as `chart`.
-    chart = str(_get(inputs, "chart") or "").rstrip("/").rsplit("/", 1)[-1]
-    return HELM_CHART_SECONDS.get(chart, HELM_DEFAULT_SECONDS)
-
-
-def _service_seconds(reg: Registration) -> float:
-    # A LoadBalancer Service is awaited until the cloud hands out an address.
-    return 60.0 if _get(reveal(reg.inputs), "spec", "type") == "LoadBalancer" else KUBERNETES_OBJECT_SECONDS
-
-
-CREATE_SECONDS: Mapping[str, float | Callable[[Registration], float]] = {
-    # AWS
-    "aws:eks/cluster:Cluster": 600.0,
-    "aws:eks/nodeGroup:NodeGroup": 210.0,
-    "aws:eks/addon:Addon": 60.0,
-    "aws:eks/fargateProfile:FargateProfile": 150.0,
-    "aws:eks/accessEntry:AccessEntry": 3.0,
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3.0,
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": 3.0,
-    "aws:ec2/vpc:Vpc": 5.0,
-    "aws:ec2/subnet:Subnet": 5.0,
-    "aws:ec2/internetGateway:InternetGateway": 3.0,
-    "aws:ec2/eip:Eip": 3.0,
-    "aws:ec2/natGateway:NatGateway": 110.0,
-    "aws:ec2/routeTable:RouteTable": 3.0,
-    "aws:ec2/route:Route": 3.0,
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": 2.0,
-    "aws:ec2/securityGroup:SecurityGroup": 5.0,
-    "aws:ec2/securityGroupRule:SecurityGroupRule": 2.0,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2.0,
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2.0,
-    "aws:ec2/launchTemplate:LaunchTemplate": 3.0,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": 90.0,
-    "aws:ec2/flowLog:FlowLog": 5.0,
-    "aws:iam/role:Role": 3.0,
-    "aws:iam/rolePolicy:RolePolicy": 2.0,
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 2.0,
-    "aws:iam/policy:Policy": 3.0,
-    "aws:iam/instanceProfile:InstanceProfile": 8.0,
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 3.0,
-    "aws:kms/key:Key": 10.0,
-    "aws:kms/alias:Alias": 2.0,
-    "aws:sqs/queue:Queue": 25.0,
-    "aws:sqs/queuePolicy:QueuePolicy": 5.0,
-    "azure-native:monitor:DiagnosticSetting": 10.0,
-    "aws:cloudwatch/eventRule:EventRule": 5.0,
-    "aws:cloudwatch/eventTarget:EventTarget": 3.0,
-    "aws:cloudwatch/logGroup:LogGroup": 3.0,
-    "aws:lb/loadBalancer:LoadBalancer": 180.0,
-    "aws:route53/zone:Zone": 45.0,
-    "aws:route53/record:Record": 40.0,
-    # GCP
-    "gcp:container/cluster:Cluster": _gke_cluster_seconds,
-    "gcp:container/nodePool:NodePool": 150.0,
-    "gcp:compute/network:Network": 25.0,
-    "gcp:compute/subnetwork:Subnetwork": 25.0,
-    "gcp:compute/router:Router": 20.0,
-    "gcp:compute/routerNat:RouterNat": 25.0,
-    "gcp:compute/firewall:Firewall": 12.0,
-    "gcp:compute/address:Address": 5.0,
-    "gcp:compute/globalAddress:GlobalAddress": 12.0,
-    "gcp:serviceaccount/account:Account": 5.0,
-    "gcp:serviceaccount/iAMMember:IAMMember": 10.0,
-    "gcp:projects/iAMMember:IAMMember": 10.0,
-    "gcp:projects/service:Service": 45.0,
-    "gcp:kms/keyRing:KeyRing": 3.0,
-    "gcp:kms/cryptoKey:CryptoKey": 3.0,
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 8.0,
-    "gcp:dns/managedZone:ManagedZone": 5.0,
-    # Azure
-    "azure-native:resources:ResourceGroup": 3.0,
-    "azure-native:network:VirtualNetwork": 10.0,
-    "azure-native:network:Subnet": 8.0,
-    "azure-native:network:NatGateway": 20.0,
-    "azure-native:network:PublicIPAddress": 8.0,
-    "azure-native:network:NetworkSecurityGroup": 10.0,
-    "azure-native:network:SecurityRule": 8.0,
-    "azure-native:network:RouteTable": 8.0,
-    "azure-native:network:LoadBalancer": 30.0,
-    "azure-native:containerservice:ManagedCluster": 420.0,
-    "azure-native:containerservice:AgentPool": 240.0,
-    "azure-native:containerservice:MaintenanceConfiguration": 5.0,
-    "azure-native:managedidentity:UserAssignedIdentity": 5.0,
-    "azure-native:managedidentity:FederatedIdentityCredential": 5.0,
-    "azure-native:authorization:RoleAssignment": 20.0,
-    "azure-native:keyvault:Vault": 60.0,
-    "azure-native:keyvault:Key": 5.0,
-    "azure-native:operationalinsights:Workspace": 30.0,
-    "azure-native:dns:Zone": 30.0,
-    # DigitalOcean
-    "digitalocean:index/kubernetesCluster:KubernetesCluster": 390.0,
-    "digitalocean:index/kubernetesNodePool:KubernetesNodePool": 240.0,
-    "digitalocean:index/vpc:Vpc": 5.0,
-    "digitalocean:index/firewall:Firewall": 3.0,
-    "digitalocean:index/project:Project": 3.0,
-    "digitalocean:index/containerRegistry:ContainerRegistry": 5.0,
-    "digitalocean:index/loadBalancer:LoadBalancer": 120.0,
-    "digitalocean:index/domain:Domain": 3.0,
-    "digitalocean:index/dnsRecord:DnsRecord": 3.0,
-    # On-prem: clone + first boot, then installs run over SSH.
-    "proxmoxve:index/vm:Vm": 120.0,
-    "proxmoxve:index/vmLegacy:VmLegacy": 120.0,
-    "proxmoxve:index/vm2Legacy:Vm2Legacy": 120.0,
-    "proxmoxve:cloned/vm:Vm": 120.0,
-    "proxmoxve:download/file:File": 60.0,
-    "vsphere:index/virtualMachine:VirtualMachine": 180.0,
-    "command:remote:Command": 60.0,
-    "command:remote:CopyToRemote": 5.0,
-    "command:local:Command": 5.0,
-    "tls:index/privateKey:PrivateKey": 1.0,
-    "tls:index/selfSignedCert:SelfSignedCert": 1.0,
-    "random:index/randomPassword:RandomPassword": 1.0,
-    "random:index/randomString:RandomString": 1.0,
-    "random:index/randomId:RandomId": 1.0,
-    # Kubernetes: objects Pulumi awaits until ready take longer than the rest.
-    "kubernetes:helm.sh/v3:Release": _helm_seconds,
-    "kubernetes:core/v1:Service": _service_seconds,
-    "kubernetes:apps/v1:Deployment": 45.0,
-    "kubernetes:apps/v1:StatefulSet": 60.0,
-    "kubernetes:apps/v1:DaemonSet": 45.0,
-    "kubernetes:batch/v1:Job": 60.0,
-}
 
 
 def create_seconds(reg: Registration) -> tuple[float, bool]:
@@ -712,17 +122,12 @@ def create_seconds(reg: Registration) -> tuple[float, bool]:
     entry = CREATE_SECONDS.get(reg.type)
     if entry is None:
         if reg.type.startswith("kubernetes:"):
-            return KUBERNETES_OBJECT_SECONDS, True
+            return kubernetes.KUBERNETES_OBJECT_SECONDS, True
         return DEFAULT_CREATE_SECONDS, False
     return (entry(reg) if callable(entry) else float(entry)), True
 
 
 # ------------------------------------------------------------- critical path
-
-
-def provider_urn(reference: str) -> str:
-    """A provider reference is `<urn>::<id>`; the URN is what the graph knows."""
-    return reference.rsplit("::", 1)[0] if reference else ""
 
 
 @dataclass(frozen=True)
@@ -886,7 +291,7 @@ def _count(types: Iterable[str]) -> dict[str, int]:
 
 
 def estimate(plan: Plan) -> Estimates:
-    ctx = _Context.of(plan)
+    ctx = Context.of(plan, LOAD_BALANCER_MONTHLY)
     priced: list[Item] = []
     unpriced: list[str] = []
     for reg in plan.registrations:

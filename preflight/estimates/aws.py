@@ -1,0 +1,177 @@
+"""AWS in a plan: what its resources cost a month, how long they take to create, which the diagram draws.
+
+Prices: us-east-1, on-demand Linux, USD, late 2026 (see `preflight.estimates` for the basis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from preflight.engine import Registration, reveal
+from preflight.estimates.base import (
+    HOURS_PER_MONTH,
+    Context,
+    Cost,
+    CostModel,
+    CreateTime,
+    as_int,
+    get_in,
+    nodes_cost,
+    per_hour,
+    per_month,
+)
+
+AWS_INSTANCE_HOURLY: Mapping[str, float] = {
+    # us-east-1, on-demand Linux, USD per hour.
+    "t3.medium": 0.0416,
+    "t3.large": 0.0832,
+    "t3.xlarge": 0.1664,
+    "m6i.large": 0.096,
+    "m6i.xlarge": 0.192,
+    "m6i.2xlarge": 0.384,
+    "m7i.large": 0.1008,
+    "m7g.large": 0.0816,
+    "c6i.large": 0.085,
+    "c6i.xlarge": 0.17,
+    "r6i.large": 0.126,
+}
+EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
+"""What EKS launches when a managed node group names no instance type and no launch template does."""
+
+EKS_CONTROL_PLANE_HOURLY = 0.10
+AWS_NAT_GATEWAY_HOURLY = 0.045
+AWS_PUBLIC_IPV4_HOURLY = 0.005
+AWS_LOAD_BALANCER_HOURLY = 0.0225
+AWS_INTERFACE_ENDPOINT_HOURLY = 0.01
+"""Per interface endpoint per availability zone (subnet)."""
+AWS_KMS_KEY_MONTHLY = 1.0
+AWS_ROUTE53_ZONE_MONTHLY = 0.50
+
+LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"aws": AWS_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH}
+"""What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
+
+
+def _eks_node_group(reg: Registration, ctx: Context) -> Cost:
+    inputs = reveal(reg.inputs)
+    count = as_int(get_in(inputs, "scalingConfig", "minSize"))
+    types = get_in(inputs, "instanceTypes") or []
+    instance = types[0] if types and isinstance(types[0], str) else None
+    if instance is None:
+        for urn in reg.property_dependencies.get("launchTemplate", []):
+            template = ctx.by_urn.get(urn)
+            found = get_in(reveal(template.inputs), "instanceType") if template else None
+            instance = found if isinstance(found, str) else instance
+    instance = instance or EKS_DEFAULT_INSTANCE_TYPE
+    spot = get_in(inputs, "capacityType") == "SPOT"
+    return nodes_cost(count, instance, AWS_INSTANCE_HOURLY.get(instance), spot=spot)
+
+
+def _aws_interface_endpoint(reg: Registration, ctx: Context) -> Cost:
+    inputs = reveal(reg.inputs)
+    if str(get_in(inputs, "vpcEndpointType") or "Gateway") != "Interface":
+        return Cost(0.0, "gateway endpoint")
+    zones = max(len(get_in(inputs, "subnetIds") or []), 1)
+    hourly = zones * AWS_INTERFACE_ENDPOINT_HOURLY
+    return Cost(hourly * HOURS_PER_MONTH, f"{zones} AZ × ${AWS_INTERFACE_ENDPOINT_HOURLY}/h")
+
+
+COSTS: Mapping[str, CostModel] = {
+    "aws:eks/cluster:Cluster": per_hour(EKS_CONTROL_PLANE_HOURLY, "EKS control plane"),
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:ec2/natGateway:NatGateway": per_hour(AWS_NAT_GATEWAY_HOURLY, "NAT gateway"),
+    "aws:ec2/eip:Eip": per_hour(AWS_PUBLIC_IPV4_HOURLY, "public IPv4"),
+    "aws:lb/loadBalancer:LoadBalancer": per_hour(AWS_LOAD_BALANCER_HOURLY, "load balancer"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _aws_interface_endpoint,
+    "aws:kms/key:Key": per_month(AWS_KMS_KEY_MONTHLY, "KMS key"),
+    "aws:route53/zone:Zone": per_month(AWS_ROUTE53_ZONE_MONTHLY, "hosted zone"),
+}
+
+FREE: frozenset[str] = frozenset(
+    {
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/route:Route",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/securityGroupRule:SecurityGroupRule",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:eks/addon:Addon",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/policy:Policy",
+        "aws:iam/instanceProfile:InstanceProfile",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:kms/alias:Alias",
+        "aws:sqs/queue:Queue",
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "aws:cloudwatch/eventRule:EventRule",
+        "aws:cloudwatch/eventTarget:EventTarget",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:ec2/flowLog:FlowLog",
+        "aws:route53/record:Record",
+    }
+)
+"""Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
+
+CREATE_SECONDS: Mapping[str, CreateTime] = {
+    "aws:eks/cluster:Cluster": 600.0,
+    "aws:eks/nodeGroup:NodeGroup": 210.0,
+    "aws:eks/addon:Addon": 60.0,
+    "aws:eks/fargateProfile:FargateProfile": 150.0,
+    "aws:eks/accessEntry:AccessEntry": 3.0,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3.0,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": 3.0,
+    "aws:ec2/vpc:Vpc": 5.0,
+    "aws:ec2/subnet:Subnet": 5.0,
+    "aws:ec2/internetGateway:InternetGateway": 3.0,
+    "aws:ec2/eip:Eip": 3.0,
+    "aws:ec2/natGateway:NatGateway": 110.0,
+    "aws:ec2/routeTable:RouteTable": 3.0,
+    "aws:ec2/route:Route": 3.0,
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": 2.0,
+    "aws:ec2/securityGroup:SecurityGroup": 5.0,
+    "aws:ec2/securityGroupRule:SecurityGroupRule": 2.0,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2.0,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2.0,
+    "aws:ec2/launchTemplate:LaunchTemplate": 3.0,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": 90.0,
+    "aws:ec2/flowLog:FlowLog": 5.0,
+    "aws:iam/role:Role": 3.0,
+    "aws:iam/rolePolicy:RolePolicy": 2.0,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 2.0,
+    "aws:iam/policy:Policy": 3.0,
+    "aws:iam/instanceProfile:InstanceProfile": 8.0,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 3.0,
+    "aws:kms/key:Key": 10.0,
+    "aws:kms/alias:Alias": 2.0,
+    "aws:sqs/queue:Queue": 25.0,
+    "aws:sqs/queuePolicy:QueuePolicy": 5.0,
+    "aws:cloudwatch/eventRule:EventRule": 5.0,
+    "aws:cloudwatch/eventTarget:EventTarget": 3.0,
+    "aws:cloudwatch/logGroup:LogGroup": 3.0,
+    "aws:lb/loadBalancer:LoadBalancer": 180.0,
+    "aws:route53/zone:Zone": 45.0,
+    "aws:route53/record:Record": 40.0,
+}
+
+MAJOR_TYPES: frozenset[str] = frozenset(
+    {
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "aws:eks/fargateProfile:FargateProfile",
+        "aws:kms/key:Key",
+        "aws:lb/loadBalancer:LoadBalancer",
+    }
+)
+"""The parts of a cluster the diagram draws (`preflight.diagram`); the rest is plumbing."""
