@@ -21,12 +21,12 @@ from components.spec import ClusterBase, Environment, Problem, SpecError, StackS
 
 # target -> (module, class). A module that does not exist yet means "not yet available".
 TARGETS: Mapping[str, tuple[str, str]] = {
-    "existing": ("components.targets.existing", "ExistingTarget"),
-    "aws": ("components.targets.aws", "AwsTarget"),
-    "gcp": ("components.targets.gcp", "GcpTarget"),
-    "azure": ("components.targets.azure", "AzureTarget"),
-    "digitalocean": ("components.targets.digitalocean", "DigitalOceanTarget"),
-    "onprem": ("components.targets.onprem", "OnpremTarget"),
+    "existing": ("components.targets.existing", "ExistingCluster"),
+    "aws": ("components.targets.aws", "AwsCluster"),
+    "gcp": ("components.targets.gcp", "GcpCluster"),
+    "azure": ("components.targets.azure", "AzureCluster"),
+    "digitalocean": ("components.targets.digitalocean", "DigitalOceanCluster"),
+    "onprem": ("components.targets.onprem", "OnpremCluster"),
 }
 
 

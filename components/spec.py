@@ -373,7 +373,7 @@ class ExistingVpc(Model):
     public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = []
 
 
-class AwsCluster(CloudCluster):
+class AwsSpec(CloudCluster):
     target: Literal["aws"]
     node_autoscaler: Literal["karpenter", "cluster-autoscaler"] = "karpenter"
     pod_identity: Literal["eks-pod-identity", "irsa"] = "eks-pod-identity"
@@ -407,7 +407,7 @@ class MaintenanceWindow(Model):
     hours: Annotated[int, Field(ge=4, le=24)] = 4
 
 
-class GcpCluster(CloudCluster):
+class GcpSpec(CloudCluster):
     target: Literal["gcp"]
     project: Annotated[str, Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
     regional: bool = False
@@ -434,7 +434,7 @@ class GcpCluster(CloudCluster):
     }
 
 
-class AzureCluster(CloudCluster):
+class AzureSpec(CloudCluster):
     target: Literal["azure"]
     resource_group: Annotated[str, Field(pattern=r"^[-\w._()]{1,90}$")] | None = None
     tier: Literal["Free", "Standard", "Premium"] = "Free"
@@ -462,7 +462,7 @@ class AzureCluster(CloudCluster):
     }
 
 
-class DigitalOceanCluster(CloudCluster):
+class DigitalOceanSpec(CloudCluster):
     target: Literal["digitalocean"]
     ha: bool = False
     registry: bool = False
@@ -572,7 +572,7 @@ def _address_range(value: str) -> bool:
     return bool(sep) and a.version == b.version and int(a) <= int(b)
 
 
-class OnpremCluster(ClusterBase):
+class OnpremSpec(ClusterBase):
     target: Literal["onprem"]
     machines: Machines
     ssh: SshAccess
@@ -593,7 +593,7 @@ class OnpremCluster(ClusterBase):
     }
 
     @model_validator(mode="after")
-    def _pinned_k3s(self) -> OnpremCluster:
+    def _pinned_k3s(self) -> OnpremSpec:
         if self.k3s_version is None and self.kubernetes_version in K3S_VERSIONS:
             object.__setattr__(self, "k3s_version", K3S_VERSIONS[self.kubernetes_version])
         return self
@@ -690,7 +690,7 @@ def _in_range(address: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str
 # ----------------------------------------------------------------------- existing
 
 
-class ExistingCluster(ClusterBase):
+class ExistingSpec(ClusterBase):
     """A cluster you already have: kind, minikube, k3d, Docker Desktop, or any kubeconfig."""
 
     target: Literal["existing"]
@@ -721,7 +721,7 @@ class ExistingCluster(ClusterBase):
 
 
 ClusterSpec = Annotated[
-    AwsCluster | GcpCluster | AzureCluster | DigitalOceanCluster | OnpremCluster | ExistingCluster,
+    AwsSpec | GcpSpec | AzureSpec | DigitalOceanSpec | OnpremSpec | ExistingSpec,
     Field(discriminator="target"),
 ]
 _CLUSTER = TypeAdapter(ClusterSpec)

@@ -223,14 +223,14 @@ def test_unavailable_target_fails_before_any_resource(monkeypatch: pytest.Monkey
 
 def test_missing_kubeconfig_file_fails_outside_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
     from components.spec import SpecError, parse
-    from components.targets.existing import ExistingTarget
+    from components.targets.existing import ExistingCluster
 
     stack = parse({"clusters": [{"name": "lab", "target": "existing", "kubeconfigPath": "/nonexistent/kubeconfig"}]})
     monkeypatch.delenv("ORQUESTRA_OFFLINE", raising=False)
-    problems = ExistingTarget.check(stack.clusters[0])  # type: ignore[arg-type]
+    problems = ExistingCluster.check(stack.clusters[0])  # type: ignore[arg-type]
     assert [(p.path, p.value) for p in problems] == [("kubeconfigPath", "/nonexistent/kubeconfig")]
     monkeypatch.setenv("ORQUESTRA_OFFLINE", "1")
-    assert ExistingTarget.check(stack.clusters[0]) == []  # type: ignore[arg-type]
+    assert ExistingCluster.check(stack.clusters[0]) == []  # type: ignore[arg-type]
     assert SpecError  # the fleet turns problems into SpecError lines (see test above)
 
 

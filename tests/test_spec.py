@@ -59,7 +59,7 @@ def problems(config: dict[str, Any]) -> list[str]:
 def test_dev_defaults_are_small_and_open_to_listed_cidrs() -> None:
     stack = parse({"environment": "dev", "clusters": [aws()]})
     cluster = stack.clusters[0]
-    assert isinstance(cluster, spec.AwsCluster)
+    assert isinstance(cluster, spec.AwsSpec)
     assert cluster.kubernetes_version == spec.DEFAULT_VERSION["aws"]
     assert cluster.network.zones == 2
     assert cluster.nat_gateways == "single"
@@ -71,7 +71,7 @@ def test_dev_defaults_are_small_and_open_to_listed_cidrs() -> None:
 def test_prod_defaults_are_highly_available_and_locked_down() -> None:
     stack = parse({"environment": "prod", "clusters": [aws(apiAccess={})]})
     cluster = stack.clusters[0]
-    assert isinstance(cluster, spec.AwsCluster)
+    assert isinstance(cluster, spec.AwsSpec)
     assert cluster.deletion_protection
     assert cluster.api_access.private
     assert cluster.network.zones == 3
@@ -86,7 +86,7 @@ def test_any_key_overrides_the_environment() -> None:
     cluster = parse(
         {"environment": "prod", "clusters": [aws(deletionProtection=False, network={"zones": 2}, natGateways="single")]}
     ).clusters[0]
-    assert isinstance(cluster, spec.AwsCluster)
+    assert isinstance(cluster, spec.AwsSpec)
     assert (cluster.deletion_protection, cluster.network.zones, cluster.nat_gateways) == (False, 2, "single")
     assert cluster.api_access.private, "keys not overridden keep the environment's value"
 

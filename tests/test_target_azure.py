@@ -420,14 +420,14 @@ def _direct(orquestra: dict[str, Any]) -> tuple[list[Registration], dict[str, An
     from pulumi.runtime.sync_await import _sync_await
 
     from components import spec as specs
-    from components.targets.azure import AzureTarget
+    from components.targets.azure import AzureCluster
     from preflight.engine import PlanMocks, Recorder
 
     seen: dict[str, Any] = {}
 
     def program() -> None:
         stack = specs.parse(orquestra)
-        target = AzureTarget(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
+        target = AzureCluster(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
         seen["capabilities"] = target.capabilities
         annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions())
         seen["keys"] = sorted(annotations)

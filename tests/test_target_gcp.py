@@ -18,7 +18,7 @@ from pulumi.runtime.settings import ROOT
 from pulumi.runtime.sync_await import _sync_await
 
 from components import spec as spec_module
-from components.targets.gcp import NODE_ROLES, GcpTarget, account_id, labels, maintenance_window
+from components.targets.gcp import NODE_ROLES, GcpCluster, account_id, labels, maintenance_window
 from preflight import engine
 from preflight.answers.gcp import ZONES, project_number
 from preflight.engine import Plan, Registration, Secret
@@ -449,10 +449,10 @@ def test_bad_input_fails_before_any_resource(change: dict[str, Any], line: str) 
 # ------------------------------------------- capabilities and pod identity
 
 
-def build(environment: str, raw: dict[str, Any]) -> tuple[GcpTarget, dict[str, Any], engine.Recorder]:
+def build(environment: str, raw: dict[str, Any]) -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
     """Construct the target directly on the mock engine, to read what the plan cannot show."""
 
-    def run() -> tuple[GcpTarget, dict[str, Any], engine.Recorder]:
+    def run() -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
         mock = engine.PlanMocks("test")
         monitor = engine.Recorder(mock)
         ROOT.set(None)
@@ -462,7 +462,7 @@ def build(environment: str, raw: dict[str, Any]) -> tuple[GcpTarget, dict[str, A
 
         def program() -> None:
             stack = spec_module.parse({"environment": environment, "clusters": [raw]})
-            target = GcpTarget(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
+            target = GcpCluster(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
             out["target"] = target
             annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions(parent=target))
             pulumi.Output.from_input(annotations["iam.gke.io/gcp-service-account"]).apply(
@@ -476,11 +476,11 @@ def build(environment: str, raw: dict[str, Any]) -> tuple[GcpTarget, dict[str, A
 
 
 @pytest.fixture(scope="module")
-def built_prod() -> tuple[GcpTarget, dict[str, Any], engine.Recorder]:
+def built_prod() -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
     return build("prod", PROD_CLUSTER)
 
 
-def test_capabilities(built_prod: tuple[GcpTarget, dict[str, Any], engine.Recorder]) -> None:
+def test_capabilities(built_prod: tuple[GcpCluster, dict[str, Any], engine.Recorder]) -> None:
     caps = built_prod[0].capabilities
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
@@ -494,7 +494,7 @@ def test_capabilities(built_prod: tuple[GcpTarget, dict[str, Any], engine.Record
 
 
 def test_workload_identity_binds_a_google_service_account(
-    built_prod: tuple[GcpTarget, dict[str, Any], engine.Recorder],
+    built_prod: tuple[GcpCluster, dict[str, Any], engine.Recorder],
 ) -> None:
     target, out, monitor = built_prod
     regs = list(monitor.registrations.values())

@@ -243,7 +243,7 @@ def test_kubeconfig_is_read_as_secret_and_points_at_the_vip(inventory_plan: Plan
 
 def test_rewrite_keeps_credentials_and_replaces_loopback() -> None:
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
-    assert isinstance(cluster, specmod.OnpremCluster)
+    assert isinstance(cluster, specmod.OnpremSpec)
     original = yaml.safe_load(k3s_kubeconfig("seed"))
     rewritten = yaml.safe_load(k3s.rewrite_kubeconfig(k3s_kubeconfig("seed"), cluster))
     assert "127.0.0.1" not in json.dumps(rewritten)
@@ -274,7 +274,7 @@ def test_kube_vip_manifest_on_every_server_and_no_agent(inventory_plan: Plan) ->
 
 def test_capabilities_hand_the_pool_to_metallb() -> None:
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
-    assert isinstance(cluster, specmod.OnpremCluster)
+    assert isinstance(cluster, specmod.OnpremSpec)
     caps = capabilities(cluster)
     assert caps.load_balancer == "metallb"
     assert caps.metallb_pool == ("10.20.0.200-10.20.0.220",)
@@ -460,11 +460,11 @@ def _roles() -> dict[str, dict[str, str]]:
     """Each role's full parameters (public and secret), as a node receives them."""
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
     airgapped = specmod.parse({"environment": "prod", "clusters": [inventory_cluster(airgap=True)]}).clusters[0]
-    assert isinstance(cluster, specmod.OnpremCluster) and isinstance(airgapped, specmod.OnpremCluster)
+    assert isinstance(cluster, specmod.OnpremSpec) and isinstance(airgapped, specmod.OnpremSpec)
     first, join = k3s.Role("server", first=True), k3s.Role("server")
     agent = k3s.Role("agent", pool=cluster.node_pools[1])
 
-    def one(spec: specmod.OnpremCluster, role: k3s.Role, join_at: str | None) -> dict[str, str]:
+    def one(spec: specmod.OnpremSpec, role: k3s.Role, join_at: str | None) -> dict[str, str]:
         config = k3s.dump(k3s.config(spec, role, "n0", join_at))
         return {**k3s.node_params(spec, role, config), "K3S_TOKEN": "t0ken'with\"quotes"}
 
@@ -609,7 +609,7 @@ def test_hybrid_stack_spec_is_valid_with_disjoint_networks() -> None:
     stack = specmod.parse(config.namespace("orquestra"))
     onprem, cloud = stack.clusters
     assert (onprem.target, cloud.target) == ("onprem", "aws")
-    assert isinstance(onprem, specmod.OnpremCluster) and onprem.servers == 3
+    assert isinstance(onprem, specmod.OnpremSpec) and onprem.servers == 3
     assert onprem.ssh.private_key.get_secret_value() != ""
     assert "orquestra:clusters" in config.secret_keys
     assert [w.clusters for w in stack.workloads] == [["dc1", "euw1"]]
@@ -665,7 +665,7 @@ def test_kube_vip_objects_validate_against_each_supported_kubernetes(version: st
     cluster = specmod.parse(
         {"environment": "prod", "clusters": [inventory_cluster(kubernetesVersion=version)]}
     ).clusters[0]
-    assert isinstance(cluster, specmod.OnpremCluster)
+    assert isinstance(cluster, specmod.OnpremSpec)
     docs = k3s.kube_vip(cluster)
     for doc in docs:
         kubernetes_validate.validate(doc, desired_version=f"{version}.0", strict=True)

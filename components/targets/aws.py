@@ -27,7 +27,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
-from components.spec import AwsCluster, Environment, NodePool, Problem, Taint
+from components.spec import AwsSpec, Environment, NodePool, Problem, Taint
 from components.workloads.charts import Chart, release
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -290,9 +290,9 @@ def external_dns_policy() -> str:
     )
 
 
-class AwsTarget(KubernetesCluster):
+class AwsCluster(KubernetesCluster):
     @staticmethod
-    def check(spec: AwsCluster) -> list[Problem]:
+    def check(spec: AwsSpec) -> list[Problem]:
         problems = []
         if spec.kubernetes_version not in ADDON_VERSIONS:
             problems.append(
@@ -306,7 +306,7 @@ class AwsTarget(KubernetesCluster):
                     problems.append(Problem(f"nodePools[{i}].zones[{j}]", zone, f"a zone of {spec.region}"))
         return problems
 
-    def __init__(self, spec: AwsCluster, environment: Environment, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: AwsSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__("orquestra:targets:AwsCluster", spec, environment, opts)
         self.aws_spec = spec
         name = spec.name

@@ -46,7 +46,7 @@ from pulumi_azure_native import (
 )
 
 from components.cluster import Capabilities, KubernetesCluster
-from components.spec import AzureCluster, Environment, NodePool, Problem
+from components.spec import AzureSpec, Environment, NodePool, Problem
 
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The Entra ID application of the AKS API server (the same in every tenant)."""
@@ -126,9 +126,9 @@ def kubelogin_kubeconfig(encoded: str) -> str:
 CONTROL_PLANE_LOGS = ("kube-audit-admin", "kube-apiserver", "kube-controller-manager", "cluster-autoscaler", "guard")
 
 
-class AzureTarget(KubernetesCluster):
+class AzureCluster(KubernetesCluster):
     @staticmethod
-    def check(spec: AzureCluster) -> list[Problem]:
+    def check(spec: AzureSpec) -> list[Problem]:
         """AKS rules the generic spec cannot know, found before any resource is registered."""
         problems: list[Problem] = []
         names: dict[str, int] = {}
@@ -159,9 +159,9 @@ class AzureTarget(KubernetesCluster):
             )
         return problems
 
-    def __init__(self, spec: AzureCluster, environment: Environment, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: AzureSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__("orquestra:targets:AzureCluster", spec, environment, opts)
-        self.spec: AzureCluster = spec
+        self.spec: AzureSpec = spec
         name = spec.name
         location = spec.region
         tags = self.tags()
@@ -526,5 +526,5 @@ class AzureTarget(KubernetesCluster):
         return {"azure.workload.identity/client-id": identity.client_id}
 
 
-def group_name(spec: AzureCluster) -> str:
+def group_name(spec: AzureSpec) -> str:
     return spec.resource_group or f"{spec.name}-rg"

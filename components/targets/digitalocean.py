@@ -24,7 +24,7 @@ import pulumi
 import pulumi_digitalocean as do
 
 from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
-from components.spec import DigitalOceanCluster, Environment, NodePool, Problem
+from components.spec import DigitalOceanSpec, Environment, NodePool, Problem
 
 # DigitalOcean tags: letters, digits, colons, dashes and underscores, at most 255 characters.
 _TAG_INVALID = re.compile(r"[^A-Za-z0-9:_-]")
@@ -77,7 +77,7 @@ def _pick_version(prefix: str, latest: str | None, valid: Sequence[str] | None) 
     raise ValueError(f"DigitalOcean offers no Kubernetes {prefix}x release in this account; pick a supported minor")
 
 
-class DigitalOceanTarget(KubernetesCluster):
+class DigitalOceanCluster(KubernetesCluster):
     """A DOKS cluster in its own VPC, sized and locked down per environment.
 
     The cluster version is resolved from `getKubernetesVersions` by the spec's
@@ -89,10 +89,10 @@ class DigitalOceanTarget(KubernetesCluster):
     upgrade), never a replacement, since the minor cannot move by itself.
     """
 
-    spec: DigitalOceanCluster
+    spec: DigitalOceanSpec
 
     @staticmethod
-    def check(spec: DigitalOceanCluster) -> list[Problem]:
+    def check(spec: DigitalOceanSpec) -> list[Problem]:
         """What DOKS cannot do, found before any resource is registered."""
         problems: list[Problem] = []
         if spec.api_access.private:
@@ -135,7 +135,7 @@ class DigitalOceanTarget(KubernetesCluster):
         return problems
 
     def __init__(
-        self, spec: DigitalOceanCluster, environment: Environment, opts: pulumi.ResourceOptions | None = None
+        self, spec: DigitalOceanSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("orquestra:targets:DigitalOceanCluster", spec, environment, opts)
         tags = do_tags(self.tags())

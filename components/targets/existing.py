@@ -16,8 +16,7 @@ import yaml
 
 from components.cluster import Capabilities, KubernetesCluster
 from components.runtime import OFFLINE_ENV, secret_output
-from components.spec import Environment, Problem
-from components.spec import ExistingCluster as ExistingSpec
+from components.spec import Environment, ExistingSpec, Problem
 
 
 def minify(kubeconfig: str, context: str | None) -> tuple[str, str]:
@@ -50,7 +49,7 @@ def _expand(path: str) -> Path:
     return Path(os.path.expandvars(os.path.expanduser(path)))
 
 
-class ExistingTarget(KubernetesCluster):
+class ExistingCluster(KubernetesCluster):
     @staticmethod
     def check(spec: ExistingSpec) -> list[Problem]:
         """Problems only this machine can show, found before any resource is registered."""

@@ -21,8 +21,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
-from components.spec import Environment, Problem
-from components.spec import GcpCluster as GcpSpec
+from components.spec import Environment, GcpSpec, Problem
 from components.spec import NodePool as NodePoolSpec
 
 NODE_ROLES: tuple[str, ...] = (
@@ -121,7 +120,7 @@ def render_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
     )
 
 
-class GcpTarget(KubernetesCluster):
+class GcpCluster(KubernetesCluster):
     @staticmethod
     def check(spec: GcpSpec) -> list[Problem]:
         """GKE's own rules on the spec, found before any resource is registered."""

@@ -17,13 +17,12 @@ import pulumi_random as random
 
 from components.cluster import Capabilities, KubernetesCluster
 from components.runtime import secret_output
-from components.spec import Environment, InventoryMachines, ProxmoxMachines
-from components.spec import OnpremCluster as OnpremSpec
+from components.spec import Environment, InventoryMachines, OnpremSpec, ProxmoxMachines
 from components.targets.onprem import k3s, machines
 from components.targets.onprem.machines import Machine
 from components.targets.onprem.render import command_line, render
 
-__all__ = ["OnpremTarget", "capabilities"]
+__all__ = ["OnpremCluster", "capabilities"]
 
 RUN_AS_ROOT = command_line({})
 """Scripts arrive on stdin, so the join token never shows in a process list or shell history."""
@@ -42,7 +41,7 @@ def capabilities(spec: OnpremSpec) -> Capabilities:
     )
 
 
-class OnpremTarget(KubernetesCluster):
+class OnpremCluster(KubernetesCluster):
     def __init__(self, spec: OnpremSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__("orquestra:targets:OnpremCluster", spec, environment, opts)
         nodes = self._machines(spec)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from components.spec import NodePool, OnpremCluster
+from components.spec import NodePool, OnpremSpec
 
 KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip:v0.8.9"
 API_PORT = 6443
@@ -35,7 +35,7 @@ AUDIT_POLICY_FILE = "/var/lib/rancher/k3s/server/audit-policy.yaml"
 AUDIT_LOG = "/var/lib/rancher/k3s/server/logs/audit.log"
 
 
-def config(spec: OnpremCluster, role: Role, node_name: str, join: str | None) -> dict[str, Any]:
+def config(spec: OnpremSpec, role: Role, node_name: str, join: str | None) -> dict[str, Any]:
     """The node's /etc/rancher/k3s/config.yaml; keys are k3s's flag names without the dashes.
 
     It names the token file instead of holding the token, so it can show in a plan.
@@ -81,7 +81,7 @@ def dump(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(doc, sort_keys=True)
 
 
-def kube_vip(spec: OnpremCluster) -> list[dict[str, Any]]:
+def kube_vip(spec: OnpremSpec) -> list[dict[str, Any]]:
     """kube-vip as a DaemonSet on the servers, holding `apiVip` by ARP with leader election."""
     meta = {"name": "kube-vip", "namespace": "kube-system"}
     env = {
@@ -190,7 +190,7 @@ def audit_policy() -> dict[str, Any]:
     }
 
 
-def installer(spec: OnpremCluster) -> str:
+def installer(spec: OnpremSpec) -> str:
     """The install.sh of the pinned release (a staged copy when air-gapped), never the moving get.k3s.io."""
     assert spec.k3s_version is not None
     if spec.airgap:
@@ -198,7 +198,7 @@ def installer(spec: OnpremCluster) -> str:
     return f"https://raw.githubusercontent.com/k3s-io/k3s/{spec.k3s_version.replace('+', '%2B')}/install.sh"
 
 
-def node_params(spec: OnpremCluster, role: Role, config_yaml: str) -> dict[str, str]:
+def node_params(spec: OnpremSpec, role: Role, config_yaml: str) -> dict[str, str]:
     """The public parameters `scripts/k3s-node.sh` reads; the token travels apart, as K3S_TOKEN."""
     assert spec.k3s_version is not None
     server = role.kind == "server"
@@ -214,7 +214,7 @@ def node_params(spec: OnpremCluster, role: Role, config_yaml: str) -> dict[str, 
     }
 
 
-def rewrite_kubeconfig(text: str, spec: OnpremCluster) -> str:
+def rewrite_kubeconfig(text: str, spec: OnpremSpec) -> str:
     """k3s writes https://127.0.0.1:6443 and names everything `default`: point it at the VIP, name it the cluster."""
     doc: dict[str, Any] = yaml.safe_load(text) or {}
     name = spec.name

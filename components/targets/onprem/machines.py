@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from components.spec import InventoryMachines, NodePool, OnpremCluster, ProxmoxMachines, VsphereMachines
+from components.spec import InventoryMachines, NodePool, OnpremSpec, ProxmoxMachines, VsphereMachines
 from components.targets.onprem.k3s import Role
 
 ChildOpts = Callable[..., pulumi.ResourceOptions]
@@ -33,7 +33,7 @@ class Machine:
     disk_gb: int = 50
 
 
-def layout(spec: OnpremCluster) -> list[tuple[str, Role, int]]:
+def layout(spec: OnpremSpec) -> list[tuple[str, Role, int]]:
     """Names and roles of the machines a VM source creates, in address order."""
     out: list[tuple[str, Role, int]] = [
         (f"{spec.name}-server-{i}", Role("server", first=i == 0), 50) for i in range(spec.servers)
@@ -46,14 +46,14 @@ def layout(spec: OnpremCluster) -> list[tuple[str, Role, int]]:
     return out
 
 
-def inventory(spec: OnpremCluster, machines: InventoryMachines) -> list[Machine]:
+def inventory(spec: OnpremSpec, machines: InventoryMachines) -> list[Machine]:
     pools: dict[str, NodePool] = {p.name: p for p in spec.node_pools}
     out = [Machine(h.name, Role("server", first=i == 0), h.address) for i, h in enumerate(machines.servers)]
     out.extend(Machine(h.name, Role("agent", pool=pools.get(h.pool or "")), h.address) for h in machines.agents)
     return out
 
 
-def proxmox(spec: OnpremCluster, machines: ProxmoxMachines, child_opts: ChildOpts, tags: list[str]) -> list[Machine]:
+def proxmox(spec: OnpremSpec, machines: ProxmoxMachines, child_opts: ChildOpts, tags: list[str]) -> list[Machine]:
     import pulumi_proxmoxve as proxmoxve
 
     # Credentials come from PROXMOX_VE_API_TOKEN in the environment, never from the stack file.
@@ -95,7 +95,7 @@ def proxmox(spec: OnpremCluster, machines: ProxmoxMachines, child_opts: ChildOpt
     return out
 
 
-def vsphere(spec: OnpremCluster, machines: VsphereMachines, child_opts: ChildOpts) -> list[Machine]:
+def vsphere(spec: OnpremSpec, machines: VsphereMachines, child_opts: ChildOpts) -> list[Machine]:
     import pulumi_vsphere as vsphere
 
     # Credentials come from VSPHERE_USER / VSPHERE_PASSWORD in the environment.
