@@ -518,7 +518,7 @@ def test_cli_prints_cost_and_time_and_writes_diagram_and_json(
     assert "Deploy time (critical path" in printed and "local-hello" in printed
     text = out.read_text()
     assert text.startswith("flowchart LR\n")
-    assert re.search(r'subgraph (n\d+)\["local · orquestra ExistingSpec"\]', text)
+    assert re.search(r'subgraph (n\d+)\["local · orquestra ExistingCluster"\]', text)
     provider = re.search(r'(n\d+)\["local-k8s<br/>kubernetes provider"\]', text)
     namespace = re.search(r'(n\d+)\["local-hello<br/>kubernetes Namespace"\]', text)
     assert provider and namespace
@@ -541,7 +541,7 @@ def test_diagram_keeps_major_resources_and_draws_dependencies_through_plumbing()
     ids = dict(re.findall(r'(n\d+)\["([^<"]+)<br/>', text))
     by_name = {name: node for node, name in ids.items()}
     assert f"{by_name['prod-vpc']} --> {by_name['prod-eks']}" in text
-    assert re.search(r'subgraph n\d+\["prod · orquestra AwsSpec"\]', text)
+    assert re.search(r'subgraph n\d+\["prod · orquestra AwsCluster"\]', text)
 
 
 # ------------------------------------------- real SDK resources on the mock engine
