@@ -77,7 +77,11 @@ def exec_kubeconfig(context: str, server: str, ca_data: str, exec_: Mapping[str,
 
 
 class KubernetesCluster(pulumi.ComponentResource):
-    """Base of every target. Subclasses build children with `opts=self.child_opts()`, then `_publish`."""
+    """Base of every target. Subclasses build children with `opts=self.child_opts()`, then `_publish`.
+
+    A target's class is named like its URN type token (`orquestra:targets:<Class>`):
+    renaming the class would replace every resource of every cluster of that target.
+    """
 
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
@@ -90,12 +94,11 @@ class KubernetesCluster(pulumi.ComponentResource):
 
     def __init__(
         self,
-        type_token: str,
         spec: ClusterBase,
         environment: Environment,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(type_token, spec.name, None, opts)
+        super().__init__(f"orquestra:targets:{type(self).__name__}", spec.name, None, opts)
         self.spec = spec
         self.environment = environment
         self.ready = ()

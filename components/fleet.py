@@ -8,51 +8,29 @@ resource is registered.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import pulumi
 
 from components.cluster import KubernetesCluster
-from components.spec import ClusterBase, Environment, Problem, SpecError, StackSpec
-
-# target -> (module, class). A module that does not exist yet means "not yet available".
-TARGETS: Mapping[str, tuple[str, str]] = {
-    "existing": ("components.targets.existing", "ExistingCluster"),
-    "aws": ("components.targets.aws", "AwsCluster"),
-    "gcp": ("components.targets.gcp", "GcpCluster"),
-    "azure": ("components.targets.azure", "AzureCluster"),
-    "digitalocean": ("components.targets.digitalocean", "DigitalOceanCluster"),
-    "onprem": ("components.targets.onprem", "OnpremCluster"),
-}
+from components.spec import Problem, SpecError, StackSpec
+from components.targets import REGISTRY, available
 
 
-class Target(Protocol):
-    def __call__(
-        self, spec: ClusterBase, environment: Environment, opts: pulumi.ResourceOptions | None = None
-    ) -> KubernetesCluster: ...
-
-
-def available_targets() -> list[str]:
-    return [t for t, (module, _) in TARGETS.items() if importlib.util.find_spec(module) is not None]
-
-
-def resolve(stack: StackSpec) -> dict[str, Target]:
+def resolve(stack: StackSpec) -> dict[str, type[KubernetesCluster]]:
     """Load the target class of each cluster, and run its local checks; raise SpecError on any problem."""
     problems: list[str] = []
-    classes: dict[str, Target] = {}
+    classes: dict[str, type[KubernetesCluster]] = {}
     for i, cluster in enumerate(stack.clusters):
-        module_name, class_name = TARGETS[cluster.target]
-        if importlib.util.find_spec(module_name) is None:
+        target = REGISTRY[cluster.target]
+        if not target.available:
             problems.append(
                 f"orquestra:clusters[{i}].target: '{cluster.target}'; allowed: a target available in this "
-                f"version of orquestra ({', '.join(available_targets())}); '{cluster.target}' is not yet available"
+                f"version of orquestra ({', '.join(available())}); '{cluster.target}' is not yet available"
             )
             continue
-        cls = getattr(importlib.import_module(module_name), class_name)
+        cls = target.load()
         check = getattr(cls, "check", None)
         found: list[Problem] = list(check(cluster)) if check else []
         problems.extend(f"orquestra:clusters[{i}].{p.path}: {p.value!r}; allowed: {p.allowed}" for p in found)

@@ -37,35 +37,14 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components.targets import REGISTRY
+
 NAMESPACE = "orquestra"
 Environment: TypeAlias = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
-TargetName: TypeAlias = Literal["aws", "gcp", "azure", "digitalocean", "onprem", "existing"]
-TARGETS: tuple[TargetName, ...] = ("aws", "gcp", "azure", "digitalocean", "onprem", "existing")
-
-# Minor versions each target can create today (the providers' standard-support
-# windows as published in late 2026). Refresh on each provider release.
-SUPPORTED_VERSIONS: dict[str, tuple[str, ...]] = {
-    "aws": ("1.34", "1.35", "1.36"),
-    "gcp": ("1.34", "1.35", "1.36"),
-    "azure": ("1.34", "1.35", "1.36"),
-    "digitalocean": ("1.33", "1.34", "1.35"),
-    "onprem": ("1.33", "1.34", "1.35", "1.36"),
-    # A cluster you already run may be older; these are the versions whose
-    # schemas the renderer validates against.
-    "existing": ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37"),
-}
-DEFAULT_VERSION: dict[str, str] = {
-    "aws": "1.35",
-    "gcp": "1.35",
-    "azure": "1.35",
-    "digitalocean": "1.34",
-    "onprem": "1.35",
-    "existing": "1.35",
-}
 
 # Targets whose clusters can give a pod a cloud identity (IRSA/Pod Identity, Workload Identity).
-IDENTITY_TARGETS = frozenset({"aws", "gcp", "azure"})
+IDENTITY_TARGETS = frozenset(key for key, target in REGISTRY.items() if target.gives_pod_identity)
 
 # Values under these keys are never echoed in an error message.
 SECRET_KEYS = frozenset({"kubeconfig", "privateKey", "password", "token"})
@@ -285,7 +264,7 @@ class ClusterBase(Model):
     @classmethod
     def _complete(cls, merged: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
         if not merged.get("kubernetesVersion"):
-            merged["kubernetesVersion"] = DEFAULT_VERSION[str(merged.get("target"))]
+            merged["kubernetesVersion"] = REGISTRY[str(merged.get("target"))].default_version
         # A stack that lists its own pools replaces the environment's, whole.
         if "nodePools" in given:
             merged["nodePools"] = given["nodePools"]
@@ -305,7 +284,7 @@ class ClusterBase(Model):
         return self
 
     def problems(self) -> Iterator[Problem]:
-        supported = SUPPORTED_VERSIONS[self.target]
+        supported = REGISTRY[self.target].versions
         if self.kubernetes_version not in supported:
             yield Problem(
                 "kubernetesVersion", self.kubernetes_version, f"one of {', '.join(supported)} on {self.target}"

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-# The rules import `components.spec` (supported versions) and each other as `policies.*`.
+# The rules import the target registry (`components.targets`) and each other as `policies.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policies.pack import build

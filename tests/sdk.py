@@ -7,21 +7,17 @@ import sysconfig
 from functools import cache
 from pathlib import Path
 
+from components.targets import REGISTRY
+
 # The SDKs the tests run with: wherever this interpreter installs packages (the project's .venv, or another).
 _PURELIB = Path(sysconfig.get_paths()["purelib"])
 SITE = _PURELIB if (_PURELIB / "pulumi").is_dir() else None
 PACKAGES = {
-    "aws": "pulumi_aws",
-    "gcp": "pulumi_gcp",
-    "azure-native": "pulumi_azure_native",
-    "digitalocean": "pulumi_digitalocean",
+    # What the workloads layer registers on every cluster.
     "kubernetes": "pulumi_kubernetes",
-    "command": "pulumi_command",
-    "random": "pulumi_random",
-    "tls": "pulumi_tls",
-    "proxmoxve": "pulumi_proxmoxve",
-    "vsphere": "pulumi_vsphere",
+    **{package: module for target in REGISTRY.values() for package, module in target.sdks.items()},
 }
+"""Provider package (the first part of a type token) -> its Python SDK module."""
 
 
 def _snake(name: str) -> str:

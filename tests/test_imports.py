@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from components.targets import REGISTRY, sdk_modules
 from preflight import stackconfig
 
 ROOT = Path(__file__).resolve().parent.parent
-CLOUD_SDKS = (
-    "pulumi_aws",
-    "pulumi_gcp",
-    "pulumi_azure_native",
-    "pulumi_digitalocean",
-    "pulumi_proxmoxve",
-    "pulumi_vsphere",
-)
 
 PROBE = """
 import json, sys
@@ -39,24 +32,15 @@ def loaded_after_planning(stack: str) -> set[str]:
 def test_planning_dev_imports_no_cloud_sdk() -> None:
     loaded = loaded_after_planning("dev")
     assert "pulumi_kubernetes" in loaded, "the probe really planned the stack"
-    assert not loaded & set(CLOUD_SDKS), sorted(loaded & set(CLOUD_SDKS))
-
-
-SDK_OF = {
-    "aws": {"pulumi_aws"},
-    "gcp": {"pulumi_gcp"},
-    "azure": {"pulumi_azure_native"},
-    "digitalocean": {"pulumi_digitalocean"},
-    "onprem": {"pulumi_proxmoxve", "pulumi_vsphere"},
-    "existing": set(),
-}
+    assert not loaded & sdk_modules(), sorted(loaded & sdk_modules())
 
 
 @pytest.mark.parametrize("stack", stackconfig.stacks(ROOT))
 def test_a_stack_loads_the_sdks_of_its_own_targets_only(stack: str) -> None:
     targets = {c["target"] for c in stackconfig.load(ROOT, stack).values["orquestra:clusters"]}
-    allowed = set().union(*(SDK_OF[t] for t in targets))
-    loaded = loaded_after_planning(stack) & set(CLOUD_SDKS)
+    allowed = {module for t in targets for module in REGISTRY[t].sdks.values()}
+    loaded = loaded_after_planning(stack) & sdk_modules()
     assert loaded <= allowed, sorted(loaded - allowed)
-    for target in targets & {"aws", "gcp", "azure", "digitalocean"}:
-        assert SDK_OF[target] <= loaded, target
+    for t in targets:
+        own = set(REGISTRY[t].sdks.values())
+        assert not own or loaded & own, f"the probe really built the {t} clusters"

@@ -17,18 +17,9 @@ from typing import Any
 import pytest
 
 from policies.rules import RULES, aws, azure, digitalocean, gcp, onprem
+from tests.sdk import PACKAGES
 from tests.test_policies import CASES, STACK_CASES
 
-PACKAGES = {
-    "aws": "pulumi_aws",
-    "gcp": "pulumi_gcp",
-    "azure-native": "pulumi_azure_native",
-    "digitalocean": "pulumi_digitalocean",
-    "command": "pulumi_command",
-    "proxmoxve": "pulumi_proxmoxve",
-    "vsphere": "pulumi_vsphere",
-    "kubernetes": "pulumi_kubernetes",
-}
 _GETTER = re.compile(r'@pulumi\.getter(?:\(name="(\w+)"\))?\n    def (\w+)\(self\) -> (.+):\n')
 _ARGS = re.compile(r"'(\w+Args)'")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -211,9 +212,10 @@ def test_program_reports_spec_errors_as_lines_without_registering_anything() -> 
 
 
 def test_unavailable_target_fails_before_any_resource(monkeypatch: pytest.MonkeyPatch) -> None:
-    from components import fleet
+    from components.targets import REGISTRY
 
-    monkeypatch.setattr(fleet, "TARGETS", {**fleet.TARGETS, "existing": ("components.targets.nosuch", "Nope")})
+    gone = dataclasses.replace(REGISTRY["existing"], component="components.targets.nosuch:Nope")
+    monkeypatch.setitem(REGISTRY, "existing", gone)  # type: ignore[arg-type]
     plan = plan_spec({"clusters": [_existing()]})
     assert len(plan.errors) == 2, plan.errors
     assert plan.errors[0].startswith("orquestra:clusters[0].target: 'existing'; allowed: a target available")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from components import spec
 from components.spec import SpecError, parse
+from components.targets import REGISTRY
 
 KUBECONFIG_SECRET = "token: s3cr3t-do-not-print"
 
@@ -60,7 +61,7 @@ def test_dev_defaults_are_small_and_open_to_listed_cidrs() -> None:
     stack = parse({"environment": "dev", "clusters": [aws()]})
     cluster = stack.clusters[0]
     assert isinstance(cluster, spec.AwsSpec)
-    assert cluster.kubernetes_version == spec.DEFAULT_VERSION["aws"]
+    assert cluster.kubernetes_version == REGISTRY["aws"].default_version
     assert cluster.network.zones == 2
     assert cluster.nat_gateways == "single"
     assert not cluster.deletion_protection
@@ -511,7 +512,7 @@ values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=5), max_leaves=25
 )
 cluster_like = st.fixed_dictionaries(
-    {"name": st.sampled_from(["a", "b", "Bad"]), "target": st.sampled_from(spec.TARGETS)},
+    {"name": st.sampled_from(["a", "b", "Bad"]), "target": st.sampled_from(list(REGISTRY))},
     optional={
         k: values for k in ["region", "nodePools", "apiAccess", "network", "kubeconfigPath", "kubernetesVersion"]
     },

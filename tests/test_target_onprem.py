@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from components import spec as specmod
+from components.targets import REGISTRY
 from components.targets.onprem import capabilities, k3s
 from components.targets.onprem.render import SCRIPTS, command_line, render
 from preflight import answers, engine, stackconfig
@@ -363,7 +364,7 @@ def test_k3s_version_defaults_to_the_pinned_release_of_the_minor(inventory_plan:
         p["INSTALL_K3S_SCRIPT"]
         == f"https://raw.githubusercontent.com/k3s-io/k3s/{version.replace('+', '%2B')}/install.sh"
     )
-    assert set(specmod.K3S_VERSIONS) == set(specmod.SUPPORTED_VERSIONS["onprem"])
+    assert set(specmod.K3S_VERSIONS) == set(REGISTRY["onprem"].versions)
     assert all(v.startswith(f"v{minor}.") for minor, v in specmod.K3S_VERSIONS.items())
 
 
@@ -660,7 +661,7 @@ def test_dev_vms_are_not_protected() -> None:
     assert "userAccount" not in vms[0].plain["initialization"], "no publicKey: the template's user is kept"
 
 
-@pytest.mark.parametrize("version", specmod.SUPPORTED_VERSIONS["onprem"])
+@pytest.mark.parametrize("version", REGISTRY["onprem"].versions)
 def test_kube_vip_objects_validate_against_each_supported_kubernetes(version: str) -> None:
     cluster = specmod.parse(
         {"environment": "prod", "clusters": [inventory_cluster(kubernetesVersion=version)]}

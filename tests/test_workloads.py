@@ -337,13 +337,13 @@ from components.workloads import place
 stack = parse({"environment": "prod", "clusters": [{"name": "fake", "target": "existing", "kubeconfig": "x"}],
                "workloads": [{"name": "web", "image": "ghcr.io/acme/web:1.0.0", "clusters": ["fake"]}],})
 
-class FakeTarget(KubernetesCluster):
+class FakeCluster(KubernetesCluster):
     def __init__(self) -> None:
-        super().__init__("test:index:FakeCluster", stack.clusters[0], "prod")
+        super().__init__(stack.clusters[0], "prod")
         self._publish(kubeconfig="x", endpoint="https://fake", cluster_name="fake", kubernetes_version="1.35",
                       capabilities=Capabilities(%s))
 
-place(FakeTarget(), stack.workloads)
+place(FakeCluster(), stack.workloads)
 """
 
 

@@ -307,7 +307,7 @@ class AwsCluster(KubernetesCluster):
         return problems
 
     def __init__(self, spec: AwsSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("orquestra:targets:AwsCluster", spec, environment, opts)
+        super().__init__(spec, environment, opts)
         self.aws_spec = spec
         name = spec.name
         self.region = spec.region

@@ -160,7 +160,7 @@ class AzureCluster(KubernetesCluster):
         return problems
 
     def __init__(self, spec: AzureSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("orquestra:targets:AzureCluster", spec, environment, opts)
+        super().__init__(spec, environment, opts)
         self.spec: AzureSpec = spec
         name = spec.name
         location = spec.region

@@ -137,7 +137,7 @@ class DigitalOceanCluster(KubernetesCluster):
     def __init__(
         self, spec: DigitalOceanSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("orquestra:targets:DigitalOceanCluster", spec, environment, opts)
+        super().__init__(spec, environment, opts)
         tags = do_tags(self.tags())
 
         self.vpc = do.Vpc(

@@ -58,7 +58,7 @@ class ExistingCluster(KubernetesCluster):
         return []
 
     def __init__(self, spec: ExistingSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("orquestra:targets:ExistingCluster", spec, environment, opts)
+        super().__init__(spec, environment, opts)
         provider_args: dict[str, Any] = {}
         if spec.context:
             provider_args["context"] = spec.context

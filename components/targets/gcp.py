@@ -155,7 +155,7 @@ class GcpCluster(KubernetesCluster):
         return problems
 
     def __init__(self, spec: GcpSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orquestra:targets:GcpCluster", spec, environment, opts)
+        super().__init__(spec, environment, opts)
         self.gcp_spec = spec
         name, project, region = spec.name, spec.project, spec.region
         self.project = project

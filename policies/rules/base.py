@@ -429,13 +429,13 @@ def supported_version(version: str | None, path: str, ctx: Context) -> Iterator[
 
 
 def versions_config(target: str) -> dict[str, dict[str, Any]]:
-    from components.spec import SUPPORTED_VERSIONS
+    from components.targets import REGISTRY
 
     return {
         "supportedVersions": {
             "type": "array",
             "items": {"type": "string"},
-            "default": list(SUPPORTED_VERSIONS[target]),
+            "default": list(REGISTRY[target].versions),
             "description": "Kubernetes minor versions the provider supports today.",
         }
     }

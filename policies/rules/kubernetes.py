@@ -236,14 +236,15 @@ def _helm_pinned(r: Resource, ctx: Context) -> Iterator[str]:
 
 def cluster_version(r: Resource, ctx: Context) -> str:
     """The Kubernetes version of the cluster an object goes to, found through its provider's name."""
-    from components.spec import DEFAULT_VERSION
+    from components.targets import REGISTRY
 
     clusters = [c for c in ctx.stack_config.get("orquestra:clusters") or [] if isinstance(c, dict)]
     name = r.provider_name.removesuffix("-k8s")
     match = [c for c in clusters if c.get("name") == name] or (clusters if len(clusters) == 1 else [])
     if match:
         c = match[0]
-        return str(c.get("kubernetesVersion") or DEFAULT_VERSION.get(str(c.get("target")), ""))
+        target = REGISTRY.get(str(c.get("target")))
+        return str(c.get("kubernetesVersion") or (target.default_version if target else ""))
     return str(ctx.config.get("kubernetesVersion", ""))
 
 

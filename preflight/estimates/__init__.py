@@ -27,13 +27,15 @@ a dependency on a component means a dependency on everything inside it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from components.targets import REGISTRY
 from preflight.engine import Plan, Registration, Secret
-from preflight.estimates import aws, azure, digitalocean, gcp, kubernetes, onprem
+from preflight.estimates import kubernetes
 from preflight.estimates.base import (
     HOURS_PER_MONTH,
     STACK_TYPE,
@@ -44,8 +46,11 @@ from preflight.estimates.base import (
     provider_urn,
 )
 
-MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, digitalocean, onprem, kubernetes)
-"""Each target's estimates, and the in-cluster objects every target shares."""
+MODULES: tuple[ModuleType, ...] = (
+    *(importlib.import_module(t.estimates) for t in REGISTRY.values() if t.estimates),
+    kubernetes,
+)
+"""Each target's estimates (the registry's `estimates`), and the in-cluster objects every target shares."""
 
 
 def _merged(table: str) -> dict[str, Any]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from preflight.estimates.base import CreateTime
+from preflight.estimates.base import CostModel, CreateTime
+
+COSTS: Mapping[str, CostModel] = {}
+FREE: frozenset[str] = frozenset()
+"""Local helpers (the join token) cost nothing; `preflight.estimates.FREE_PACKAGES` already says so."""
+LOAD_BALANCER_MONTHLY: Mapping[str, float] = {}
+"""No cloud load balancer: MetalLB hands out addresses of the site's network."""
 
 ON_PREM: frozenset[str] = frozenset(
     {
@@ -27,8 +33,6 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "command:remote:Command": 60.0,
     "command:remote:CopyToRemote": 5.0,
     "command:local:Command": 5.0,
-    "tls:index/privateKey:PrivateKey": 1.0,
-    "tls:index/selfSignedCert:SelfSignedCert": 1.0,
     "random:index/randomPassword:RandomPassword": 1.0,
     "random:index/randomString:RandomString": 1.0,
     "random:index/randomId:RandomId": 1.0,

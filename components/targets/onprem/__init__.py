@@ -43,7 +43,7 @@ def capabilities(spec: OnpremSpec) -> Capabilities:
 
 class OnpremCluster(KubernetesCluster):
     def __init__(self, spec: OnpremSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("orquestra:targets:OnpremCluster", spec, environment, opts)
+        super().__init__(spec, environment, opts)
         nodes = self._machines(spec)
 
         # Changing the token would lock every node out of the cluster: it is state.
