@@ -1,22 +1,25 @@
 """The contract every target fulfils, so the workloads layer never branches on a cloud SDK.
 
-A target is a `pulumi.ComponentResource` subclass of `KubernetesCluster`. It builds
-its cloud resources as children, then calls `_publish` once with the kubeconfig and
-the `Capabilities` that tell the workloads layer how this cluster does things
-(load balancers, node autoscaling, storage, pod identity).
+A target is a `pulumi.ComponentResource` subclass of `KubernetesCluster[<its spec>]`.
+It may refuse a spec its cloud would refuse (`check`, run with every other rule
+of the stack before anything is registered), builds its cloud resources as
+children, then calls `_publish` once with the kubeconfig; `capabilities()` tells
+the workloads layer how this cluster does things (load balancers, node
+autoscaling, storage, pod identity).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.spec import ClusterBase, Environment
+from components.spec import ClusterBase, Environment, Problem
 
 LoadBalancer = Literal["cloud", "metallb", "none"]
 NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
@@ -76,25 +79,28 @@ def exec_kubeconfig(context: str, server: str, ca_data: str, exec_: Mapping[str,
     )
 
 
-class KubernetesCluster(pulumi.ComponentResource):
+S = TypeVar("S", bound=ClusterBase)
+
+
+class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
     """Base of every target. Subclasses build children with `opts=self.child_opts()`, then `_publish`.
 
     A target's class is named like its URN type token (`orquestra:targets:<Class>`):
     renaming the class would replace every resource of every cluster of that target.
     """
 
+    spec: S
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
     endpoint: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     kubernetes_version: pulumi.Output[str]
-    capabilities: Capabilities
     ready: Sequence[pulumi.Resource]
     """Resources that must exist before workloads are installed (node groups, CNI, ...)."""
 
     def __init__(
         self,
-        spec: ClusterBase,
+        spec: S,
         environment: Environment,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -102,6 +108,20 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.spec = spec
         self.environment = environment
         self.ready = ()
+
+    @classmethod
+    def check(cls, spec: S) -> Iterable[Problem]:
+        """What this target's cloud would refuse in a spec that is otherwise valid; nothing by default.
+
+        Paths are relative to the cluster. The spec reports these with every
+        other problem of the stack, in its own format, before anything is
+        registered; a check reads the spec only, never the cloud.
+        """
+        return ()
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities:
+        """How this cluster does what the workloads layer needs; plain data, complete once it is built."""
 
     def child_opts(self, *, stateful: bool = False, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a child, parented here.
@@ -166,7 +186,6 @@ class KubernetesCluster(pulumi.ComponentResource):
         endpoint: pulumi.Input[str],
         cluster_name: pulumi.Input[str],
         kubernetes_version: pulumi.Input[str],
-        capabilities: Capabilities,
         kubeconfig: pulumi.Input[str] | None = None,
         ready: Sequence[pulumi.Resource] = (),
         provider_args: Mapping[str, Any] | None = None,
@@ -181,7 +200,6 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.endpoint = pulumi.Output.from_input(endpoint)
         self.cluster_name = pulumi.Output.from_input(cluster_name)
         self.kubernetes_version = pulumi.Output.from_input(kubernetes_version)
-        self.capabilities = capabilities
         self.ready = tuple(ready)
         self.register_outputs(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -18,10 +19,10 @@ from components.spec import Problem, SpecError, StackSpec
 from components.targets import REGISTRY, available
 
 
-def resolve(stack: StackSpec) -> dict[str, type[KubernetesCluster]]:
+def resolve(stack: StackSpec) -> dict[str, type[KubernetesCluster[Any]]]:
     """Load the target class of each cluster, and run its local checks; raise SpecError on any problem."""
     problems: list[str] = []
-    classes: dict[str, type[KubernetesCluster]] = {}
+    classes: dict[str, type[KubernetesCluster[Any]]] = {}
     for i, cluster in enumerate(stack.clusters):
         target = REGISTRY[cluster.target]
         if not target.available:
@@ -31,8 +32,7 @@ def resolve(stack: StackSpec) -> dict[str, type[KubernetesCluster]]:
             )
             continue
         cls = target.load()
-        check = getattr(cls, "check", None)
-        found: list[Problem] = list(check(cluster)) if check else []
+        found: list[Problem] = list(cls.check(cluster))
         problems.extend(f"orquestra:clusters[{i}].{p.path}: {p.value!r}; allowed: {p.allowed}" for p in found)
         classes[cluster.name] = cls
     if problems:
@@ -43,7 +43,7 @@ def resolve(stack: StackSpec) -> dict[str, type[KubernetesCluster]]:
 @dataclass(frozen=True)
 class Fleet:
     spec: StackSpec
-    clusters: Mapping[str, KubernetesCluster]
+    clusters: Mapping[str, KubernetesCluster[Any]]
 
 
 def renamed(old: str, new: str) -> pulumi.ResourceOptions:

@@ -428,7 +428,7 @@ def _direct(orquestra: dict[str, Any]) -> tuple[list[Registration], dict[str, An
     def program() -> None:
         stack = specs.parse(orquestra)
         target = AzureCluster(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
-        seen["capabilities"] = target.capabilities
+        seen["capabilities"] = target.capabilities()
         annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions())
         seen["keys"] = sorted(annotations)
         pulumi.Output.from_input(annotations["azure.workload.identity/client-id"]).apply(

@@ -263,7 +263,7 @@ def test_published_outputs(prod: Plan) -> None:
 def test_capabilities(environment: str) -> None:
     stack = parse({"environment": environment, "clusters": [dev_cluster()]})
     fake = SimpleNamespace(spec=stack.clusters[0], environment=environment)
-    caps = DigitalOceanCluster._capabilities(fake)  # type: ignore[arg-type]
+    caps = DigitalOceanCluster.capabilities(fake)  # type: ignore[arg-type]
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
     assert caps.default_storage_class == "do-block-storage"

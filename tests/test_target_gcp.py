@@ -481,7 +481,7 @@ def built_prod() -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
 
 
 def test_capabilities(built_prod: tuple[GcpCluster, dict[str, Any], engine.Recorder]) -> None:
-    caps = built_prod[0].capabilities
+    caps = built_prod[0].capabilities()
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
     assert caps.default_storage_class == "standard-rwo"
@@ -489,7 +489,7 @@ def test_capabilities(built_prod: tuple[GcpCluster, dict[str, Any], engine.Recor
     assert caps.zones == tuple(ZONES["europe-west1"][:3])
     assert caps.region == "europe-west1"
     assert caps.lb_annotations_internal == {"networking.gke.io/load-balancer-type": "Internal"}
-    dev_caps = build("dev", DEV_CLUSTER)[0].capabilities
+    dev_caps = build("dev", DEV_CLUSTER)[0].capabilities()
     assert dev_caps.zones == ("us-central1-a",)
 
 

@@ -340,8 +340,10 @@ stack = parse({"environment": "prod", "clusters": [{"name": "fake", "target": "e
 class FakeCluster(KubernetesCluster):
     def __init__(self) -> None:
         super().__init__(stack.clusters[0], "prod")
-        self._publish(kubeconfig="x", endpoint="https://fake", cluster_name="fake", kubernetes_version="1.35",
-                      capabilities=Capabilities(%s))
+        self._publish(kubeconfig="x", endpoint="https://fake", cluster_name="fake", kubernetes_version="1.35")
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(%s)
 
 place(FakeCluster(), stack.workloads)
 """

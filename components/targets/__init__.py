@@ -21,7 +21,7 @@ import importlib
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from components.cluster import KubernetesCluster
@@ -54,10 +54,10 @@ class Target:
     tests: str
     """Its tests, relative to the repository."""
 
-    def load(self) -> type[KubernetesCluster]:
+    def load(self) -> type[KubernetesCluster[Any]]:
         """The component class; this imports the target's SDKs (and no other target's)."""
         module, name = self.component.split(":")
-        cls: type[KubernetesCluster] = getattr(importlib.import_module(module), name)
+        cls: type[KubernetesCluster[Any]] = getattr(importlib.import_module(module), name)
         return cls
 
     @property

@@ -154,7 +154,7 @@ def cluster_autoscaler_values(environment: str, target_values: Mapping[str, Any]
 
 def envoy_proxy_spec(cluster: KubernetesCluster, public: bool) -> dict[str, Any]:
     """How Envoy Gateway runs the proxies of the shared Gateway: the Service type and its annotations."""
-    caps = cluster.capabilities
+    caps = cluster.capabilities()
     n = replicas(cluster.environment)
     labels = {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}
     if caps.load_balancer == "none":
@@ -234,7 +234,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__(
             "orquestra:workloads:Platform", f"{name}-platform", None, pulumi.ResourceOptions(parent=cluster)
         )
-        spec, caps, env = cluster.spec.platform, cluster.capabilities, cluster.environment
+        spec, caps, env = cluster.spec.platform, cluster.capabilities(), cluster.environment
         opts = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
         self.gateway = None
         self.issuer = None
@@ -363,7 +363,7 @@ class Platform(pulumi.ComponentResource):
             kind="IPAddressPool",
             metadata={"name": f"{name}-pool", "namespace": charts.METALLB.namespace},
             # Addresses go only to Services that ask for this pool by annotation.
-            spec={"addresses": list(cluster.capabilities.metallb_pool), "autoAssign": False},
+            spec={"addresses": list(cluster.capabilities().metallb_pool), "autoAssign": False},
             opts=cr_opts,
         )
         k8s.apiextensions.CustomResource(

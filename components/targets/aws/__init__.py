@@ -290,9 +290,9 @@ def external_dns_policy() -> str:
     )
 
 
-class AwsCluster(KubernetesCluster):
-    @staticmethod
-    def check(spec: AwsSpec) -> list[Problem]:
+class AwsCluster(KubernetesCluster[AwsSpec]):
+    @classmethod
+    def check(cls, spec: AwsSpec) -> list[Problem]:
         problems = []
         if spec.kubernetes_version not in ADDON_VERSIONS:
             problems.append(
@@ -308,7 +308,6 @@ class AwsCluster(KubernetesCluster):
 
     def __init__(self, spec: AwsSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__(spec, environment, opts)
-        self.aws_spec = spec
         name = spec.name
         self.region = spec.region
         # One provider per cluster: the region comes from the spec, and every resource carries the tags.
@@ -471,29 +470,34 @@ class AwsCluster(KubernetesCluster):
                 "serviceAccount": {"name": "external-dns", "annotations": self._annotations(dns_role)},
             }
 
-        nlb = {
-            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        }
+        self.autoscaler_values = autoscaler_values
+        self.dns_values = dns_values
         self._publish(
             endpoint=endpoint,
             cluster_name=self.cluster.name,
             kubernetes_version=self.cluster.version,
-            capabilities=Capabilities(
-                load_balancer="cloud",
-                node_autoscaler=spec.node_autoscaler,
-                node_autoscaler_installed=karpenter,
-                node_autoscaler_values=autoscaler_values,
-                default_storage_class="gp3",
-                pod_identity=spec.pod_identity,
-                zones=tuple(self.zones),
-                region=spec.region,
-                lb_annotations_public={**nlb, "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"},
-                lb_annotations_internal={**nlb, "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
-                external_dns_provider="aws",
-                external_dns_values=dns_values,
-            ),
             ready=[*infra_ready, *in_cluster],
+        )
+
+    def capabilities(self) -> Capabilities:
+        spec = self.spec
+        nlb = {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        }
+        return Capabilities(
+            load_balancer="cloud",
+            node_autoscaler=spec.node_autoscaler,
+            node_autoscaler_installed=spec.node_autoscaler == "karpenter",
+            node_autoscaler_values=self.autoscaler_values,
+            default_storage_class="gp3",
+            pod_identity=spec.pod_identity,
+            zones=tuple(self.zones),
+            region=spec.region,
+            lb_annotations_public={**nlb, "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"},
+            lb_annotations_internal={**nlb, "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+            external_dns_provider="aws",
+            external_dns_values=self.dns_values,
         )
 
     # ------------------------------------------------------------------ helpers
@@ -534,7 +538,7 @@ class AwsCluster(KubernetesCluster):
     ) -> aws.iam.Role:
         """An IAM role for one Kubernetes ServiceAccount, trusted through Pod Identity or IRSA as the spec says."""
         name = f"{self.spec.name}-{label}"
-        if self.aws_spec.pod_identity == "eks-pod-identity":
+        if self.spec.pod_identity == "eks-pod-identity":
             trust: pulumi.Input[str] = _doc(
                 {
                     "Effect": "Allow",
@@ -563,7 +567,7 @@ class AwsCluster(KubernetesCluster):
         if inline is not None:
             aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=inline, opts=self.opts())
         # An add-on associates its own role (`_addon(identity=...)`); everything else is associated here.
-        if self.aws_spec.pod_identity == "eks-pod-identity" and associate:
+        if self.spec.pod_identity == "eks-pod-identity" and associate:
             aws.eks.PodIdentityAssociation(
                 f"{name}-pod-identity",
                 cluster_name=self.cluster.name,
@@ -576,7 +580,7 @@ class AwsCluster(KubernetesCluster):
 
     def _annotations(self, role: aws.iam.Role) -> dict[str, pulumi.Input[str]]:
         """Pod Identity needs no annotation; IRSA finds the role through one."""
-        return {} if self.aws_spec.pod_identity == "eks-pod-identity" else {"eks.amazonaws.com/role-arn": role.arn}
+        return {} if self.spec.pod_identity == "eks-pod-identity" else {"eks.amazonaws.com/role-arn": role.arn}
 
     def workload_identity(
         self, namespace: str, service_account: str, opts: pulumi.ResourceOptions
@@ -604,7 +608,7 @@ class AwsCluster(KubernetesCluster):
         )
 
     def _network(self) -> tuple[list[pulumi.Input[str]], list[pulumi.Input[str]]]:
-        spec, name = self.aws_spec, self.spec.name
+        spec, name = self.spec, self.spec.name
         if spec.existing_vpc is not None:
             self.vpc_id: pulumi.Input[str] = spec.existing_vpc.vpc_id
             return list(spec.existing_vpc.private_subnet_ids), list(spec.existing_vpc.public_subnet_ids)
@@ -700,7 +704,7 @@ class AwsCluster(KubernetesCluster):
         identity: tuple[aws.iam.Role, str] | None = None,
     ) -> aws.eks.Addon:
         associations = None
-        if identity is not None and self.aws_spec.pod_identity == "eks-pod-identity":
+        if identity is not None and self.spec.pod_identity == "eks-pod-identity":
             associations = [
                 aws.eks.AddonPodIdentityAssociationArgs(role_arn=identity[0].arn, service_account=identity[1])
             ]
@@ -724,8 +728,8 @@ class AwsCluster(KubernetesCluster):
         Karpenter itself and the cluster add-ons run); a stack without one gets a
         small tainted `system` group so Karpenter never schedules its own capacity.
         """
-        pools = list(self.aws_spec.node_pools)
-        if self.aws_spec.node_autoscaler == "cluster-autoscaler":
+        pools = list(self.spec.node_pools)
+        if self.spec.node_autoscaler == "cluster-autoscaler":
             return pools
         system = [p for p in pools if p.role == "system"]
         if system:
@@ -929,7 +933,7 @@ class AwsCluster(KubernetesCluster):
             opts=cr,
         )
         made: list[pulumi.Resource] = [crds, chart, node_class]
-        for pool in (p for p in self.aws_spec.node_pools if p.role != "system"):
+        for pool in (p for p in self.spec.node_pools if p.role != "system"):
             made.append(self._karpenter_pool(pool, cr, node_class))
         return made
 

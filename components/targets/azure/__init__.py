@@ -126,9 +126,9 @@ def kubelogin_kubeconfig(encoded: str) -> str:
 CONTROL_PLANE_LOGS = ("kube-audit-admin", "kube-apiserver", "kube-controller-manager", "cluster-autoscaler", "guard")
 
 
-class AzureCluster(KubernetesCluster):
-    @staticmethod
-    def check(spec: AzureSpec) -> list[Problem]:
+class AzureCluster(KubernetesCluster[AzureSpec]):
+    @classmethod
+    def check(cls, spec: AzureSpec) -> list[Problem]:
         """AKS rules the generic spec cannot know, found before any resource is registered."""
         problems: list[Problem] = []
         names: dict[str, int] = {}
@@ -161,7 +161,6 @@ class AzureCluster(KubernetesCluster):
 
     def __init__(self, spec: AzureSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__(spec, environment, opts)
-        self.spec: AzureSpec = spec
         name = spec.name
         location = spec.region
         tags = self.tags()
@@ -446,17 +445,19 @@ class AzureCluster(KubernetesCluster):
             endpoint=fqdn.apply(lambda f: f"https://{f}:443"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
-            capabilities=Capabilities(
-                load_balancer="cloud",
-                node_autoscaler="cloud",
-                default_storage_class="managed-csi",
-                pod_identity="azure-workload-identity",
-                zones=self.zones,
-                region=location,
-                lb_annotations_public={},
-                lb_annotations_internal={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
-            ),
             ready=[cluster, *pools, *maintenance, deployer_admin, *group_admins],
+        )
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            load_balancer="cloud",
+            node_autoscaler="cloud",
+            default_storage_class="managed-csi",
+            pod_identity="azure-workload-identity",
+            zones=self.zones,
+            region=self.spec.region,
+            lb_annotations_public={},
+            lb_annotations_internal={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
         )
 
     def _zones(self, pool: NodePool) -> list[str]:

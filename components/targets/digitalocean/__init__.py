@@ -77,7 +77,7 @@ def _pick_version(prefix: str, latest: str | None, valid: Sequence[str] | None) 
     raise ValueError(f"DigitalOcean offers no Kubernetes {prefix}x release in this account; pick a supported minor")
 
 
-class DigitalOceanCluster(KubernetesCluster):
+class DigitalOceanCluster(KubernetesCluster[DigitalOceanSpec]):
     """A DOKS cluster in its own VPC, sized and locked down per environment.
 
     The cluster version is resolved from `getKubernetesVersions` by the spec's
@@ -89,10 +89,8 @@ class DigitalOceanCluster(KubernetesCluster):
     upgrade), never a replacement, since the minor cannot move by itself.
     """
 
-    spec: DigitalOceanSpec
-
-    @staticmethod
-    def check(spec: DigitalOceanSpec) -> list[Problem]:
+    @classmethod
+    def check(cls, spec: DigitalOceanSpec) -> list[Problem]:
         """What DOKS cannot do, found before any resource is registered."""
         problems: list[Problem] = []
         if spec.api_access.private:
@@ -215,7 +213,6 @@ class DigitalOceanCluster(KubernetesCluster):
             endpoint=self.cluster.endpoint,
             cluster_name=self.cluster.name,
             kubernetes_version=spec.kubernetes_version,
-            capabilities=self._capabilities(),
             ready=[self.cluster, *self.node_pools],
         )
 
@@ -237,7 +234,7 @@ class DigitalOceanCluster(KubernetesCluster):
             "tags": sorted({*tags, *do_tags({"orquestra-pool": pool.name})}),
         }
 
-    def _capabilities(self) -> Capabilities:
+    def capabilities(self) -> Capabilities:
         """How workloads meet DigitalOcean.
 
         Every `LoadBalancer` Service becomes a DigitalOcean Load Balancer. An

@@ -49,9 +49,9 @@ def _expand(path: str) -> Path:
     return Path(os.path.expandvars(os.path.expanduser(path)))
 
 
-class ExistingCluster(KubernetesCluster):
-    @staticmethod
-    def check(spec: ExistingSpec) -> list[Problem]:
+class ExistingCluster(KubernetesCluster[ExistingSpec]):
+    @classmethod
+    def check(cls, spec: ExistingSpec) -> list[Problem]:
         """Problems only this machine can show, found before any resource is registered."""
         if spec.kubeconfig_path and not os.environ.get(OFFLINE_ENV) and not _expand(spec.kubeconfig_path).is_file():
             return [Problem("kubeconfigPath", spec.kubeconfig_path, "the path of a kubeconfig file on this machine")]
@@ -83,14 +83,17 @@ class ExistingCluster(KubernetesCluster):
             endpoint=endpoint,
             cluster_name=spec.context or spec.name,
             kubernetes_version=spec.kubernetes_version,
-            capabilities=Capabilities(
-                load_balancer=spec.load_balancer,
-                node_autoscaler="none",
-                default_storage_class=spec.storage_class,
-                pod_identity="none",
-                zones=tuple(spec.zones),
-                metallb_pool=tuple(spec.load_balancer_pool),
-                metrics_server_args=("--kubelet-insecure-tls",) if spec.self_signed_kubelet else (),
-            ),
             provider_args=provider_args,
+        )
+
+    def capabilities(self) -> Capabilities:
+        spec = self.spec
+        return Capabilities(
+            load_balancer=spec.load_balancer,
+            node_autoscaler="none",
+            default_storage_class=spec.storage_class,
+            pod_identity="none",
+            zones=tuple(spec.zones),
+            metallb_pool=tuple(spec.load_balancer_pool),
+            metrics_server_args=("--kubelet-insecure-tls",) if spec.self_signed_kubelet else (),
         )

@@ -120,9 +120,9 @@ def render_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
     )
 
 
-class GcpCluster(KubernetesCluster):
-    @staticmethod
-    def check(spec: GcpSpec) -> list[Problem]:
+class GcpCluster(KubernetesCluster[GcpSpec]):
+    @classmethod
+    def check(cls, spec: GcpSpec) -> list[Problem]:
         """GKE's own rules on the spec, found before any resource is registered."""
         problems: list[Problem] = []
         if spec.maintenance.hours < MIN_MAINTENANCE_HOURS:
@@ -156,7 +156,6 @@ class GcpCluster(KubernetesCluster):
 
     def __init__(self, spec: GcpSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(spec, environment, opts)
-        self.gcp_spec = spec
         name, project, region = spec.name, spec.project, spec.region
         self.project = project
         self.workload_pool = f"{project}.svc.id.goog"
@@ -411,25 +410,28 @@ class GcpCluster(KubernetesCluster):
         config = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
             lambda args: render_kubeconfig(context, str(args[0]), str(args[1]))
         )
+        self.external_dns_values = external_dns
         self._publish(
             kubeconfig=pulumi.Output.secret(config),
             endpoint=cluster.endpoint.apply(lambda e: f"https://{e}"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
-            capabilities=Capabilities(
-                load_balancer="cloud",
-                node_autoscaler="cloud",
-                default_storage_class="standard-rwo",
-                pod_identity="gke-workload-identity",
-                zones=tuple(zones),
-                region=region,
-                # Backend-service based external passthrough LB (the current GKE generation).
-                lb_annotations_public={"cloud.google.com/l4-rbs": "enabled"},
-                lb_annotations_internal={"networking.gke.io/load-balancer-type": "Internal"},
-                external_dns_provider="google",
-                external_dns_values=external_dns,
-            ),
             ready=pools,
+        )
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            load_balancer="cloud",
+            node_autoscaler="cloud",
+            default_storage_class="standard-rwo",
+            pod_identity="gke-workload-identity",
+            zones=self.zones,
+            region=self.spec.region,
+            # Backend-service based external passthrough LB (the current GKE generation).
+            lb_annotations_public={"cloud.google.com/l4-rbs": "enabled"},
+            lb_annotations_internal={"networking.gke.io/load-balancer-type": "Internal"},
+            external_dns_provider="google",
+            external_dns_values=self.external_dns_values,
         )
 
     def _node_pool(

@@ -41,7 +41,7 @@ def capabilities(spec: OnpremSpec) -> Capabilities:
     )
 
 
-class OnpremCluster(KubernetesCluster):
+class OnpremCluster(KubernetesCluster[OnpremSpec]):
     def __init__(self, spec: OnpremSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__(spec, environment, opts)
         nodes = self._machines(spec)
@@ -81,9 +81,11 @@ class OnpremCluster(KubernetesCluster):
             endpoint=f"https://{spec.api_vip}:{k3s.API_PORT}",
             cluster_name=spec.name,
             kubernetes_version=spec.kubernetes_version,
-            capabilities=capabilities(spec),
             ready=[read, *agents],
         )
+
+    def capabilities(self) -> Capabilities:
+        return capabilities(self.spec)
 
     def _machines(self, spec: OnpremSpec) -> list[Machine]:
         source = spec.machines
@@ -96,7 +98,6 @@ class OnpremCluster(KubernetesCluster):
 
     def _connection(self, node: Machine, key: pulumi.Output[str]) -> command.remote.ConnectionArgs:
         spec = self.spec
-        assert isinstance(spec, OnpremSpec)
         return command.remote.ConnectionArgs(
             host=node.address, port=spec.ssh.port, user=spec.ssh.user, private_key=key, dial_error_limit=30
         )
@@ -105,7 +106,6 @@ class OnpremCluster(KubernetesCluster):
         self, node: Machine, key: pulumi.Output[str], join: str | None, depends: Sequence[pulumi.Resource]
     ) -> command.remote.Command:
         spec = self.spec
-        assert isinstance(spec, OnpremSpec)
         config = k3s.dump(k3s.config(spec, node.role, node.name, join))
         run = command_line(k3s.node_params(spec, node.role, config))
         script: pulumi.Output[str] = self._token.apply(lambda token: render("k3s-node.sh", {"K3S_TOKEN": token}))
