@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.targets.aws import ADDON_VERSIONS, split_network
+from components.targets.aws.addons import ADDON_VERSIONS
+from components.targets.aws.network import split_network
 from preflight import engine, stackconfig
 from preflight.engine import Plan
 from tests.conftest import plan_spec, plan_stack

@@ -1,0 +1,311 @@
+"""Who may do what: the IAM roles of the cluster, its nodes and its controllers, and pods' cloud identity.
+
+Every controller gets a role of its own with a policy scoped to this cluster,
+trusted through EKS Pod Identity or IRSA as the spec says; policy documents are
+built here, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from components.targets.aws import AwsCluster
+
+
+def policy_document(*statements: Mapping[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def lb_controller_policy(cluster: str) -> str:
+    """The AWS Load Balancer Controller's rights, scoped to load balancers it tags as this cluster's."""
+    owned = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    tagging = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:Describe*",
+                "elasticloadbalancing:Describe*",
+                "acm:ListCertificates",
+                "acm:DescribeCertificate",
+                "wafv2:GetWebACL",
+                "wafv2:GetWebACLForResource",
+                "shield:GetSubscriptionState",
+                "cognito-idp:DescribeUserPoolClient",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateSecurityGroup",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateTargetGroup",
+            ],
+            "Resource": "*",
+            "Condition": tagging,
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags"],
+            "Resource": "arn:aws:ec2:*:*:security-group/*",
+            "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **tagging},
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:DeleteSecurityGroup",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:DeregisterTargets",
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+            ],
+            "Resource": "*",
+            "Condition": owned,
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:AddListenerCertificates",
+                "elasticloadbalancing:RemoveListenerCertificates",
+            ],
+            "Resource": "*",
+        },
+    )
+
+
+def karpenter_policy(cluster: str, node_role_arn: str, queue_arn: str, cluster_arn: str) -> str:
+    """Karpenter's rights: launch and end instances it tagged for this cluster, pass only the node role."""
+    mine = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}}
+    return policy_document(
+        {
+            "Sid": "Launch",
+            "Effect": "Allow",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "OwnedOnly",
+            "Effect": "Allow",
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Resource": "*",
+            "Condition": mine,
+        },
+        {
+            "Sid": "Read",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory",
+                "ec2:DescribeSubnets",
+                "pricing:GetProducts",
+                "ssm:GetParameter",
+            ],
+            "Resource": "*",
+        },
+        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn},
+        {
+            "Sid": "InstanceProfiles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:ListInstanceProfiles",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "Interruptions",
+            "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            "Resource": queue_arn,
+        },
+        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn},
+    )
+
+
+def cluster_autoscaler_policy(cluster: str) -> str:
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations",
+                "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+                "eks:DescribeNodegroup",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}},
+        },
+    )
+
+
+def external_dns_policy() -> str:
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets"],
+            "Resource": "arn:aws:route53:::hostedzone/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ListTagsForResources"],
+            "Resource": "*",
+        },
+    )
+
+
+def attach(c: AwsCluster, name: str, role: aws.iam.Role, managed: Sequence[str]) -> None:
+    """AWS-managed policies, by name (`AmazonEKSWorkerNodePolicy`, `service-role/...`)."""
+    for policy in managed:
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{policy.rsplit('/', 1)[-1]}",
+            role=role.name,
+            policy_arn=f"arn:{c.partition}:iam::aws:policy/{policy}",
+            opts=c.opts(),
+        )
+
+
+def role(c: AwsCluster, name: str, service: str, managed: Sequence[str]) -> aws.iam.Role:
+    """A role an AWS service assumes (`eks.amazonaws.com`, `ec2.amazonaws.com`), with AWS-managed policies."""
+    role = aws.iam.Role(
+        name,
+        assume_role_policy=policy_document(
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+        ),
+        opts=c.opts(),
+    )
+    attach(c, name, role, managed)
+    return role
+
+
+def service_role(
+    c: AwsCluster,
+    label: str,
+    namespace: str,
+    service_account: str,
+    *,
+    managed: Sequence[str] = (),
+    inline: pulumi.Input[str] | None = None,
+    associate: bool = True,
+) -> aws.iam.Role:
+    """An IAM role for one Kubernetes ServiceAccount, trusted through Pod Identity or IRSA as the spec says."""
+    name = f"{c.spec.name}-{label}"
+    if c.spec.pod_identity == "eks-pod-identity":
+        trust: pulumi.Input[str] = policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        )
+    else:
+        trust = pulumi.Output.all(c.oidc.arn, c.oidc.url).apply(
+            lambda a: policy_document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": a[0]},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{a[1]}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{a[1]}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            )
+        )
+    role = aws.iam.Role(name, assume_role_policy=trust, opts=c.opts())
+    attach(c, name, role, managed)
+    if inline is not None:
+        aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=inline, opts=c.opts())
+    # An add-on associates its own role (`addons.addon(role=...)`); everything else is associated here.
+    if c.spec.pod_identity == "eks-pod-identity" and associate:
+        aws.eks.PodIdentityAssociation(
+            f"{name}-pod-identity",
+            cluster_name=c.cluster.name,
+            namespace=namespace,
+            service_account=service_account,
+            role_arn=role.arn,
+            opts=c.opts(),
+        )
+    return role
+
+
+def role_annotations(c: AwsCluster, role: aws.iam.Role) -> dict[str, pulumi.Input[str]]:
+    """Pod Identity needs no annotation; IRSA finds the role through one."""
+    return {} if c.spec.pod_identity == "eks-pod-identity" else {"eks.amazonaws.com/role-arn": role.arn}
+
+
+def workload_identity(c: AwsCluster, namespace: str, service_account: str) -> Mapping[str, pulumi.Input[str]]:
+    """An IAM role with no permissions yet: grant it what the workload needs, and nothing else."""
+    role = service_role(c, f"{namespace}-{service_account}", namespace, service_account)
+    return role_annotations(c, role)
+
+
+def oidc_provider(c: AwsCluster) -> aws.iam.OpenIdConnectProvider:
+    """The cluster's OIDC issuer as an IAM identity provider: how IRSA roles trust a ServiceAccount's token."""
+    issuer = c.cluster.identities[0].oidcs[0].issuer
+    return aws.iam.OpenIdConnectProvider(
+        f"{c.spec.name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], opts=c.opts()
+    )
+
+
+def external_dns(c: AwsCluster) -> dict[str, Any]:
+    """external-dns's Helm values for Route 53: its region and a role that may change records; {} without a zone."""
+    if not c.spec.platform.dns.zone:
+        return {}
+    dns_role = service_role(c, "external-dns", "external-dns", "external-dns", inline=external_dns_policy())
+    return {
+        "env": [{"name": "AWS_DEFAULT_REGION", "value": c.spec.region}],
+        "serviceAccount": {"name": "external-dns", "annotations": role_annotations(c, dns_role)},
+    }

@@ -1,0 +1,45 @@
+"""The AWS Load Balancer Controller, which gives `LoadBalancer` Services their NLBs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pulumi
+
+from components.targets.aws import identity
+from components.workloads.charts import Chart, release
+
+if TYPE_CHECKING:
+    from components.targets.aws import AwsCluster
+
+LB_CONTROLLER = Chart("aws-load-balancer-controller", "1.14.1", "https://aws.github.io/eks-charts", "kube-system")
+
+
+def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> pulumi.Resource:
+    """The AWS Load Balancer Controller: NLBs for LoadBalancer Services, in IP mode, with a role of its own."""
+    role = identity.service_role(
+        c,
+        "lb-controller",
+        "kube-system",
+        "aws-load-balancer-controller",
+        inline=identity.lb_controller_policy(c.spec.name),
+    )
+    return release(
+        f"{c.spec.name}-aws-load-balancer-controller",
+        "aws-load-balancer-controller",
+        LB_CONTROLLER,
+        {
+            "clusterName": c.spec.name,
+            "region": c.spec.region,
+            "vpcId": c.network.vpc_id,
+            "replicaCount": 2 if ha else 1,
+            "serviceAccount": {
+                "name": "aws-load-balancer-controller",
+                "annotations": identity.role_annotations(c, role),
+            },
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            "podDisruptionBudget": {"maxUnavailable": 1} if ha else {},
+            "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+        },
+        opts,
+    )

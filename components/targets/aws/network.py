@@ -1,0 +1,116 @@
+"""The cluster's network: a VPC with large private subnets for pods and small public ones for load balancers."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from components.targets.aws import AwsCluster
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc_id: pulumi.Input[str]
+    private: list[pulumi.Input[str]]
+    """Subnet ids of the nodes and pods, one per zone."""
+    public: list[pulumi.Input[str]]
+    private_by_zone: Mapping[str, pulumi.Input[str]]
+    """Zone -> private subnet id; empty for an `existingVpc`, whose subnets' zones are not known here."""
+
+
+def split_network(cidr: str, zones: int) -> tuple[list[str], list[str]]:
+    """Large private subnets for pods (the VPC CNI gives each pod a VPC address), small public ones for LBs."""
+    net = ipaddress.IPv4Network(cidr)
+    bits = math.ceil(math.log2(zones + 1))
+    blocks = list(net.subnets(prefixlen_diff=bits))
+    private = [str(b) for b in blocks[:zones]]
+    public = [str(b) for b in blocks[-1].subnets(prefixlen_diff=max(1, math.ceil(math.log2(zones))))][:zones]
+    return private, public
+
+
+def build(c: AwsCluster) -> Network:
+    """The VPC, its subnets in each of the cluster's zones and NAT, or the `existingVpc` as it is."""
+    spec, name = c.spec, c.spec.name
+    if spec.existing_vpc is not None:
+        byo = spec.existing_vpc
+        return Network(byo.vpc_id, list(byo.private_subnet_ids), list(byo.public_subnet_ids), {})
+    vpc = aws.ec2.Vpc(
+        f"{name}-vpc",
+        cidr_block=spec.network.cidr,
+        enable_dns_hostnames=True,
+        enable_dns_support=True,
+        tags={"Name": f"{name}-vpc"},
+        opts=c.opts(),
+    )
+    igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=c.opts())
+    public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=c.opts())
+    aws.ec2.Route(
+        f"{name}-public-default",
+        route_table_id=public_rt.id,
+        destination_cidr_block="0.0.0.0/0",
+        gateway_id=igw.id,
+        opts=c.opts(),
+    )
+    cluster_tag = {f"kubernetes.io/cluster/{name}": "shared"}
+    private_cidrs, public_cidrs = split_network(spec.network.cidr, len(c.zones))
+    public_ids: list[pulumi.Input[str]] = []
+    private_ids: list[pulumi.Input[str]] = []
+    nats: list[aws.ec2.NatGateway] = []
+    for i, zone in enumerate(c.zones):
+        pub = aws.ec2.Subnet(
+            f"{name}-public-{zone}",
+            vpc_id=vpc.id,
+            cidr_block=public_cidrs[i],
+            availability_zone=zone,
+            tags={"Name": f"{name}-public-{zone}", "kubernetes.io/role/elb": "1", **cluster_tag},
+            opts=c.opts(),
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{name}-public-{zone}", subnet_id=pub.id, route_table_id=public_rt.id, opts=c.opts()
+        )
+        public_ids.append(pub.id)
+        if spec.nat_gateways == "per-zone" or i == 0:
+            eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{name}-nat-{zone}"}, opts=c.opts())
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{zone}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=pub.id,
+                    tags={"Name": f"{name}-nat-{zone}"},
+                    opts=c.opts(depends_on=[igw]),
+                )
+            )
+    for i, zone in enumerate(c.zones):
+        priv = aws.ec2.Subnet(
+            f"{name}-private-{zone}",
+            vpc_id=vpc.id,
+            cidr_block=private_cidrs[i],
+            availability_zone=zone,
+            tags={
+                "Name": f"{name}-private-{zone}",
+                "kubernetes.io/role/internal-elb": "1",
+                "karpenter.sh/discovery": name,
+                **cluster_tag,
+            },
+            opts=c.opts(),
+        )
+        rt = aws.ec2.RouteTable(
+            f"{name}-private-{zone}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{zone}"}, opts=c.opts()
+        )
+        aws.ec2.Route(
+            f"{name}-private-{zone}-default",
+            route_table_id=rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            nat_gateway_id=nats[min(i, len(nats) - 1)].id,
+            opts=c.opts(),
+        )
+        aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=priv.id, route_table_id=rt.id, opts=c.opts())
+        private_ids.append(priv.id)
+    return Network(vpc.id, private_ids, public_ids, dict(zip(c.zones, private_ids, strict=True)))
