@@ -18,7 +18,9 @@ from pulumi.runtime.settings import ROOT
 from pulumi.runtime.sync_await import _sync_await
 
 from components import spec as spec_module
-from components.targets.gcp import NODE_ROLES, GcpCluster, account_id, labels, maintenance_window
+from components.targets.gcp import GcpCluster
+from components.targets.gcp.control_plane import labels, maintenance_window
+from components.targets.gcp.identity import NODE_ROLES, account_id
 from preflight import engine
 from preflight.answers.gcp import ZONES, project_number
 from preflight.engine import Plan, Registration, Secret

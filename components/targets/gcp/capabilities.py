@@ -1,0 +1,27 @@
+"""How a GKE cluster does what the workloads layer asks for."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from components.cluster import Capabilities
+
+if TYPE_CHECKING:
+    from components.targets.gcp import GcpCluster
+
+
+def of(c: GcpCluster) -> Capabilities:
+    """Cloud load balancers, GKE's autoscaler, standard-rwo disks, Workload Identity, Cloud DNS."""
+    return Capabilities(
+        load_balancer="cloud",
+        node_autoscaler="cloud",
+        default_storage_class="standard-rwo",
+        pod_identity="gke-workload-identity",
+        zones=c.zones,
+        region=c.spec.region,
+        # Backend-service based external passthrough LB (the current GKE generation).
+        lb_annotations_public={"cloud.google.com/l4-rbs": "enabled"},
+        lb_annotations_internal={"networking.gke.io/load-balancer-type": "Internal"},
+        external_dns_provider="google",
+        external_dns_values=c.external_dns_values,
+    )

@@ -1,0 +1,238 @@
+"""The GKE control plane: project APIs, the KMS key that encrypts secrets in etcd, and the cluster itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.targets.gcp.nodes import CLOUD_PLATFORM_SCOPE
+
+if TYPE_CHECKING:
+    from components.targets.gcp import GcpCluster
+    from components.targets.gcp.identity import NodeIdentity
+    from components.targets.gcp.network import Network
+
+APIS: tuple[str, ...] = ("compute.googleapis.com", "container.googleapis.com", "cloudkms.googleapis.com")
+
+KEY_ROTATION = "7776000s"
+"""90 days: the secrets-encryption key gets a new primary version four times a year."""
+
+MIN_MAINTENANCE_HOURS = 12
+"""GKE rejects a policy with less than 48 h of maintenance availability in any 32 days (4 weekly windows)."""
+
+LOGGING_COMPONENTS: Mapping[bool, tuple[str, ...]] = {
+    False: ("SYSTEM_COMPONENTS", "WORKLOADS"),
+    True: ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER"),
+}
+MONITORING_COMPONENTS: Mapping[bool, tuple[str, ...]] = {
+    False: ("SYSTEM_COMPONENTS",),
+    True: (
+        "SYSTEM_COMPONENTS",
+        "APISERVER",
+        "SCHEDULER",
+        "CONTROLLER_MANAGER",
+        "STORAGE",
+        "POD",
+        "DEPLOYMENT",
+        "STATEFULSET",
+        "DAEMONSET",
+        "HPA",
+    ),
+}
+
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_FIRST_MONDAY = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def maintenance_window(day: str, start: str, hours: int) -> dict[str, str]:
+    """A weekly `recurring_window`: the first such weekday of 2024 anchors the RRULE, times in UTC."""
+    hour, minute = (int(p) for p in start.split(":"))
+    begin = _FIRST_MONDAY + dt.timedelta(days=_DAYS.index(day), hours=hour, minutes=minute)
+    end = begin + dt.timedelta(hours=hours)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return {
+        "start_time": begin.strftime(stamp),
+        "end_time": end.strftime(stamp),
+        "recurrence": f"FREQ=WEEKLY;BYDAY={day[:2].upper()}",
+    }
+
+
+def labels(tags: Mapping[str, str]) -> dict[str, str]:
+    """GCP labels from the cluster's tags: lowercase letters, digits, `_` and `-`, keys start with a letter."""
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        k = re.sub(r"[^a-z0-9_-]", "_", key.lower())[:63]
+        if not k[:1].isalpha():
+            k = f"k{k}"[:63]
+        out[k] = re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
+    return out
+
+
+def apis(c: GcpCluster) -> list[gcp.projects.Service]:
+    """The project APIs the cluster needs."""
+    name, project = c.spec.name, c.spec.project
+    return [
+        gcp.projects.Service(
+            f"{name}-{api.split('.')[0]}-api",
+            project=project,
+            service=api,
+            # Other stacks in the project may use the API too: never switch it off on destroy.
+            disable_on_destroy=False,
+            opts=c.child_opts(),
+        )
+        for api in APIS
+    ]
+
+
+@dataclass(frozen=True)
+class SecretsKey:
+    key: gcp.kms.CryptoKey
+    grant: gcp.kms.CryptoKeyIAMMember
+    """The GKE service agent's right to use the key, which the cluster must wait for."""
+
+
+def secrets_key(c: GcpCluster, apis: Sequence[pulumi.Resource], resource_labels: Mapping[str, str]) -> SecretsKey:
+    """A rotating KMS key for envelope encryption of Secrets in etcd, usable by GKE's service agent only."""
+    name, project, region = c.spec.name, c.spec.project, c.spec.region
+    key_ring = gcp.kms.KeyRing(
+        f"{name}-keyring",
+        project=project,
+        name=f"{name}-gke",
+        location=region,
+        opts=c.child_opts(stateful=True, depends_on=apis),
+    )
+    crypto_key = gcp.kms.CryptoKey(
+        f"{name}-secrets-key",
+        name=f"{name}-secrets",
+        key_ring=key_ring.id,
+        purpose="ENCRYPT_DECRYPT",
+        rotation_period=KEY_ROTATION,
+        labels=resource_labels,
+        opts=c.child_opts(stateful=True),
+    )
+    project_number = gcp.organizations.get_project(project_id=project).number
+    service_agent = f"serviceAccount:service-{project_number}@container-engine-robot.iam.gserviceaccount.com"
+    key_grant = gcp.kms.CryptoKeyIAMMember(
+        f"{name}-secrets-key-gke",
+        crypto_key_id=crypto_key.id,
+        role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        member=service_agent,
+        # The service agent exists once the Kubernetes Engine API is on.
+        opts=c.child_opts(depends_on=apis),
+    )
+    return SecretsKey(crypto_key, key_grant)
+
+
+def build(
+    c: GcpCluster,
+    network: Network,
+    key: SecretsKey,
+    nodes: NodeIdentity,
+    zones: Sequence[str],
+    location: str,
+    resource_labels: Mapping[str, str],
+) -> gcp.container.Cluster:
+    """The cluster: regional in prod, private nodes, Dataplane V2, Workload Identity, Shielded Nodes, KMS."""
+    spec, name, project = c.spec, c.spec.name, c.spec.project
+    environment = c.environment
+    full_telemetry = environment != "dev"
+    node_sa, crypto_key = nodes.account, key.key
+    authorized = [
+        gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=cidr, display_name=f"allowed-{i}")
+        for i, cidr in enumerate(spec.api_access.public_cidrs)
+    ]
+    if spec.api_access.private:
+        # The only way in is from the VPC itself (a CI runner or bastion in the node subnet).
+        authorized.insert(
+            0,
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                cidr_block=spec.network.cidr, display_name="node-subnet"
+            ),
+        )
+    window = maintenance_window(spec.maintenance.day, spec.maintenance.start, spec.maintenance.hours)
+    shielded = {"enable_secure_boot": True, "enable_integrity_monitoring": True}
+
+    cluster = gcp.container.Cluster(
+        f"{name}-gke",
+        project=project,
+        name=name,
+        location=location,
+        node_locations=zones if spec.regional else None,
+        description=f"orquestra {environment} cluster {name}",
+        resource_labels=resource_labels,
+        deletion_protection=spec.deletion_protection,
+        min_master_version=spec.kubernetes_version,
+        release_channel=gcp.container.ClusterReleaseChannelArgs(channel=spec.release_channel),
+        maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
+            recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(**window)
+        ),
+        # Node pools are managed below; GKE still needs one at creation, deleted right after.
+        remove_default_node_pool=True,
+        initial_node_count=1,
+        node_config=gcp.container.ClusterNodeConfigArgs(
+            service_account=node_sa.email,
+            oauth_scopes=[CLOUD_PLATFORM_SCOPE],
+            shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(**shielded),
+            workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+        ),
+        network=network.network.id,
+        subnetwork=network.subnet.id,
+        networking_mode="VPC_NATIVE",
+        ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+            cluster_secondary_range_name="pods",
+            services_secondary_range_name="services",
+            stack_type="IPV4",
+        ),
+        private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+            enable_private_nodes=True,
+            enable_private_endpoint=spec.api_access.private,
+            master_ipv4_cidr_block=spec.master_cidr,
+            master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
+                enabled=spec.api_access.private
+            ),
+        ),
+        master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+            cidr_blocks=authorized,
+            gcp_public_cidrs_access_enabled=False,
+        ),
+        master_auth=gcp.container.ClusterMasterAuthArgs(
+            client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
+                issue_client_certificate=False
+            )
+        ),
+        enable_legacy_abac=False,
+        enable_shielded_nodes=True,
+        workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=c.workload_pool),
+        # Dataplane V2 (eBPF) enforces NetworkPolicy itself; the Calico add-on stays off.
+        datapath_provider="ADVANCED_DATAPATH",
+        addons_config=gcp.container.ClusterAddonsConfigArgs(
+            http_load_balancing=gcp.container.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
+            horizontal_pod_autoscaling=gcp.container.ClusterAddonsConfigHorizontalPodAutoscalingArgs(disabled=False),
+            gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
+                enabled=True
+            ),
+            network_policy_config=gcp.container.ClusterAddonsConfigNetworkPolicyConfigArgs(disabled=True),
+            dns_cache_config=gcp.container.ClusterAddonsConfigDnsCacheConfigArgs(enabled=full_telemetry),
+        ),
+        database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=crypto_key.id),
+        logging_config=gcp.container.ClusterLoggingConfigArgs(
+            enable_components=list(LOGGING_COMPONENTS[full_telemetry])
+        ),
+        monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+            enable_components=list(MONITORING_COMPONENTS[full_telemetry]),
+            managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=full_telemetry),
+        ),
+        opts=c.child_opts(
+            stateful=True,
+            depends_on=[key.grant, network.nat, *nodes.roles],
+            # Both only shape the default pool, which is deleted on create; a change would replace the cluster.
+            ignore_changes=["nodeConfig", "initialNodeCount"],
+        ),
+    )
+    return cluster
