@@ -1,0 +1,132 @@
+"""Who may do what: the control plane's identity and its grants, cluster admins in Entra ID, workload identity."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity, network
+
+if TYPE_CHECKING:
+    from components.targets.azure import AzureCluster
+
+# Built-in role definitions (the same GUIDs in every tenant).
+ROLE_KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+
+
+def guid(*parts: str) -> str:
+    """A stable GUID for resources Azure names by GUID (role assignments), so re-runs are no-ops."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "orquestra/" + "/".join(parts)))
+
+
+def role_definition(c: AzureCluster, definition: str) -> pulumi.Output[str]:
+    """The id of a built-in role definition in the deployer's subscription."""
+    return c.client.subscription_id.apply(
+        lambda s: f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{definition}"
+    )
+
+
+def control_plane(c: AzureCluster) -> managedidentity.UserAssignedIdentity:
+    """The identity AKS runs its control plane as (KMS, the VNet), created before the cluster so it can be granted."""
+    name = c.spec.name
+    return managedidentity.UserAssignedIdentity(
+        f"{name}-control-plane",
+        resource_name_=f"{name}-control-plane",
+        resource_group_name=c.resource_group.name,
+        location=c.spec.region,
+        tags=c.tags(),
+        opts=c.child_opts(),
+    )
+
+
+@dataclass(frozen=True)
+class Grants:
+    kms: authorization.RoleAssignment
+    network: authorization.RoleAssignment
+
+
+def control_plane_grants(
+    c: AzureCluster, identity: managedidentity.UserAssignedIdentity, vault: keyvault.Vault, vnet: network.VirtualNetwork
+) -> Grants:
+    """The control plane may use the etcd key and manage the VNet, and nothing else."""
+    name, environment = c.spec.name, c.environment
+    kms_role = authorization.RoleAssignment(
+        f"{name}-kms-crypto-user",
+        role_assignment_name=guid(environment, name, "kms-crypto-user"),
+        scope=vault.id,
+        role_definition_id=role_definition(c, ROLE_KEY_VAULT_CRYPTO_USER),
+        principal_id=identity.principal_id,
+        principal_type="ServicePrincipal",
+        opts=c.child_opts(),
+    )
+    network_role = authorization.RoleAssignment(
+        f"{name}-network-contributor",
+        role_assignment_name=guid(environment, name, "network-contributor"),
+        scope=vnet.id,
+        role_definition_id=role_definition(c, ROLE_NETWORK_CONTRIBUTOR),
+        principal_id=identity.principal_id,
+        principal_type="ServicePrincipal",
+        opts=c.child_opts(),
+    )
+
+    return Grants(kms_role, network_role)
+
+
+def admins(c: AzureCluster, cluster: containerservice.ManagedCluster) -> list[authorization.RoleAssignment]:
+    """Cluster admins through Azure RBAC: the deployer, and each of `adminGroupObjectIds`."""
+    spec, name, environment = c.spec, c.spec.name, c.environment
+    # The deployer reaches the API through Entra ID like everyone else.
+    deployer_admin = authorization.RoleAssignment(
+        f"{name}-deployer-admin",
+        role_assignment_name=guid(environment, name, "deployer-admin"),
+        scope=cluster.id,
+        role_definition_id=role_definition(c, ROLE_AKS_RBAC_CLUSTER_ADMIN),
+        principal_id=c.client.object_id,
+        opts=c.child_opts(),
+    )
+    group_admins = [
+        authorization.RoleAssignment(
+            f"{name}-admin-{object_id}",
+            role_assignment_name=guid(environment, name, "admin", object_id),
+            scope=cluster.id,
+            role_definition_id=role_definition(c, ROLE_AKS_RBAC_CLUSTER_ADMIN),
+            principal_id=object_id,
+            principal_type="Group",
+            opts=c.child_opts(),
+        )
+        for object_id in spec.admin_group_object_ids
+    ]
+
+    return [deployer_admin, *group_admins]
+
+
+def workload_identity(
+    c: AzureCluster, namespace: str, service_account: str, opts: pulumi.ResourceOptions
+) -> Mapping[str, pulumi.Input[str]]:
+    """A user-assigned identity trusted for exactly one ServiceAccount through the cluster's OIDC issuer."""
+    name = f"{c.spec.name}-{namespace}-{service_account}"
+    child = pulumi.ResourceOptions.merge(c.identity_opts, opts)
+    identity = managedidentity.UserAssignedIdentity(
+        f"{name}-identity",
+        resource_name_=name[:128],
+        resource_group_name=c.resource_group.name,
+        location=c.spec.region,
+        tags=c.tags(**{"orquestra-service-account": f"{namespace}/{service_account}"}),
+        opts=child,
+    )
+    managedidentity.FederatedIdentityCredential(
+        f"{name}-federation",
+        federated_identity_credential_resource_name=f"{namespace}-{service_account}"[:120],
+        resource_name_=identity.name,
+        resource_group_name=c.resource_group.name,
+        issuer=c.oidc_issuer_url,
+        subject=f"system:serviceaccount:{namespace}:{service_account}",
+        audiences=["api://AzureADTokenExchange"],
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(parent=identity)),
+    )
+    return {"azure.workload.identity/client-id": identity.client_id}
