@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from components.spec import parse
-from components.targets.digitalocean import DigitalOceanCluster, do_tags
+from components.targets.digitalocean import capabilities
+from components.targets.digitalocean.tags import do_tags
 from preflight.answers.digitalocean import KUBERNETES_VERSIONS
 from preflight.engine import Plan, Registration, Secret
 from tests.conftest import plan_spec, plan_stack
@@ -263,7 +264,7 @@ def test_published_outputs(prod: Plan) -> None:
 def test_capabilities(environment: str) -> None:
     stack = parse({"environment": environment, "clusters": [dev_cluster()]})
     fake = SimpleNamespace(spec=stack.clusters[0], environment=environment)
-    caps = DigitalOceanCluster.capabilities(fake)  # type: ignore[arg-type]
+    caps = capabilities.of(fake)  # type: ignore[arg-type]
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
     assert caps.default_storage_class == "do-block-storage"
