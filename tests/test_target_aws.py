@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components.targets.aws import ADDON_VERSIONS, split_network
-from preflight import engine, stackconfig
+from preflight import engine, rejects, stackconfig
 from preflight.engine import Plan
 from tests.conftest import plan_spec, plan_stack
 
@@ -92,10 +92,19 @@ def test_existing_vpc_is_used_as_is() -> None:
     byo = {
         "vpcId": "vpc-0a1b2c3d4e5f60718",
         "privateSubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"],
+        "publicSubnetIds": ["subnet-0a1b2c3d4e5f6071a"],
     }
     plan = plan_env("dev", existingVpc=byo)
     assert plan.resources("aws:ec2/vpc:Vpc") == [] and plan.resources("aws:ec2/natGateway:NatGateway") == []
-    assert plan.one(EKS).plain["vpcConfig"]["subnetIds"] == byo["privateSubnetIds"]
+    assert plan.one(EKS).plain["vpcConfig"]["subnetIds"] == [*byo["privateSubnetIds"], *byo["publicSubnetIds"]]
+    tags: dict[str, dict[str, str]] = {}
+    for tag in plan.resources("aws:ec2/tag:Tag"):
+        tags.setdefault(tag.plain["resourceId"], {})[tag.plain["key"]] = tag.plain["value"]
+    discovery = {"kubernetes.io/role/internal-elb": "1", "karpenter.sh/discovery": "eks"}
+    for subnet in byo["privateSubnetIds"]:
+        assert tags[subnet] == {**discovery, "kubernetes.io/cluster/eks": "shared"}, "Karpenter and internal LBs"
+    assert tags["subnet-0a1b2c3d4e5f6071a"] == {"kubernetes.io/role/elb": "1", "kubernetes.io/cluster/eks": "shared"}
+    assert rejects.run(plan) == [], "Karpenter's EC2NodeClass and the LB controller find the given subnets"
 
 
 # -------------------------------------------------------------------- cluster

@@ -425,7 +425,7 @@ class AwsTarget(KubernetesCluster):
             "ebs-csi",
             "kube-system",
             "ebs-csi-controller-sa",
-            managed=["service-role/AmazonEBSCSIDriverPolicyV2"],
+            managed=["AmazonEBSCSIDriverPolicyV2"],
             associate=False,
         )
         ebs = self._addon(
@@ -607,6 +607,19 @@ class AwsTarget(KubernetesCluster):
         spec, name = self.aws_spec, self.spec.name
         if spec.existing_vpc is not None:
             self.vpc_id: pulumi.Input[str] = spec.existing_vpc.vpc_id
+            given = [(s, False) for s in spec.existing_vpc.private_subnet_ids]
+            given += [(s, True) for s in spec.existing_vpc.public_subnet_ids]
+            # Karpenter and the LB controller find subnets by tag; given subnets get them as tags of their own,
+            # which `pulumi destroy` removes again and which leave the subnets' other tags alone.
+            for subnet_id, public in given:
+                for key, value in self._subnet_tags(public).items():
+                    aws.ec2.Tag(
+                        f"{name}-{subnet_id}-{re.sub(r'[^a-z0-9-]', '-', key)}",
+                        resource_id=subnet_id,
+                        key=key,
+                        value=value,
+                        opts=self.opts(),
+                    )
             return list(spec.existing_vpc.private_subnet_ids), list(spec.existing_vpc.public_subnet_ids)
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -628,7 +641,6 @@ class AwsTarget(KubernetesCluster):
             gateway_id=igw.id,
             opts=self.opts(),
         )
-        cluster_tag = {f"kubernetes.io/cluster/{name}": "shared"}
         private_cidrs, public_cidrs = split_network(spec.network.cidr, len(self.zones))
         public_ids: list[pulumi.Input[str]] = []
         private_ids: list[pulumi.Input[str]] = []
@@ -639,7 +651,7 @@ class AwsTarget(KubernetesCluster):
                 vpc_id=vpc.id,
                 cidr_block=public_cidrs[i],
                 availability_zone=zone,
-                tags={"Name": f"{name}-public-{zone}", "kubernetes.io/role/elb": "1", **cluster_tag},
+                tags={"Name": f"{name}-public-{zone}", **self._subnet_tags(public=True)},
                 opts=self.opts(),
             )
             aws.ec2.RouteTableAssociation(
@@ -665,12 +677,7 @@ class AwsTarget(KubernetesCluster):
                 vpc_id=vpc.id,
                 cidr_block=private_cidrs[i],
                 availability_zone=zone,
-                tags={
-                    "Name": f"{name}-private-{zone}",
-                    "kubernetes.io/role/internal-elb": "1",
-                    "karpenter.sh/discovery": name,
-                    **cluster_tag,
-                },
+                tags={"Name": f"{name}-private-{zone}", **self._subnet_tags(public=False)},
                 opts=self.opts(),
             )
             rt = aws.ec2.RouteTable(
@@ -689,6 +696,14 @@ class AwsTarget(KubernetesCluster):
             private_ids.append(priv.id)
         self.private_by_zone = dict(zip(self.zones, private_ids, strict=True))
         return private_ids, public_ids
+
+    def _subnet_tags(self, public: bool) -> dict[str, str]:
+        """Discovery tags: public subnets take internet-facing LBs, private ones internal LBs and Karpenter nodes."""
+        name = self.spec.name
+        cluster_tag = {f"kubernetes.io/cluster/{name}": "shared"}
+        if public:
+            return {"kubernetes.io/role/elb": "1", **cluster_tag}
+        return {"kubernetes.io/role/internal-elb": "1", "karpenter.sh/discovery": name, **cluster_tag}
 
     def _addon(
         self,
@@ -787,6 +802,8 @@ class AwsTarget(KubernetesCluster):
             ami_type=ami_type(pool.instance_types[0]),
             instance_types=list(pool.instance_types),
             capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+            # Pinned to the cluster's: EKS defaults to it at creation only, and the provider sees no drift after.
+            version=self.cluster.version,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pool.min, max_size=pool.max, desired_size=pool.min
             ),
