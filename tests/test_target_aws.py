@@ -259,7 +259,7 @@ def test_karpenter_is_the_default_autoscaler(dev: Plan) -> None:
     assert "cluster-autoscaler" not in releases(dev)
     policy = next(p for p in dev.resources("aws:iam/rolePolicy:RolePolicy") if p.name == "eks-karpenter-policy")
     statements = {s["Sid"]: s for s in json.loads(policy.plain["policy"])["Statement"]}
-    assert ":role/eks-karpenter-node-" in statements["PassNodeRole"]["Resource"], (
+    assert ":role/eks-karpenter-node-" in statements["AllowPassingInstanceRole"]["Resource"], (
         "Karpenter may pass its node role only"
     )
     (entry,) = [e.plain for e in dev.resources("aws:eks/accessEntry:AccessEntry") if e.plain["type"] == "EC2_LINUX"]
@@ -271,7 +271,8 @@ def test_karpenter_is_the_default_autoscaler(dev: Plan) -> None:
         ).dependencies
     )
     assert ":role/eks-karpenter-node-" in entry["principalArn"], "the managed groups' role has its entry from EKS"
-    assert "Condition" in statements["OwnedOnly"], "Karpenter ends only instances of this cluster"
+    owned = statements["AllowScopedDeletion"]["Condition"]["StringEquals"]
+    assert owned == {"aws:ResourceTag/kubernetes.io/cluster/eks": "owned"}, "ends only this cluster's nodes"
 
 
 def test_cluster_autoscaler_is_left_to_the_workloads_layer_with_its_identity() -> None:

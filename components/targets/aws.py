@@ -28,6 +28,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
 from components.spec import AwsCluster, Environment, NodePool, Problem, Taint
+from components.targets import aws_iam
 from components.workloads.charts import Chart, release
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -106,146 +107,6 @@ def kubeconfig(name: str, region: str, endpoint: str, ca: str) -> str:
 
 def _doc(*statements: Mapping[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def lb_controller_policy(cluster: str) -> str:
-    """The AWS Load Balancer Controller's rights, scoped to load balancers it tags as this cluster's."""
-    owned = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
-    tagging = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
-    return _doc(
-        {
-            "Effect": "Allow",
-            "Action": ["iam:CreateServiceLinkedRole"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
-        },
-        {
-            "Effect": "Allow",
-            "Action": [
-                "ec2:Describe*",
-                "elasticloadbalancing:Describe*",
-                "acm:ListCertificates",
-                "acm:DescribeCertificate",
-                "wafv2:GetWebACL",
-                "wafv2:GetWebACLForResource",
-                "shield:GetSubscriptionState",
-                "cognito-idp:DescribeUserPoolClient",
-            ],
-            "Resource": "*",
-        },
-        {
-            "Effect": "Allow",
-            "Action": [
-                "ec2:CreateSecurityGroup",
-                "elasticloadbalancing:CreateLoadBalancer",
-                "elasticloadbalancing:CreateTargetGroup",
-            ],
-            "Resource": "*",
-            "Condition": tagging,
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["ec2:CreateTags"],
-            "Resource": "arn:aws:ec2:*:*:security-group/*",
-            "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **tagging},
-        },
-        {
-            "Effect": "Allow",
-            "Action": [
-                "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:DeleteSecurityGroup",
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:SetIpAddressType",
-                "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:SetSubnets",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:ModifyTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:RegisterTargets",
-                "elasticloadbalancing:DeregisterTargets",
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:RemoveTags",
-            ],
-            "Resource": "*",
-            "Condition": owned,
-        },
-        {
-            "Effect": "Allow",
-            "Action": [
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:CreateRule",
-                "elasticloadbalancing:DeleteRule",
-                "elasticloadbalancing:ModifyRule",
-                "elasticloadbalancing:AddListenerCertificates",
-                "elasticloadbalancing:RemoveListenerCertificates",
-            ],
-            "Resource": "*",
-        },
-    )
-
-
-def karpenter_policy(cluster: str, node_role_arn: str, queue_arn: str, cluster_arn: str) -> str:
-    """Karpenter's rights: launch and end instances it tagged for this cluster, pass only the node role."""
-    mine = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}}
-    return _doc(
-        {
-            "Sid": "Launch",
-            "Effect": "Allow",
-            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "OwnedOnly",
-            "Effect": "Allow",
-            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            "Resource": "*",
-            "Condition": mine,
-        },
-        {
-            "Sid": "Read",
-            "Effect": "Allow",
-            "Action": [
-                "ec2:DescribeAvailabilityZones",
-                "ec2:DescribeImages",
-                "ec2:DescribeInstances",
-                "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes",
-                "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSpotPriceHistory",
-                "ec2:DescribeSubnets",
-                "pricing:GetProducts",
-                "ssm:GetParameter",
-            ],
-            "Resource": "*",
-        },
-        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn},
-        {
-            "Sid": "InstanceProfiles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreateInstanceProfile",
-                "iam:TagInstanceProfile",
-                "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:GetInstanceProfile",
-                "iam:ListInstanceProfiles",
-            ],
-            "Resource": "*",
-        },
-        {
-            "Sid": "Interruptions",
-            "Effect": "Allow",
-            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-            "Resource": queue_arn,
-        },
-        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn},
-    )
 
 
 def cluster_autoscaler_policy(cluster: str) -> str:
@@ -836,7 +697,10 @@ class AwsTarget(KubernetesCluster):
 
     def _lb_controller(self, opts: pulumi.ResourceOptions, ha: bool) -> pulumi.Resource:
         role = self._service_role(
-            "lb-controller", "kube-system", "aws-load-balancer-controller", inline=lb_controller_policy(self.spec.name)
+            "lb-controller",
+            "kube-system",
+            "aws-load-balancer-controller",
+            inline=aws_iam.lb_controller_policy(self.partition, self.account, self.region, self.spec.name),
         )
         return release(
             f"{self.spec.name}-aws-load-balancer-controller",
@@ -904,8 +768,10 @@ class AwsTarget(KubernetesCluster):
             "karpenter",
             "kube-system",
             "karpenter",
-            inline=pulumi.Output.all(node_role.arn, queue.arn, self.cluster.arn).apply(
-                lambda a: karpenter_policy(name, str(a[0]), str(a[1]), str(a[2]))
+            inline=pulumi.Output.all(node_role.arn, queue.arn).apply(
+                lambda a: aws_iam.karpenter_policy(
+                    self.partition, self.account, self.region, name, node_role_arn=str(a[0]), queue_arn=str(a[1])
+                )
             ),
         )
         crds = release(f"{name}-karpenter-crd", "karpenter-crd", KARPENTER_CRD, {}, opts)
