@@ -51,7 +51,11 @@ def master_range(r: Registration, plan: Plan) -> Iterator[Rejection]:
         if subnetwork.get("network") != network:
             continue
         for label, other in _ranges(subnetwork):
-            if master.overlaps(ipaddress.ip_network(other)):
+            try:
+                overlaps = master.overlaps(ipaddress.ip_network(other))
+            except ValueError:
+                continue  # a malformed range is the subnetwork's own problem, refused by GCP there
+            if overlaps:
                 yield reject(
                     r, field, f"{cidr} overlaps {label} {other} of subnetwork {subnetwork.get('name')}", MASTER
                 )

@@ -58,8 +58,3 @@ def known(value: Any) -> bool:
 
 def reject(r: Registration, field: str, message: str, source: str) -> Rejection:
     return Rejection(f"{r.type} {r.name}", field, message, source)
-
-
-def where(items: Iterable[Registration], **inputs: Any) -> list[Registration]:
-    """The registrations whose inputs hold every given value (for rules that join resources)."""
-    return [r for r in items if all(view(r).get(k) == v for k, v in inputs.items())]
