@@ -115,6 +115,8 @@ class Registration:
     custom_timeouts: dict[str, str]
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    """The id the provider would return (a custom resource's, from the answers); rules join resources on it."""
 
     @property
     def plain(self) -> dict[str, Any]:
@@ -187,6 +189,7 @@ class Recorder(mocks.MockMonitor):
                 if v
             },
             inputs=_struct(request.object),
+            id=response.id,
         )
         return response
 

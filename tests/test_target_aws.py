@@ -10,7 +10,7 @@ import yaml
 
 from components.targets.aws.addons import ADDON_VERSIONS
 from components.targets.aws.network import split_network
-from preflight import engine, stackconfig
+from preflight import engine, rejects, stackconfig
 from preflight.engine import Plan
 from tests.conftest import plan_spec, plan_stack
 
@@ -93,10 +93,19 @@ def test_existing_vpc_is_used_as_is() -> None:
     byo = {
         "vpcId": "vpc-0a1b2c3d4e5f60718",
         "privateSubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"],
+        "publicSubnetIds": ["subnet-0a1b2c3d4e5f6071a"],
     }
     plan = plan_env("dev", existingVpc=byo)
     assert plan.resources("aws:ec2/vpc:Vpc") == [] and plan.resources("aws:ec2/natGateway:NatGateway") == []
-    assert plan.one(EKS).plain["vpcConfig"]["subnetIds"] == byo["privateSubnetIds"]
+    assert plan.one(EKS).plain["vpcConfig"]["subnetIds"] == [*byo["privateSubnetIds"], *byo["publicSubnetIds"]]
+    tags: dict[str, dict[str, str]] = {}
+    for tag in plan.resources("aws:ec2/tag:Tag"):
+        tags.setdefault(tag.plain["resourceId"], {})[tag.plain["key"]] = tag.plain["value"]
+    discovery = {"kubernetes.io/role/internal-elb": "1", "karpenter.sh/discovery": "eks"}
+    for subnet in byo["privateSubnetIds"]:
+        assert tags[subnet] == {**discovery, "kubernetes.io/cluster/eks": "shared"}, "Karpenter and internal LBs"
+    assert tags["subnet-0a1b2c3d4e5f6071a"] == {"kubernetes.io/role/elb": "1", "kubernetes.io/cluster/eks": "shared"}
+    assert rejects.run(plan) == [], "Karpenter's EC2NodeClass and the LB controller find the given subnets"
 
 
 # -------------------------------------------------------------------- cluster
@@ -251,7 +260,7 @@ def test_karpenter_is_the_default_autoscaler(dev: Plan) -> None:
     assert "cluster-autoscaler" not in releases(dev)
     policy = next(p for p in dev.resources("aws:iam/rolePolicy:RolePolicy") if p.name == "eks-karpenter-policy")
     statements = {s["Sid"]: s for s in json.loads(policy.plain["policy"])["Statement"]}
-    assert ":role/eks-karpenter-node-" in statements["PassNodeRole"]["Resource"], (
+    assert ":role/eks-karpenter-node-" in statements["AllowPassingInstanceRole"]["Resource"], (
         "Karpenter may pass its node role only"
     )
     (entry,) = [e.plain for e in dev.resources("aws:eks/accessEntry:AccessEntry") if e.plain["type"] == "EC2_LINUX"]
@@ -263,7 +272,8 @@ def test_karpenter_is_the_default_autoscaler(dev: Plan) -> None:
         ).dependencies
     )
     assert ":role/eks-karpenter-node-" in entry["principalArn"], "the managed groups' role has its entry from EKS"
-    assert "Condition" in statements["OwnedOnly"], "Karpenter ends only instances of this cluster"
+    owned = statements["AllowScopedDeletion"]["Condition"]["StringEquals"]
+    assert owned == {"aws:ResourceTag/kubernetes.io/cluster/eks": "owned"}, "ends only this cluster's nodes"
 
 
 def test_cluster_autoscaler_is_left_to_the_workloads_layer_with_its_identity() -> None:

@@ -120,7 +120,7 @@ def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> l
         "ebs-csi",
         "kube-system",
         "ebs-csi-controller-sa",
-        managed=["service-role/AmazonEBSCSIDriverPolicyV2"],
+        managed=["AmazonEBSCSIDriverPolicyV2"],
         associate=False,
     )
     ebs = addon(

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.spec import NodePool
-from components.targets.aws import identity
+from components.targets.aws import iam, identity
 from components.targets.aws.nodes import NODE_POLICIES
 from components.workloads.charts import Chart, release
 
@@ -83,8 +83,10 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulum
         "karpenter",
         "kube-system",
         "karpenter",
-        inline=pulumi.Output.all(node_role.arn, queue.arn, c.cluster.arn).apply(
-            lambda a: identity.karpenter_policy(name, str(a[0]), str(a[1]), str(a[2]))
+        inline=pulumi.Output.all(node_role.arn, queue.arn).apply(
+            lambda a: iam.karpenter_policy(
+                c.partition, c.account, c.spec.region, name, node_role_arn=str(a[0]), queue_arn=str(a[1])
+            )
         ),
     )
     crds = release(f"{name}-karpenter-crd", "karpenter-crd", KARPENTER_CRD, {}, opts)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
-from components.targets.aws import identity
+from components.targets.aws import iam, identity
 from components.workloads.charts import Chart, release
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> pulumi.Res
         "lb-controller",
         "kube-system",
         "aws-load-balancer-controller",
-        inline=identity.lb_controller_policy(c.spec.name),
+        inline=iam.lb_controller_policy(c.partition, c.account, c.spec.region, c.spec.name),
     )
     return release(
         f"{c.spec.name}-aws-load-balancer-controller",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,11 +36,31 @@ def split_network(cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return private, public
 
 
+def subnet_tags(name: str, public: bool) -> dict[str, str]:
+    """Discovery tags: public subnets take internet-facing LBs, private ones internal LBs and Karpenter nodes."""
+    cluster_tag = {f"kubernetes.io/cluster/{name}": "shared"}
+    if public:
+        return {"kubernetes.io/role/elb": "1", **cluster_tag}
+    return {"kubernetes.io/role/internal-elb": "1", "karpenter.sh/discovery": name, **cluster_tag}
+
+
 def build(c: AwsCluster) -> Network:
     """The VPC, its subnets in each of the cluster's zones and NAT, or the `existingVpc` as it is."""
     spec, name = c.spec, c.spec.name
     if spec.existing_vpc is not None:
         byo = spec.existing_vpc
+        given = [(s, False) for s in byo.private_subnet_ids] + [(s, True) for s in byo.public_subnet_ids]
+        # Karpenter and the LB controller find subnets by tag; given subnets get them as tags of their own,
+        # which `pulumi destroy` removes again and which leave the subnets' other tags alone.
+        for subnet_id, public in given:
+            for key, value in subnet_tags(name, public).items():
+                aws.ec2.Tag(
+                    f"{name}-{subnet_id}-{re.sub(r'[^a-z0-9-]', '-', key)}",
+                    resource_id=subnet_id,
+                    key=key,
+                    value=value,
+                    opts=c.opts(),
+                )
         return Network(byo.vpc_id, list(byo.private_subnet_ids), list(byo.public_subnet_ids), {})
     vpc = aws.ec2.Vpc(
         f"{name}-vpc",
@@ -58,7 +79,6 @@ def build(c: AwsCluster) -> Network:
         gateway_id=igw.id,
         opts=c.opts(),
     )
-    cluster_tag = {f"kubernetes.io/cluster/{name}": "shared"}
     private_cidrs, public_cidrs = split_network(spec.network.cidr, len(c.zones))
     public_ids: list[pulumi.Input[str]] = []
     private_ids: list[pulumi.Input[str]] = []
@@ -69,7 +89,7 @@ def build(c: AwsCluster) -> Network:
             vpc_id=vpc.id,
             cidr_block=public_cidrs[i],
             availability_zone=zone,
-            tags={"Name": f"{name}-public-{zone}", "kubernetes.io/role/elb": "1", **cluster_tag},
+            tags={"Name": f"{name}-public-{zone}", **subnet_tags(name, public=True)},
             opts=c.opts(),
         )
         aws.ec2.RouteTableAssociation(
@@ -93,12 +113,7 @@ def build(c: AwsCluster) -> Network:
             vpc_id=vpc.id,
             cidr_block=private_cidrs[i],
             availability_zone=zone,
-            tags={
-                "Name": f"{name}-private-{zone}",
-                "kubernetes.io/role/internal-elb": "1",
-                "karpenter.sh/discovery": name,
-                **cluster_tag,
-            },
+            tags={"Name": f"{name}-private-{zone}", **subnet_tags(name, public=False)},
             opts=c.opts(),
         )
         rt = aws.ec2.RouteTable(

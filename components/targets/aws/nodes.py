@@ -109,6 +109,8 @@ def node_group(
         ami_type=ami_type(pool.instance_types[0]),
         instance_types=list(pool.instance_types),
         capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+        # Pinned to the cluster's: EKS defaults to it at creation only, and the provider sees no drift after.
+        version=c.cluster.version,
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=pool.min, max_size=pool.max, desired_size=pool.min),
         update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
         node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),

@@ -67,7 +67,6 @@ def pool_args(c: AzureCluster, pool: NodePool, subnet_id: pulumi.Input[str], *, 
         "node_labels": dict(pool.labels),
         "node_taints": taints,
         "max_pods": 110,
-        "upgrade_settings": {"max_surge": "33%"},
         "tags": c.tags(**{"orquestra-pool": pool.name}),
     }
     zones = zones_of(c, pool)
@@ -76,7 +75,10 @@ def pool_args(c: AzureCluster, pool: NodePool, subnet_id: pulumi.Input[str], *, 
     if pool.spot:
         if SPOT_TAINT not in taints:
             taints.append(SPOT_TAINT)
+        # No upgrade settings: AKS refuses max surge on spot pools (400 "Spot pools can't set max surge").
         args.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
+    else:
+        args["upgrade_settings"] = {"max_surge": "33%"}
     if inline:
         # Creation-only in AKS: a changed name here would be refused, so this one stays stable.
         args["name"] = re.sub(r"[^a-z0-9]", "", pool.name)[:12]

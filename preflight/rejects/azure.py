@@ -1,0 +1,114 @@
+"""What AKS would refuse in a plan: node pool and KMS rules, on the inputs of each resource.
+
+Pools are checked the same way whether they are standalone `AgentPool`s or the
+inline `agentPoolProfiles` of the cluster; the table at the bottom lists every
+modelled constraint by type token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from preflight.engine import Plan, Registration
+from preflight.rejects import Rejection
+from preflight.rejects.rules import Table, known, reject, run, view
+
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+SPOT_DOCS = "https://learn.microsoft.com/en-us/azure/aks/spot-node-pool#limitations"
+# AKS's answer to a spot pool with upgrade settings: 400 InvalidParameter "Spot pools can't set max surge"
+# (and "... can't set maxUnavailable"), quoted in hashicorp/terraform-provider-azurerm#19355 and #31129.
+SPOT_SURGE = "https://github.com/hashicorp/terraform-provider-azurerm/pull/31129"
+NAMES = "https://learn.microsoft.com/en-us/azure/aks/create-node-pools#limitations"
+SYSTEM = "https://learn.microsoft.com/en-us/azure/aks/use-system-pools#system-and-user-node-pools"
+# pulumi-azure-native containerservice AzureKeyVaultKms (keyId, keyVaultNetworkAccess, keyVaultResourceId) and
+# https://learn.microsoft.com/en-us/azure/aks/use-kms-etcd-encryption (the key identifier carries its version).
+KMS = "pulumi-azure-native AzureKeyVaultKms; https://learn.microsoft.com/en-us/azure/aks/use-kms-etcd-encryption"
+KEY_ID = re.compile(r"^https://[^/]+/keys/[^/]+/[0-9a-fA-F]{32}$")
+
+
+def _pool(pool: Mapping[str, Any], name: Any, prefix: str) -> Iterator[tuple[str, str, str]]:
+    """(field, message, source) for every rule one pool breaks; `prefix` locates the pool in its resource."""
+    spot = pool.get("scaleSetPriority") == "Spot"
+    upgrade = pool.get("upgradeSettings") or {}
+    if spot:
+        for field in ("maxSurge", "maxUnavailable"):
+            if upgrade.get(field) is not None:
+                yield f"{prefix}upgradeSettings.{field}", f"spot pools can't set {field} (AKS answers 400)", SPOT_SURGE
+        policy = pool.get("scaleSetEvictionPolicy")
+        if policy is not None and policy not in ("Delete", "Deallocate"):
+            yield f"{prefix}scaleSetEvictionPolicy", f"{policy!r}; AKS takes Delete or Deallocate", SPOT_DOCS
+        price = pool.get("spotMaxPrice")
+        if isinstance(price, int | float) and price != -1 and (price <= 0 or round(price, 5) != price):
+            yield f"{prefix}spotMaxPrice", f"{price}; -1 or a positive price with up to five decimals", SPOT_DOCS
+        taints = pool.get("nodeTaints") or []
+        if known(taints) and SPOT_TAINT not in taints:
+            # AKS puts the taint on every spot node; an input without it is a diff AKS refuses to apply.
+            yield f"{prefix}nodeTaints", f"a spot pool carries {SPOT_TAINT}; declare it", SPOT_DOCS
+        if pool.get("mode") == "System":
+            yield f"{prefix}mode", "a spot pool can't be a system pool", SPOT_DOCS
+    elif pool.get("scaleSetEvictionPolicy") is not None:
+        yield (
+            f"{prefix}scaleSetEvictionPolicy",
+            "set on a pool that is not Spot; AKS takes it only with scaleSetPriority Spot",
+            "pulumi-azure-native ManagedClusterAgentPoolProfile.scale_set_eviction_policy",
+        )
+    if known(name) and isinstance(name, str):
+        windows = pool.get("osType") == "Windows"
+        limit = 6 if windows else 12
+        if not re.fullmatch(rf"[a-z][a-z0-9]{{0,{limit - 1}}}", name):
+            kind = "Windows" if windows else "Linux"
+            yield f"{prefix}name", f"{name!r}; a {kind} pool name is 1-{limit} lowercase letters and digits", NAMES
+    if pool.get("mode") == "System":
+        if pool.get("osType", "Linux") != "Linux":
+            yield f"{prefix}osType", "a system pool runs Linux", SYSTEM
+        low = pool.get("minCount") if pool.get("enableAutoScaling") else pool.get("count")
+        if isinstance(low, int) and low < 1:
+            yield (
+                f"{prefix}{'minCount' if pool.get('enableAutoScaling') else 'count'}",
+                f"{low}; a system pool keeps a node",
+                SYSTEM,
+            )
+
+
+def agent_pool_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    for field, message, source in _pool(inputs, inputs.get("agentPoolName"), ""):
+        yield reject(r, "agentPoolName" if field == "name" else field, message, source)
+
+
+def cluster_pool_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    profiles = view(r).get("agentPoolProfiles") or []
+    if not known(profiles):
+        return
+    for i, pool in enumerate(profiles):
+        yield from (reject(r, f, m, s) for f, m, s in _pool(pool, pool.get("name"), f"agentPoolProfiles[{i}]."))
+    if profiles and not any(p.get("mode") == "System" for p in profiles):
+        yield reject(r, "agentPoolProfiles", "a cluster is created with at least one System pool", SYSTEM)
+
+
+def kms_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    kms = (view(r).get("securityProfile") or {}).get("azureKeyVaultKms") or {}
+    if not kms.get("enabled"):
+        return
+    key, access, vault = kms.get("keyId"), kms.get("keyVaultNetworkAccess", "Public"), kms.get("keyVaultResourceId")
+    field = "securityProfile.azureKeyVaultKms"
+    if known(key) and not (isinstance(key, str) and KEY_ID.match(key)):
+        yield reject(r, f"{field}.keyId", f"{key!r}; KMS needs a key identifier with its version", KMS)
+    if access == "Private" and not vault:
+        yield reject(r, f"{field}.keyVaultResourceId", "required when keyVaultNetworkAccess is Private", KMS)
+    if access == "Public" and vault:
+        yield reject(r, f"{field}.keyVaultResourceId", "must be empty when keyVaultNetworkAccess is Public", KMS)
+
+
+RULES: Table = {
+    # Spot pools (no upgrade settings, eviction policy, max price, the spot taint, never System), pool names,
+    # system pools: the same rules for standalone pools and the cluster's inline profiles.
+    "azure-native:containerservice:AgentPool": (agent_pool_rules,),
+    "azure-native:containerservice:ManagedCluster": (cluster_pool_rules, kms_rules),
+}
+
+
+def check(plan: Plan) -> Iterator[Rejection]:
+    return run(plan, RULES)
