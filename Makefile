@@ -20,6 +20,7 @@ test: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/zizmor --offline --quiet .github
 
 typecheck: install
 	.venv/bin/mypy $(wildcard components preflight policies)

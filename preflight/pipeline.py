@@ -1,0 +1,135 @@
+"""`python -m preflight.pipeline deploy|preview`: which stacks CI/CD runs, in which order, from where.
+
+The workflows read this instead of hard-coding stack names, so a new stack file is
+deployed without editing a workflow, and a stack is grouped by what it says it is
+(`orquestra:environment`), not by what its file is called. For each stack it tells:
+
+- the GitHub environment it deploys behind (its `orquestra:environment`), so that
+  environment's protection rules and its OIDC role variables apply;
+- the clouds whose credentials the job must obtain, by OIDC, for its targets;
+- whether a GitHub-hosted runner can reach every cluster it must talk to: a
+  private API endpoint, or on-prem hosts reached over SSH, cannot be reached from
+  one; such a stack is listed with `reachable: false` and its deploy job refuses
+  with that reason rather than fail half way through `pulumi up`;
+- whether CI can deploy it at all: a cluster adopted through a kubeconfig file on
+  a workstation (the local `dev` stack) is never deployed from CI.
+
+Output is `KEY=JSON` lines for `$GITHUB_OUTPUT`. The stack files are parsed with
+the spec, so a stack CI cannot read fails here with the spec's own message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from components.spec import (
+    ENVIRONMENTS,
+    NAMESPACE,
+    ClusterBase,
+    Environment,
+    ExistingCluster,
+    OnpremCluster,
+    SpecError,
+    parse,
+)
+from preflight import engine, stackconfig
+
+HOSTED_RUNNER = "ubuntu-24.04"
+
+# Target -> the credentials a job needs for it. aws, gcp and azure log in by OIDC with
+# their official actions; the others read short-lived tokens from a Pulumi ESC
+# environment ("esc"), which the job opens after logging in to Pulumi Cloud by OIDC.
+# An existing cluster whose kubeconfig is a stack secret needs no cloud login at all.
+CREDENTIALS: dict[str, str | None] = {
+    "aws": "aws",
+    "gcp": "gcp",
+    "azure": "azure",
+    "digitalocean": "esc",
+    "onprem": "esc",
+    "existing": None,
+}
+
+
+@dataclass(frozen=True)
+class StackJob:
+    stack: str
+    environment: Environment
+    clouds: list[str]
+    runner: str
+    reachable: bool
+    why: str
+    """Why a GitHub-hosted runner cannot reach the stack ("" when it can)."""
+
+
+def _unreachable(cluster: ClusterBase) -> str:
+    if isinstance(cluster, OnpremCluster):
+        return f"cluster '{cluster.name}' is on-prem: its hosts are reached over SSH on the site's network"
+    api = getattr(cluster, "api_access", None)
+    if api is not None and api.private:
+        return f"cluster '{cluster.name}' has a private API endpoint"
+    return ""
+
+
+def _local(cluster: ClusterBase) -> bool:
+    return isinstance(cluster, ExistingCluster) and cluster.kubeconfig_path is not None
+
+
+def jobs(project_dir: Path = engine.PROJECT_DIR) -> list[StackJob]:
+    """Every stack CI can deploy, in deploy order (dev, staging, prod; by name within one)."""
+    out: list[StackJob] = []
+    for name in stackconfig.stacks(project_dir):
+        config = stackconfig.load(project_dir, name)
+        try:
+            spec = parse(config.namespace(NAMESPACE))
+        except SpecError as err:
+            raise SpecError([f"stacks/Pulumi.{name}.yaml: {line}" for line in err.problems]) from None
+        if any(_local(c) for c in spec.clusters):
+            continue
+        reasons = [r for r in (_unreachable(c) for c in spec.clusters) if r]
+        out.append(
+            StackJob(
+                stack=name,
+                environment=spec.environment,
+                clouds=sorted({cred for c in spec.clusters if (cred := CREDENTIALS[c.target])}),
+                runner=HOSTED_RUNNER,
+                reachable=not reasons,
+                why="; ".join(reasons),
+            )
+        )
+    rank = {env: i for i, env in enumerate(ENVIRONMENTS)}
+    return sorted(out, key=lambda j: (rank[j.environment], j.stack))
+
+
+def outputs(kind: str, found: Sequence[StackJob]) -> dict[str, str]:
+    """`deploy`: one JSON list per environment; `preview`: the stacks a pull request can preview."""
+    if kind == "deploy":
+        return {env: json.dumps([asdict(j) for j in found if j.environment == env]) for env in ENVIRONMENTS}
+    return {"stacks": json.dumps([asdict(j) for j in found if j.reachable])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preflight.pipeline", description=__doc__.split("\n")[0])
+    parser.add_argument("kind", choices=("deploy", "preview"))
+    parser.add_argument("--project-dir", type=Path, default=engine.PROJECT_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        found = jobs(args.project_dir)
+    except SpecError as err:
+        for line in err.problems:
+            print(line, file=sys.stderr)
+        return 2
+    for key, value in outputs(args.kind, found).items():
+        print(f"{key}={value}")
+    for job in found:
+        if not job.reachable:
+            print(f"::warning::stack {job.stack} cannot be reached from a hosted runner: {job.why}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
