@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
 from components.spec import AwsCluster, Environment, NodePool, Problem, Taint
-from components.workloads.charts import Chart, release
+from components.workloads.charts import KARPENTER, KARPENTER_CRD, LB_CONTROLLER, release
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -57,11 +57,6 @@ ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
         "aws-ebs-csi-driver": "v1.55.0-eksbuild.1",
     },
 }
-
-KARPENTER = Chart("oci://public.ecr.aws/karpenter/karpenter", "1.8.1", namespace="kube-system")
-# Helm never upgrades CRDs it installed from a chart's crds/ folder; Karpenter ships them as a chart of their own.
-KARPENTER_CRD = Chart("oci://public.ecr.aws/karpenter/karpenter-crd", "1.8.1", namespace="kube-system")
-LB_CONTROLLER = Chart("aws-load-balancer-controller", "1.14.1", "https://aws.github.io/eks-charts", "kube-system")
 
 # vCPUs per instance type, to turn a pool's `max` nodes into a Karpenter CPU limit.
 VCPUS: Mapping[str, int] = {
