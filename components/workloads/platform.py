@@ -140,7 +140,10 @@ def external_dns_values(
 def cluster_autoscaler_values(environment: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
     base = {
         "replicaCount": replicas(environment),
-        "podDisruptionBudget": {"minAvailable": 1} if ha(environment) else {},
+        # The chart defaults to `maxUnavailable: 1`, and its pdb.yaml fails when `minAvailable` is set
+        # too (cluster-autoscaler chart 9.50.1, templates/pdb.yaml); a null cannot unset it through a
+        # Release (pulumi/pulumi#12178). With two replicas, one unavailable keeps one running.
+        "podDisruptionBudget": {"maxUnavailable": 1},
         "resources": resources("100m", "300Mi", "600Mi"),
         "extraArgs": {
             "balance-similar-node-groups": True,
