@@ -919,7 +919,8 @@ class AwsTarget(KubernetesCluster):
                 "blockDeviceMappings": [
                     {"deviceName": "/dev/xvda", "ebs": {"volumeSize": "50Gi", "volumeType": "gp3", "encrypted": True}}
                 ],
-                "tags": self.tags(**{f"kubernetes.io/cluster/{name}": "owned"}),
+                # Karpenter adds kubernetes.io/cluster/<name> itself; karpenter-crd 1.8.1 refuses it here (CEL).
+                "tags": self.tags(),
             },
             opts=cr,
         )
