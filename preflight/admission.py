@@ -75,14 +75,6 @@ class Review:
         """Release URN -> kinds it installs, with counts."""
         return {r.registration.urn: Counter(str(o.get("kind")) for o in r.installed) for r in self.releases()}
 
-    def load_balancers(self) -> list[tuple[Release, dict[str, Any]]]:
-        return [
-            (r, o)
-            for r in self.releases()
-            for o in r.installed
-            if o.get("kind") == "Service" and (o.get("spec") or {}).get("type") == "LoadBalancer"
-        ]
-
 
 def object_name(obj: Mapping[str, Any]) -> str:
     meta = obj.get("metadata") or {}
@@ -102,7 +94,9 @@ def _validate(
     cluster: Cluster,
     crds: Mapping[tuple[str, str, str], validate.Crd],
     review: Review,
+    incomplete: bool = False,
 ) -> None:
+    """Validate one object into `review`; `incomplete` when a release of the cluster could not be rendered."""
     if is_builtin(_builtin_type(obj)):
         problems = validate.builtin(obj, cluster.minor)
         if problems is None:
@@ -118,6 +112,8 @@ def _validate(
     else:
         group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
         crd = crds.get((group, version, str(obj.get("kind", ""))))
+        if crd is None and incomplete:
+            return  # a release of this cluster could not be rendered; that is the line to read, not this one
         if crd is None:
             review.rejections.append(
                 Rejection(
@@ -258,15 +254,25 @@ def _review(plan: Plan) -> Review:
                 subject = f"{r.subject}: {object_name(obj)}"
                 seen_objects.append((subject, obj))
                 _validate(subject, obj, cluster, crds, result)
+        incomplete = any(r.rendered is None or r.rendered.error for r in cluster.releases)
         for reg in cluster.objects:
             obj = manifest(reg)
             subject = f"{reg.type} {reg.name}"
             seen_objects.append((subject, obj))
-            _validate(subject, obj, cluster, crds, result)
+            _validate(subject, obj, cluster, crds, result, incomplete)
     _images(seen_objects, result)
     return result
 
 
-def program_object(reg: Registration) -> bool:
-    """A Kubernetes object the program registers itself (not a Release, not a provider)."""
-    return reg.type.startswith("kubernetes:") and reg.type != "kubernetes:helm.sh/v3:Release"
+def rendered_load_balancers(plan: Plan, release: Registration) -> int | None:
+    """How many `LoadBalancer` Services Helm renders for a release of the plan; None if it could not be rendered."""
+    for r in review(plan).releases():
+        if r.registration.urn == release.urn:
+            if r.rendered is None or r.rendered.error:
+                return None
+            return sum(1 for o in r.installed if _is_load_balancer(o))
+    return None
+
+
+def _is_load_balancer(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "Service" and (obj.get("spec") or {}).get("type") == "LoadBalancer"

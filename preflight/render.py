@@ -10,11 +10,13 @@ holds for the version the program pins, and returns the objects Helm would apply
 from __future__ import annotations
 
 import json
+import os
 import re
 import tarfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from components.workloads.charts import Chart, locked
@@ -27,6 +29,7 @@ DEFAULT_MINOR = "1.35"
 
 # How Helm splits a rendered template into documents: helm.sh/helm/v4 pkg/release/v1/util/manifest.go (SplitManifests).
 _SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+_CACHE_FROM = 64 * 1024
 _SCHEMA_LINE = re.compile(r"^\s*- at '(?P<path>[^']*)': (?P<message>.+)$")
 
 
@@ -73,13 +76,26 @@ class Release:
         return crds + self.rendered.objects
 
 
-def _documents(text: str) -> Iterator[dict[str, Any]]:
+def _documents(text: str) -> tuple[dict[str, Any], ...]:
     """The objects of a manifest, parsed by the Go YAML library Helm and the Kubernetes clients use.
 
-    It is also several times faster than PyYAML on the megabytes of CRDs a cluster gets.
+    A cluster's CRDs run to megabytes of YAML, which take seconds to parse; the parse of a
+    large manifest is kept in the per-user cache under the hash of its text, so it is
+    paid once per machine and chart version, never trusted across different text.
     """
+    import hashlib
+
     import helm_python as helm
 
+    stored: Path | None = None
+    if len(text) >= _CACHE_FROM:
+        digest = hashlib.sha256(f"{helm.__version__}\n{text}".encode()).hexdigest()
+        stored = mirror.cache_dir().parent / "parsed" / f"{digest}.json"
+        try:
+            return tuple(json.loads(stored.read_text()))
+        except (OSError, ValueError):
+            pass
+    found: list[dict[str, Any]] = []
     for doc in _SEPARATOR.split(text):
         if not doc.strip():
             continue
@@ -87,9 +103,18 @@ def _documents(text: str) -> Iterator[dict[str, Any]]:
         if not obj:
             continue
         if obj.get("kind") == "List" and isinstance(obj.get("items"), list):
-            yield from (i for i in obj["items"] if isinstance(i, dict))
+            found += [i for i in obj["items"] if isinstance(i, dict)]
         else:
-            yield obj
+            found.append(obj)
+    if stored is not None:
+        try:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(found))
+            partial.replace(stored)
+        except OSError:
+            pass  # a read-only home only costs the parse next time
+    return tuple(found)
 
 
 @cache

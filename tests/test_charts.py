@@ -88,7 +88,7 @@ def test_a_chart_bump_without_its_archive_in_the_mirror_fails_naming_it(monkeypa
     monkeypatch.setattr(charts, "CERT_MANAGER", bumped)
     monkeypatch.setitem(charts.ALL, "cert-manager", bumped)  # type: ignore[index]
     found = lines(lab())
-    assert [line for line in found if line.startswith("release lab-cert-manager")] == [
+    assert [line for line in found if "cert-manager" in line] == [
         "release lab-cert-manager: chart: chart cert-manager v1.99.0 is not in the chart mirror "
         f"{mirror.mirror_dir()} (no cert-manager-v1.99.0.tgz); add it there, or run `make charts` on a machine "
         f"with network (source: {admission.MIRROR_SOURCE})"
@@ -361,3 +361,51 @@ def test_images_and_host_access_of_every_pod_are_listed() -> None:
     admission._images([("pod x", bad)], mutated)
     assert mutated.host_access == ["pod x: privileged containers x; hostPath /var"]
     assert [(i.image, i.pinned) for i in mutated.images] == [("nginx:latest", False)]
+
+
+# ----------------------------------------------------------------- preflight's output
+
+
+def test_preflight_exits_4_with_one_line_per_refusal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preflight.__main__ import main
+
+    real = platform.cert_manager_values
+    monkeypatch.setattr(platform, "cert_manager_values", lambda env: {**real(env), "replicaCount": "one"})
+    assert main(["dev", "--no-policies"]) == 4
+    out, err = capsys.readouterr()
+    assert "1 thing(s) a cloud or a cluster would reject:" in err
+    assert "  release local-cert-manager: values.replicaCount: got string, want number" in err
+    assert "kubernetes:helm.sh/v3:Release  local-metrics-server [renders " in out
+
+
+def test_preflight_lists_every_image_a_stack_pulls(capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.__main__ import main
+
+    assert main(["onprem", "--no-policies", "--images"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    by_image = {line.split("\t")[0]: line.split("\t")[1:] for line in out}
+    assert by_image["quay.io/metallb/speaker:v0.15.2"][0] == "pinned"
+    assert (
+        "release dc1-metallb: DaemonSet/metallb-system/metallb-speaker"
+        in by_image["quay.io/metallb/speaker:v0.15.2"][1]
+    )
+    assert all(fields[0] == "pinned" for fields in by_image.values())
+    assert not any(line.startswith("Plan for stack") for line in out)
+
+
+def test_load_balancers_a_chart_renders_are_priced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.estimates import CLOUD_LOAD_BALANCER_MONTHLY, estimate
+
+    real = platform.metrics_server_values
+    exposed = {"service": {"type": "LoadBalancer"}}
+    unread = {"extraService": {"type": "LoadBalancer"}}  # a key the chart never reads: no Service, no charge
+
+    def cost(extra: dict[str, Any]) -> float:
+        monkeypatch.setattr(platform, "metrics_server_values", lambda env, args: {**real(env, args), **extra})
+        plan = aws_with_cluster_autoscaler()
+        return sum(i.cost.monthly for i in estimate(plan).items if i.name == "eks-metrics-server")
+
+    assert cost(exposed) == pytest.approx(CLOUD_LOAD_BALANCER_MONTHLY["aws"])
+    assert cost(unread) == 0

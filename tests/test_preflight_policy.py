@@ -257,3 +257,17 @@ def test_without_pack_config_levels_follow_the_stack_environment(env: str, level
     assert levels["eks-private-endpoint"] == level
     assert levels["k8s-no-host-path"] == "MANDATORY"
     assert info.supportsConfig
+
+
+def test_the_charts_rendered_workloads_reach_the_pack_as_advisory_findings() -> None:
+    from tests.conftest import plan_stack
+
+    result = policy.analyze(plan_stack("prod-aws"), config("prod"), policy.load_pack_config("prod"))
+    in_charts = [v for v in result.violations if v.resource.startswith("release ")]
+    assert in_charts, "cert-manager's startupapicheck Job sets no resources"
+    assert {v.level for v in in_charts} == {"advisory"}
+    assert any(
+        v.policy == "k8s-resource-limits" and v.resource.startswith("release eks-prod-cert-manager: Job/cert-manager/")
+        for v in in_charts
+    )
+    assert not [v for v in result.mandatory if v.resource.startswith("release ")]
