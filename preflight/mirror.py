@@ -67,7 +67,7 @@ def _repository_digest(chart: Chart) -> str | None:
         if str(entry.get("version")) == chart.version:
             digest = entry.get("digest")
             return f"sha256:{digest}" if digest and not str(digest).startswith("sha256:") else digest
-    raise ChartMissing(f"chart {chart.key} {chart.version}: not listed in {chart.repo}index.yaml")
+    raise ChartMissing(f"chart {chart.key} {chart.version}: not listed in {chart.repo.rstrip('/')}/index.yaml")
 
 
 def fetch(chart: Chart, destination: Path) -> Path:

@@ -9,6 +9,7 @@ holds for the version the program pins, and returns the objects Helm would apply
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -293,8 +294,8 @@ def _release(reg: Registration, cluster: Cluster, api_versions: Sequence[str] = 
     try:
         rendered = render(chart, values, name=name, namespace=namespace, minor=cluster.minor, api_versions=api_versions)
     except mirror.ChartMissing as exc:
-        return Release(**{**base.__dict__, "missing": str(exc)})
-    return Release(**{**base.__dict__, "rendered": rendered})
+        return dataclasses.replace(base, missing=str(exc))
+    return dataclasses.replace(base, rendered=rendered)
 
 
 def wire(value: Any) -> Any:

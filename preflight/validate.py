@@ -17,6 +17,7 @@ import copy
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -111,8 +112,6 @@ def schema_minor(minor: str) -> str | None:
 
 def builtin(obj: Mapping[str, Any], minor: str) -> list[Problem] | None:
     """Problems of a built-in object at the cluster's minor; None when the minor has no such kind."""
-    import re
-
     have = schema_minor(minor)
     source = f"Kubernetes {minor} OpenAPI schema (kubernetes-validate {package_version('kubernetes-validate')})"
     if have is None:
