@@ -21,7 +21,7 @@ from policies.rules.kubernetes import is_builtin
 from preflight import validate
 from preflight.engine import Plan, Registration
 from preflight.rejects import Rejection
-from preflight.render import Cluster, Release, clusters, default_values, manifest, template_text
+from preflight.render import Cluster, Release, clusters, default_values, manifest, render, template_text
 
 MIRROR_SOURCE = "chart lock table (components/workloads/charts.py) and the chart mirror"
 
@@ -262,6 +262,52 @@ def _review(plan: Plan) -> Review:
             _validate(subject, obj, cluster, crds, result, incomplete)
     _images(seen_objects, result)
     return result
+
+
+# The container settings the pack's Kubernetes rules read (policies/rules/kubernetes.py), by rule: the
+# values keys that conventionally carry them, and a setting of that key that changes what Helm renders.
+# Only resources: a chart's values can also set a securityContext or probes, but whether the software
+# still runs with them is the chart's knowledge, not the values' (MetalLB's speaker needs root for ARP).
+VALUES_FIXES: Mapping[str, tuple[tuple[str, ...], Mapping[str, Any]]] = {
+    "k8s-resource-requests": (("resources",), {"requests": {"cpu": "11m", "memory": "11Mi"}}),
+    "k8s-resource-limits": (("resources",), {"limits": {"memory": "11Mi"}}),
+}
+
+
+def values_fix(plan: Plan, release_urn: str, name: str, policy: str) -> str | None:
+    """The values key of a release that changes its rendered object `name` where `policy` looks, if there is one.
+
+    Helm decides: each key of the chart's values named for what the rule reads is set,
+    the chart rendered again, and the key is the fix when that object changes.
+    """
+    from components.spec import deep_merge
+
+    if policy not in VALUES_FIXES:
+        return None
+    release = next((r for r in review(plan).releases() if r.registration.urn == release_urn), None)
+    if release is None or release.chart is None or release.rendered is None or release.rendered.error:
+        return None
+    keys, setting = VALUES_FIXES[policy]
+
+    def rendered(values: Mapping[str, Any]) -> Any:
+        out = render(release.chart, values, name=release.name, namespace=release.namespace, minor=release.minor)  # type: ignore[arg-type]
+        return next((o for o in out.objects if object_name(o) == name), None)
+
+    def paths(node: Any, at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in keys and (value is None or isinstance(value, dict)):
+                    yield (*at, key)
+                yield from paths(value, (*at, key))
+
+    before = rendered(release.values)
+    for path in paths(default_values(release.chart), ()):
+        change: dict[str, Any] = dict(setting)
+        for key in reversed(path):
+            change = {key: change}
+        if rendered(deep_merge(release.values, change)) != before:
+            return "values." + ".".join(path)
+    return None
 
 
 def rendered_load_balancers(plan: Plan, release: Registration) -> int | None:

@@ -287,10 +287,10 @@ def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], pac
                     provider=_provider(plan, reg),
                 )
                 collect(stub.Analyze(request), reg.urn)
-            for request, subject in _rendered(plan):
+            for request, subject, release_urn in _rendered(plan):
                 found = len(violations)
                 collect(stub.Analyze(request))
-                violations[found:] = [_chart_finding(v, subject) for v in violations[found:]]
+                violations[found:] = [_chart_finding(plan, v, release_urn, subject) for v in violations[found:]]
             stack = analyzer_pb2.AnalyzeStackRequest(
                 resources=[
                     analyzer_pb2.AnalyzerResource(
@@ -322,7 +322,7 @@ _RENDERED_KINDS = frozenset(
 )
 
 
-def _rendered(plan: Plan) -> Iterator[tuple[analyzer_pb2.AnalyzeRequest, str]]:
+def _rendered(plan: Plan) -> Iterator[tuple[analyzer_pb2.AnalyzeRequest, str, str]]:
     """The objects Helm renders for each release, as the pack would see them if the program registered them."""
     from preflight.admission import object_name, review
 
@@ -344,11 +344,18 @@ def _rendered(plan: Plan) -> Iterator[tuple[analyzer_pb2.AnalyzeRequest, str]]:
                     provider=_provider(plan, reg),
                 ),
                 f"{release.subject}: {name}",
+                reg.urn,
             )
 
 
-def _chart_finding(v: Violation, subject: str) -> Violation:
-    """A finding in a third-party chart's own objects: advisory, since the program does not write them."""
+def _chart_finding(plan: Plan, v: Violation, release_urn: str, subject: str) -> Violation:
+    """A finding in a chart's own objects: the pack's level when the program's values can fix it, else advisory."""
+    from preflight.admission import values_fix
+
+    object_name = subject.split(": ", 1)[1]
+    fix = values_fix(plan, release_urn, object_name, v.policy)
+    if fix:
+        return Violation(v.policy, v.level, f"{v.message} (in the chart's objects; {fix} can fix it)", v.urn, subject)
     level = "advisory" if v.level == "mandatory" else v.level
     return Violation(v.policy, level, f"{v.message} (in the chart's objects)", v.urn, subject)
 
