@@ -73,9 +73,19 @@ def envoy_gateway_values(environment: str) -> dict[str, Any]:
         "crds": {"enabled": False},
         "deployment": {
             "replicas": n,
-            "envoyGateway": {"resources": resources("100m", "256Mi", "1Gi")},
-            "pod": {"topologySpreadConstraints": spread({"control-plane": "envoy-gateway"}) if n > 1 else []},
+            "envoyGateway": {
+                "resources": resources("100m", "256Mi", "1Gi"),
+                # Merged over the chart's own securityContext. The controller writes only its Wasm cache,
+                # /var/lib/eg/wasm, which gets an emptyDir (envoyproxy/gateway#8911, fixed upstream after v1.8).
+                "securityContext": {"readOnlyRootFilesystem": True},
+            },
+            "pod": {
+                "topologySpreadConstraints": spread({"control-plane": "envoy-gateway"}) if n > 1 else [],
+                "extraVolumes": [{"name": "wasm-cache", "emptyDir": {}}],
+                "extraVolumeMounts": [{"name": "wasm-cache", "mountPath": "/var/lib/eg"}],
+            },
         },
+        "certgen": {"job": {"resources": resources("10m", "32Mi", "64Mi")}},
         "podDisruptionBudget": {"minAvailable": 1} if n > 1 else {},
     }
 
@@ -101,6 +111,7 @@ def cert_manager_values(environment: str) -> dict[str, Any]:
             "enableGatewayAPI": True,
         },
         "prometheus": {"enabled": True},
+        "startupapicheck": {"resources": resources("10m", "32Mi", "64Mi")},
     }
 
 
