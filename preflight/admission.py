@@ -135,9 +135,10 @@ def _validate(
 
 def _unread_values(release: Release) -> Iterator[Finding]:
     """Values keys the chart neither declares in its own values nor names in any template: Helm ignores them."""
-    assert release.chart is not None
-    defaults = default_values(release.chart)
-    text = template_text(release.chart.key, release.chart.version)
+    chart = release.chart
+    assert chart is not None
+    defaults = default_values(chart)
+    text = template_text(chart.key, chart.version)
 
     def walk(given: Any, known: Any, path: list[str]) -> Iterator[Finding]:
         if not isinstance(given, dict) or not isinstance(known, dict) or not known:
@@ -151,7 +152,7 @@ def _unread_values(release: Release) -> Iterator[Finding]:
                 yield Finding(
                     release.subject,
                     "values." + ".".join([*path, key]),
-                    f"chart {release.chart.key} {release.chart.version} never reads this key; Helm ignores it",  # type: ignore[union-attr]
+                    f"chart {chart.key} {chart.version} never reads this key; Helm ignores it",
                 )
 
     yield from walk(dict(release.values), defaults, [])
@@ -287,10 +288,10 @@ def values_fix(plan: Plan, release_urn: str, name: str, policy: str) -> str | No
     release = next((r for r in review(plan).releases() if r.registration.urn == release_urn), None)
     if release is None or release.chart is None or release.rendered is None or release.rendered.error:
         return None
-    keys, setting = VALUES_FIXES[policy]
+    chart, keys, setting = release.chart, *VALUES_FIXES[policy]
 
     def rendered(values: Mapping[str, Any]) -> Any:
-        out = render(release.chart, values, name=release.name, namespace=release.namespace, minor=release.minor)  # type: ignore[arg-type]
+        out = render(chart, values, name=release.name, namespace=release.namespace, minor=release.minor)
         return next((o for o in out.objects if object_name(o) == name), None)
 
     def paths(node: Any, at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
@@ -301,7 +302,7 @@ def values_fix(plan: Plan, release_urn: str, name: str, policy: str) -> str | No
                 yield from paths(value, (*at, key))
 
     before = rendered(release.values)
-    for path in paths(default_values(release.chart), ()):
+    for path in paths(default_values(chart), ()):
         change: dict[str, Any] = dict(setting)
         for key in reversed(path):
             change = {key: change}

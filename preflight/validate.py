@@ -162,9 +162,16 @@ def _to_jsonschema(node: Any) -> Any:
     return out
 
 
-@cache
-def _crd_validator(schema_json: str) -> jsonschema.protocols.Validator:
-    return jsonschema.validators.Draft4Validator(_to_jsonschema(json.loads(schema_json)))
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], jsonschema.protocols.Validator]] = {}
+
+
+def _crd_validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
+    """One validator per schema object (rendered charts are cached, so each CRD version is one object)."""
+    held = _VALIDATORS.get(id(schema))
+    if held is None or held[0] is not schema:
+        held = (schema, jsonschema.validators.Draft4Validator(_to_jsonschema(schema)))
+        _VALIDATORS[id(schema)] = held
+    return held[1]
 
 
 def _structural(value: Any, schema: Mapping[str, Any], path: list[Any], unknown: list[str]) -> Any:
@@ -203,7 +210,7 @@ def custom(obj: Mapping[str, Any], crd: Crd) -> tuple[list[Problem], list[Uneval
     unknown: list[str] = []
     stored = _structural(dict(obj), crd.schema, [], unknown)
     problems = [Problem(u, "unknown field: the CRD's schema has no such property", crd.source) for u in unknown]
-    validator = _crd_validator(json.dumps(crd.schema, sort_keys=True))
+    validator = _crd_validator(crd.schema)
     problems += [Problem(_path(e.absolute_path), _reason(e), crd.source) for e in validator.iter_errors(stored)]
     if problems:
         return problems, []

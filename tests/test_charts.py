@@ -409,3 +409,39 @@ def test_load_balancers_a_chart_renders_are_priced(monkeypatch: pytest.MonkeyPat
 
     assert cost(exposed) == pytest.approx(CLOUD_LOAD_BALANCER_MONTHLY["aws"])
     assert cost(unread) == 0
+
+
+def test_make_charts_fetches_a_missing_chart_and_checks_the_published_digest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make charts` on a machine with network, with the repository and its index played from the mirror."""
+    import io
+    import shutil
+    import urllib.request
+
+    import helm_python as helm
+
+    source = mirror.archive(charts.METRICS_SERVER)
+    published = {"digest": helm.digest(source).removeprefix("sha256:")}
+    asked: list[tuple[str, str | None, str | None]] = []
+
+    def pull(ref: str, *, destination: str, version: str, repo_url: str | None) -> dict[str, str]:
+        asked.append((ref, version, repo_url))
+        shutil.copy(source, Path(destination) / "metrics-server-3.13.0.tgz")
+        return {"output": ""}
+
+    def urlopen(url: str, timeout: float) -> io.BytesIO:
+        assert url == "https://kubernetes-sigs.github.io/metrics-server/index.yaml"
+        entry = {"version": "3.13.0", **published}
+        return io.BytesIO(json.dumps({"entries": {"metrics-server": [entry]}}).encode())
+
+    monkeypatch.setattr(helm, "pull", pull)
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    got = mirror.fetch(charts.METRICS_SERVER, tmp_path / "cache")
+    assert got == tmp_path / "cache" / "metrics-server-3.13.0.tgz" and got.read_bytes() == source.read_bytes()
+    assert asked == [("metrics-server", "3.13.0", "https://kubernetes-sigs.github.io/metrics-server/")]
+
+    published["digest"] = "0" * 64
+    with pytest.raises(mirror.ChartMissing, match=r"metrics-server 3\.13\.0: digest sha256:\w+ is not the published"):
+        mirror.fetch(charts.METRICS_SERVER, tmp_path / "other")
+    assert not (tmp_path / "other" / "metrics-server-3.13.0.tgz").exists()
