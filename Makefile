@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 STACK ?= dev
 
-.PHONY: install plan test lint typecheck bench check clean snapshots
+.PHONY: install plan test lint typecheck bench charts check clean snapshots
 
 install: .venv/.installed
 
@@ -31,6 +31,11 @@ snapshots: install
 
 bench: install
 	$(PY) -m tests.bench.preflight_bench
+
+# Fills the chart mirror (ORQUESTRA_CHART_MIRROR, else ../shared/charts, else ~/.cache/orquestra/charts)
+# with every pinned chart missing from it, from the charts' own repositories; needs network.
+charts: install
+	$(PY) -m preflight.mirror
 
 check: lint typecheck test
 

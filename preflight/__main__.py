@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from components.spec import NAMESPACE, SpecError, parse
-from preflight import engine, policy, rejects, report
+from preflight import admission, engine, policy, rejects, report
 from preflight.diagram import mermaid
 from preflight.stackconfig import StackNotFound, load
 
@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         help="policy pack config: dev, staging, prod or a JSON file (default: the stack's orquestra:environment)",
     )
     parser.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    parser.add_argument(
+        "--images",
+        action="store_true",
+        help="print only the container images the stack would pull (the charts' and the program's), and if pinned",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -48,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     document = plan.to_json()
     rejected = rejects.run(plan) if plan.ok else []
     document["rejections"] = [asdict(r) for r in rejected]
+    seen = admission.review(plan) if plan.ok else None
+    if seen is not None:
+        document["charts"] = _charts_document(seen)
+    if args.images and seen is not None:
+        _print_images(seen)
     result: policy.PolicyResult | None = None
     if plan.ok and not args.no_policies:
         env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
@@ -65,12 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json == "-":
         json.dump(document, sys.stdout, indent=2)
         print()
-    else:
-        report.print_plan(plan, sys.stdout)
+    elif not args.images:
+        report.print_plan(plan, sys.stdout, seen.counts() if seen else None)
+        if seen is not None:
+            _print_charts(seen)
         if result is not None:
             _print_policies(result, args.policy_config or document["policies"]["config"])
-        if args.json:
-            Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+    if args.json and args.json != "-":
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
     if not plan.ok:
         for line in plan.errors:
             print(line, file=sys.stderr)
@@ -86,6 +98,31 @@ def main(argv: list[str] | None = None) -> int:
                 print(v.line(), file=sys.stderr)
         return 3
     return 0
+
+
+def _charts_document(seen: admission.Review) -> dict[str, object]:
+    return {
+        "releases": {urn: dict(sorted(kinds.items())) for urn, kinds in seen.counts().items()},
+        "images": [asdict(i) for i in seen.images],
+        "hostAccess": seen.host_access,
+        "findings": [asdict(f) for f in seen.findings],
+    }
+
+
+def _print_images(seen: admission.Review) -> None:
+    for image in seen.images:
+        print(f"{image.image}\t{'pinned' if image.pinned else 'NOT PINNED'}\t{', '.join(image.used_by)}")
+
+
+def _print_charts(seen: admission.Review) -> None:
+    if seen.host_access:
+        print("\nPods with host access (privileged, hostNetwork or hostPath):")
+        for line in seen.host_access:
+            print(f"  {line}")
+    if seen.findings:
+        print(f"\n{len(seen.findings)} chart finding(s) (no cluster refuses these):")
+        for f in seen.findings:
+            print(f"  {f.line()}")
 
 
 def _print_policies(result: policy.PolicyResult, config: str) -> None:

@@ -287,6 +287,10 @@ def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], pac
                     provider=_provider(plan, reg),
                 )
                 collect(stub.Analyze(request), reg.urn)
+            for request, subject, release_urn in _rendered(plan):
+                found = len(violations)
+                collect(stub.Analyze(request))
+                violations[found:] = [_chart_finding(plan, v, release_urn, subject) for v in violations[found:]]
             stack = analyzer_pb2.AnalyzeStackRequest(
                 resources=[
                     analyzer_pb2.AnalyzerResource(
@@ -310,6 +314,50 @@ def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], pac
     except grpc.RpcError as exc:
         raise PolicyError(f"policy pack failed: {exc.details() if hasattr(exc, 'details') else exc}") from None
     return PolicyResult(pack=info.name, config=reconciled, violations=violations)
+
+
+# The kinds the pack's Kubernetes rules read one by one (policies/rules/kubernetes.py: workloads and Services).
+_RENDERED_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Service"}
+)
+
+
+def _rendered(plan: Plan) -> Iterator[tuple[analyzer_pb2.AnalyzeRequest, str, str]]:
+    """The objects Helm renders for each release, as the pack would see them if the program registered them."""
+    from preflight.admission import object_name, review
+
+    for release in review(plan).releases():
+        for obj in release.installed:
+            if obj.get("kind") not in _RENDERED_KINDS:
+                continue
+            group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+            type_ = f"kubernetes:{group or 'core'}/{version}:{obj.get('kind')}"
+            name = object_name(obj)
+            reg = release.registration
+            yield (
+                analyzer_pb2.AnalyzeRequest(
+                    type=type_,
+                    properties=_struct(obj),
+                    urn=f"{reg.urn}${type_}::{name}",
+                    name=name,
+                    options=analyzer_pb2.AnalyzerResourceOptions(parent=reg.urn),
+                    provider=_provider(plan, reg),
+                ),
+                f"{release.subject}: {name}",
+                reg.urn,
+            )
+
+
+def _chart_finding(plan: Plan, v: Violation, release_urn: str, subject: str) -> Violation:
+    """A finding in a chart's own objects: the pack's level when the program's values can fix it, else advisory."""
+    from preflight.admission import values_fix
+
+    object_name = subject.split(": ", 1)[1]
+    fix = values_fix(plan, release_urn, object_name, v.policy)
+    if fix:
+        return Violation(v.policy, v.level, f"{v.message} (in the chart's objects; {fix} can fix it)", v.urn, subject)
+    level = "advisory" if v.level == "mandatory" else v.level
+    return Violation(v.policy, level, f"{v.message} (in the chart's objects)", v.urn, subject)
 
 
 __all__ = ["PolicyError", "PolicyResult", "Violation", "analyze", "load_pack_config"]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from typing import TextIO
 
 from preflight.engine import Plan, Registration
 from preflight.estimates import estimate, report_lines
 
 
-def tree_lines(plan: Plan) -> list[str]:
+def rendered_summary(kinds: Counter[str]) -> str:
+    """`renders 13: 3 ClusterRole, 2 ClusterRoleBinding, ...`, the kinds most numerous first."""
+    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"renders {sum(kinds.values())}: {parts}" if kinds else "renders nothing"
+
+
+def tree_lines(plan: Plan, rendered: Mapping[str, Counter[str]] | None = None) -> list[str]:
     by_parent: dict[str, list[Registration]] = {}
     for r in plan.registrations:
         by_parent.setdefault(r.parent, []).append(r)
@@ -23,6 +31,8 @@ def tree_lines(plan: Plan) -> list[str]:
             )
             if on
         )
+        if rendered is not None and node.urn in rendered:
+            flags += f" [{rendered_summary(rendered[node.urn])}]"
         branch = "" if root else ("└─ " if last else "├─ ")
         lines.append(f"{prefix}{branch}{node.type}  {node.name}{flags}")
         kids = by_parent.get(node.urn, [])
@@ -35,9 +45,10 @@ def tree_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def print_plan(plan: Plan, out: TextIO) -> None:
+def print_plan(plan: Plan, out: TextIO, rendered: Mapping[str, Counter[str]] | None = None) -> None:
+    """The plan as a reader sees it; `rendered` is what each Helm release renders to, by release URN."""
     print(f"Plan for stack '{plan.stack}' (offline, mock engine)\n", file=out)
-    for line in tree_lines(plan):
+    for line in tree_lines(plan, rendered):
         print(line, file=out)
     counts = plan.counts()
     total = sum(n for t, n in counts.items() if t != "pulumi:pulumi:Stack")

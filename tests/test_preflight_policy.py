@@ -257,3 +257,26 @@ def test_without_pack_config_levels_follow_the_stack_environment(env: str, level
     assert levels["eks-private-endpoint"] == level
     assert levels["k8s-no-host-path"] == "MANDATORY"
     assert info.supportsConfig
+
+
+def test_chart_findings_are_advisory_unless_the_programs_values_can_fix_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.workloads import platform
+    from tests.conftest import plan_spec
+
+    real = platform.cert_manager_values
+    monkeypatch.setattr(
+        platform, "cert_manager_values", lambda env: {k: v for k, v in real(env).items() if k != "startupapicheck"}
+    )
+    cluster = {"name": "lab", "target": "existing", "kubeconfigPath": "/nonexistent/kubeconfig"}
+    plan = plan_spec({"environment": "prod", "clusters": [cluster], "workloads": []}, stack="chart-findings")
+    result = policy.analyze(plan, config("prod"), policy.load_pack_config("prod"))
+    in_charts = [v for v in result.violations if v.resource.startswith("release ")]
+    job = "release lab-cert-manager: Job/cert-manager/cert-manager-startupapicheck"
+    fixable = [v for v in in_charts if v.resource == job and v.policy == "k8s-resource-limits"]
+    assert [
+        (v.level, v.message.endswith("(in the chart's objects; values.startupapicheck.resources can fix it)"))
+        for v in fixable
+    ] == [("mandatory", True)]
+    probes = [v for v in in_charts if v.policy == "k8s-probes"]
+    assert probes and {v.level for v in probes} == {"advisory"}, "no values key of cert-manager adds those probes"
+    assert all(v.message.endswith("(in the chart's objects)") for v in probes)

@@ -73,9 +73,19 @@ def envoy_gateway_values(environment: str) -> dict[str, Any]:
         "crds": {"enabled": False},
         "deployment": {
             "replicas": n,
-            "envoyGateway": {"resources": resources("100m", "256Mi", "1Gi")},
-            "pod": {"topologySpreadConstraints": spread({"control-plane": "envoy-gateway"}) if n > 1 else []},
+            "envoyGateway": {
+                "resources": resources("100m", "256Mi", "1Gi"),
+                # Merged over the chart's own securityContext. The controller writes only its Wasm cache,
+                # /var/lib/eg/wasm, which gets an emptyDir (envoyproxy/gateway#8911, fixed upstream after v1.8).
+                "securityContext": {"readOnlyRootFilesystem": True},
+            },
+            "pod": {
+                "topologySpreadConstraints": spread({"control-plane": "envoy-gateway"}) if n > 1 else [],
+                "extraVolumes": [{"name": "wasm-cache", "emptyDir": {}}],
+                "extraVolumeMounts": [{"name": "wasm-cache", "mountPath": "/var/lib/eg"}],
+            },
         },
+        "certgen": {"job": {"resources": resources("10m", "32Mi", "64Mi")}},
         "podDisruptionBudget": {"minAvailable": 1} if n > 1 else {},
     }
 
@@ -101,6 +111,7 @@ def cert_manager_values(environment: str) -> dict[str, Any]:
             "enableGatewayAPI": True,
         },
         "prometheus": {"enabled": True},
+        "startupapicheck": {"resources": resources("10m", "32Mi", "64Mi")},
     }
 
 
@@ -140,7 +151,10 @@ def external_dns_values(
 def cluster_autoscaler_values(environment: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
     base = {
         "replicaCount": replicas(environment),
-        "podDisruptionBudget": {"minAvailable": 1} if ha(environment) else {},
+        # The chart defaults to `maxUnavailable: 1`, and its pdb.yaml fails when `minAvailable` is set
+        # too (cluster-autoscaler chart 9.50.1, templates/pdb.yaml); a null cannot unset it through a
+        # Release (pulumi/pulumi#12178). With two replicas, one unavailable keeps one running.
+        "podDisruptionBudget": {"maxUnavailable": 1},
         "resources": resources("100m", "300Mi", "600Mi"),
         "extraArgs": {
             "balance-similar-node-groups": True,

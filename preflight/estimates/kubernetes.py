@@ -56,7 +56,13 @@ def _k8s_service(reg: Registration, ctx: Context) -> Cost:
 
 
 def _helm_release(reg: Registration, ctx: Context) -> Cost:
-    return _cluster_load_balancers(_load_balancers_in(get_in(reveal(reg.inputs), "values")), reg, ctx)
+    """The LoadBalancer Services Helm renders for the release; a guess from its values if it cannot be rendered."""
+    from preflight.admission import rendered_load_balancers  # renders charts; needed only for releases
+
+    count = rendered_load_balancers(ctx.plan, reg)
+    if count is None:
+        count = _load_balancers_in(get_in(reveal(reg.inputs), "values"))
+    return _cluster_load_balancers(count, reg, ctx)
 
 
 def _helm_seconds(reg: Registration) -> float:

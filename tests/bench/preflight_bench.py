@@ -10,7 +10,9 @@ so interpreter start-up and imports are part of the number.
 Wall time is the median of N runs; peak RSS is the largest resident set of any
 run, read from the kernel's accounting of the child (`os.wait4`). One more run
 per stack, in-process, counts the modules imported and names the provider SDKs
-among them. Ratios compare each stack with `dev`, the smallest plan.
+among them. A last one times rendering every Helm release and validating every
+object (`preflight.admission.review`) on its own. Ratios compare each stack with
+`dev`, the smallest plan.
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ with open(sys.argv[2], "w") as out:
 """
 
 
+_TIME_REVIEW = """
+import json, sys, time
+from preflight import admission, engine, stackconfig
+plan = engine.run(stackconfig.load(engine.PROJECT_DIR, sys.argv[1]))
+start = time.perf_counter()
+seen = admission.review(plan)
+elapsed = time.perf_counter() - start
+with open(sys.argv[2], "w") as out:
+    json.dump({"seconds": elapsed, "objects": sum(sum(k.values()) for k in seen.counts().values())}, out)
+"""
+
+
 @dataclass
 class Result:
     stack: str
@@ -55,6 +69,9 @@ class Result:
     failures: list[str]
     modules: int
     sdks: list[str]
+    review_seconds: float
+    """Rendering every release and validating every object, once, in a fresh process (the chart caches as found)."""
+    rendered: int
 
     @property
     def median(self) -> float:
@@ -103,7 +120,19 @@ def bench(stack: str, runs: int) -> Result:
         report = Path(tmp) / "imports.json"
         _, code, _ = _spawn([sys.executable, "-c", _COUNT_IMPORTS, stack, str(report)], err)
         counted = json.loads(report.read_text()) if code == 0 and report.is_file() else {}
-    return Result(stack, seconds, peak, failures, int(counted.get("modules", 0)), list(counted.get("sdks", [])))
+        timed = Path(tmp) / "review.json"
+        _, code, _ = _spawn([sys.executable, "-c", _TIME_REVIEW, stack, str(timed)], err)
+        review = json.loads(timed.read_text()) if code == 0 and timed.is_file() else {}
+    return Result(
+        stack,
+        seconds,
+        peak,
+        failures,
+        int(counted.get("modules", 0)),
+        list(counted.get("sdks", [])),
+        float(review.get("seconds", float("nan"))),
+        int(review.get("objects", 0)),
+    )
 
 
 def _ratio(value: float, base: float) -> str:
@@ -133,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = (
         f"{'stack':<12} {'runs':>4} {'median s':>9} {'min s':>7} {'peak RSS MiB':>13} "
-        f"{'time/dev':>9} {'RSS/dev':>8} {'modules':>8}  provider SDKs"
+        f"{'time/dev':>9} {'RSS/dev':>8} {'modules':>8} {'render+validate s':>18} {'objects':>8}  provider SDKs"
     )
     print(header)
     print("-" * len(header))
@@ -144,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.stack:<12} {len(r.seconds):>4} {r.median:>9.2f} {fastest:>7.2f} {rss_mib:>13.1f} "
             f"{_ratio(r.median, base.median) if base else '-':>9} "
             f"{_ratio(r.peak_rss_kib, base.peak_rss_kib) if base else '-':>8} "
-            f"{r.modules:>8}  {', '.join(r.sdks) or 'none'}"
+            f"{r.modules:>8} {r.review_seconds:>18.2f} {r.rendered:>8}  {', '.join(r.sdks) or 'none'}"
         )
         print(f"{'':<12} cloud SDKs imported: {', '.join(r.cloud_sdks) or 'none'}")
         for failure in r.failures:

@@ -17,14 +17,11 @@ import pulumi_kubernetes as k8s
 from components.spec import NodePool
 from components.targets.aws import iam, identity
 from components.targets.aws.nodes import NODE_POLICIES
-from components.workloads.charts import Chart, release
+from components.workloads.charts import KARPENTER, KARPENTER_CRD, release
 
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
 
-KARPENTER = Chart("oci://public.ecr.aws/karpenter/karpenter", "1.8.1", namespace="kube-system")
-# Helm never upgrades CRDs it installed from a chart's crds/ folder; Karpenter ships them as a chart of their own.
-KARPENTER_CRD = Chart("oci://public.ecr.aws/karpenter/karpenter-crd", "1.8.1", namespace="kube-system")
 
 # vCPUs per instance type, to turn a pool's `max` nodes into a Karpenter CPU limit.
 VCPUS: Mapping[str, int] = {
@@ -120,7 +117,8 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulum
             "blockDeviceMappings": [
                 {"deviceName": "/dev/xvda", "ebs": {"volumeSize": "50Gi", "volumeType": "gp3", "encrypted": True}}
             ],
-            "tags": c.tags(**{f"kubernetes.io/cluster/{name}": "owned"}),
+            # Karpenter adds kubernetes.io/cluster/<name> itself; karpenter-crd 1.8.1 refuses it here (CEL).
+            "tags": c.tags(),
         },
         opts=cr,
     )

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING
 import pulumi
 
 from components.targets.aws import iam, identity
-from components.workloads.charts import Chart, release
+from components.workloads.charts import LB_CONTROLLER, release
 
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
-
-LB_CONTROLLER = Chart("aws-load-balancer-controller", "1.14.1", "https://aws.github.io/eks-charts", "kube-system")
 
 
 def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> pulumi.Resource:
