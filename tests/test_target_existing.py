@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from components.targets.existing import minify
+from components.targets.existing.kubeconfig import minify
 from preflight.engine import Plan
 from tests.conftest import plan_spec
 

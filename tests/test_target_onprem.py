@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import kubernetes_validate
@@ -19,7 +20,7 @@ import yaml
 
 from components import spec as specmod
 from components.targets import REGISTRY
-from components.targets.onprem import capabilities, k3s
+from components.targets.onprem import capabilities, k3s, kubeconfig
 from components.targets.onprem.render import SCRIPTS, command_line, render
 from preflight import answers, engine, stackconfig
 from preflight.answers.onprem import k3s_kubeconfig
@@ -246,7 +247,7 @@ def test_rewrite_keeps_credentials_and_replaces_loopback() -> None:
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
     assert isinstance(cluster, specmod.OnpremSpec)
     original = yaml.safe_load(k3s_kubeconfig("seed"))
-    rewritten = yaml.safe_load(k3s.rewrite_kubeconfig(k3s_kubeconfig("seed"), cluster))
+    rewritten = yaml.safe_load(kubeconfig.render(k3s_kubeconfig("seed"), cluster))
     assert "127.0.0.1" not in json.dumps(rewritten)
     assert rewritten["users"][0]["user"] == original["users"][0]["user"]
     assert (
@@ -276,7 +277,7 @@ def test_kube_vip_manifest_on_every_server_and_no_agent(inventory_plan: Plan) ->
 def test_capabilities_hand_the_pool_to_metallb() -> None:
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
     assert isinstance(cluster, specmod.OnpremSpec)
-    caps = capabilities(cluster)
+    caps = capabilities.of(SimpleNamespace(spec=cluster))  # type: ignore[arg-type]
     assert caps.load_balancer == "metallb"
     assert caps.metallb_pool == ("10.20.0.200-10.20.0.220",)
     assert caps.default_storage_class == "local-path"
