@@ -25,6 +25,13 @@ LoadBalancer = Literal["cloud", "metallb", "none"]
 NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
 PodIdentity = Literal["eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "none"]
 
+TAINT_EFFECTS: Mapping[str, str] = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+"""A taint's effect as the EKS and GKE node pool APIs spell it (the SDKs' eks and container `_inputs.py`)."""
+
 
 @dataclass(frozen=True)
 class Capabilities:
