@@ -126,6 +126,15 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
         """
         return ()
 
+    @classmethod
+    def check_local(cls, spec: S) -> Iterable[Problem]:
+        """What only the machine that runs the program can show (a file the target will read); nothing by default.
+
+        Run with `check` when the program itself parses its stack (`spec.load`),
+        never by an offline plan or a tool that only reads stack files.
+        """
+        return ()
+
     @abstractmethod
     def capabilities(self) -> Capabilities:
         """How this cluster does what the workloads layer needs; plain data, complete once it is built."""

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from components.cluster import Capabilities, KubernetesCluster
-from components.runtime import OFFLINE_ENV, secret_output
+from components.runtime import secret_output
 from components.spec import Environment, ExistingSpec, Problem
 from components.targets.existing import capabilities
 from components.targets.existing.kubeconfig import minify
@@ -26,9 +26,9 @@ def _expand(path: str) -> Path:
 
 class ExistingCluster(KubernetesCluster[ExistingSpec]):
     @classmethod
-    def check(cls, spec: ExistingSpec) -> list[Problem]:
-        """Problems only this machine can show, found before any resource is registered."""
-        if spec.kubeconfig_path and not os.environ.get(OFFLINE_ENV) and not _expand(spec.kubeconfig_path).is_file():
+    def check_local(cls, spec: ExistingSpec) -> list[Problem]:
+        """The kubeconfig file must be on the machine that runs `pulumi up`."""
+        if spec.kubeconfig_path and not _expand(spec.kubeconfig_path).is_file():
             return [Problem("kubeconfigPath", spec.kubeconfig_path, "the path of a kubeconfig file on this machine")]
         return []
 
@@ -50,7 +50,7 @@ class ExistingCluster(KubernetesCluster[ExistingSpec]):
             if path.is_file():
                 kubeconfig, endpoint = minify(path.read_text(), spec.context)
             else:
-                # Offline plans (see `check`): the provider reads a path itself.
+                # Offline plans (see `check_local`): the provider reads a path itself.
                 kubeconfig, endpoint = str(path), ""
 
         self._publish(
