@@ -40,6 +40,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components.pins import K3S_RELEASES
 from components.targets import REGISTRY, available
 
 NAMESPACE = "orquestra"
@@ -529,15 +530,6 @@ class VsphereMachines(Model):
 
 Machines = Annotated[InventoryMachines | ProxmoxMachines | VsphereMachines, Field(discriminator="source")]
 
-# The k3s release installed for each Kubernetes minor when a stack pins none.
-# Refresh with each k3s patch release; a stack may pin its own `k3sVersion`.
-K3S_VERSIONS: dict[str, str] = {
-    "1.33": "v1.33.6+k3s1",
-    "1.34": "v1.34.2+k3s1",
-    "1.35": "v1.35.0+k3s1",
-    "1.36": "v1.36.0+k3s1",
-}
-
 
 def _address_range(value: str) -> bool:
     """A MetalLB pool entry: a CIDR, or `first-last` addresses of one family in order."""
@@ -576,8 +568,9 @@ class OnpremSpec(ClusterBase):
 
     @model_validator(mode="after")
     def _pinned_k3s(self) -> OnpremSpec:
-        if self.k3s_version is None and self.kubernetes_version in K3S_VERSIONS:
-            object.__setattr__(self, "k3s_version", K3S_VERSIONS[self.kubernetes_version])
+        # The pinned release of the minor (`components/pins.py`) when a stack pins none.
+        if self.k3s_version is None and self.kubernetes_version in K3S_RELEASES:
+            object.__setattr__(self, "k3s_version", K3S_RELEASES[self.kubernetes_version])
         return self
 
     @property

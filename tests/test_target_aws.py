@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.targets.aws.addons import ADDON_VERSIONS
+from components.pins import EKS_ADDONS
 from components.targets.aws.network import split_network
 from preflight import engine, stackconfig
 from preflight.engine import Plan
@@ -166,7 +166,7 @@ def test_addons_are_managed_and_pinned_and_coredns_waits_for_nodes(dev: Plan) ->
     addons = {a.plain["addonName"]: a for a in dev.resources(ADDON)}
     assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
     for name, addon in addons.items():
-        assert addon.plain["addonVersion"] == ADDON_VERSIONS["1.35"][name]
+        assert addon.plain["addonVersion"] == EKS_ADDONS["1.35"][name]
     groups = {g.urn for g in dev.resources(NODE_GROUP)}
     for late in ("coredns", "aws-ebs-csi-driver"):
         assert groups <= set(addons[late].dependencies), late

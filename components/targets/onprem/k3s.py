@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from components.pins import IMAGES
 from components.spec import NodePool, OnpremSpec
 
-KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip:v0.8.9"
 API_PORT = 6443
 IMAGES_DIR = "/var/lib/rancher/k3s/agent/images"
 ARTIFACTS_DIR = "/opt/k3s"
@@ -147,7 +147,7 @@ def kube_vip(spec: OnpremSpec) -> list[dict[str, Any]]:
                         "containers": [
                             {
                                 "name": "kube-vip",
-                                "image": KUBE_VIP_IMAGE,
+                                "image": IMAGES["kube-vip"],
                                 "imagePullPolicy": "IfNotPresent",
                                 "args": ["manager"],
                                 "env": [{"name": k, "value": v} for k, v in env.items()],
