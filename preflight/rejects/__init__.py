@@ -26,7 +26,7 @@ class Rejection:
     """One thing a real `pulumi up` would fail on, as one line."""
 
     subject: str
-    """What is refused: `type name` of a registered resource, or `release <name>: <Kind>/<name>` of a rendered object."""
+    """What is refused: `type name` of a registered resource, or a rendered object of a release."""
     field: str
     """The property path or values key at fault ("" when the whole object is)."""
     message: str
