@@ -25,6 +25,13 @@ LoadBalancer = Literal["cloud", "metallb", "none"]
 NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
 PodIdentity = Literal["eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "none"]
 
+TAINT_EFFECTS: Mapping[str, str] = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+"""A taint's effect as the EKS and GKE node pool APIs spell it (the SDKs' eks and container `_inputs.py`)."""
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -116,6 +123,15 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
         Paths are relative to the cluster. The spec reports these with every
         other problem of the stack, in its own format, before anything is
         registered; a check reads the spec only, never the cloud.
+        """
+        return ()
+
+    @classmethod
+    def check_local(cls, spec: S) -> Iterable[Problem]:
+        """What only the machine that runs the program can show (a file the target will read); nothing by default.
+
+        Run with `check` when the program itself parses its stack (`spec.load`),
+        never by an offline plan or a tool that only reads stack files.
         """
         return ()
 

@@ -2,8 +2,8 @@
 
 Target modules are imported only for the targets a stack uses, so a stack for one
 cloud never loads the SDKs of the others. Everything that can be checked without
-the cloud (spec, target availability, local files) is checked before the first
-resource is registered.
+the cloud (spec, target availability, each target's own rules) is checked by
+`spec.parse`, before the first resource is registered.
 """
 
 from __future__ import annotations
@@ -15,29 +15,8 @@ from typing import Any
 import pulumi
 
 from components.cluster import KubernetesCluster
-from components.spec import Problem, SpecError, StackSpec
-from components.targets import REGISTRY, available
-
-
-def resolve(stack: StackSpec) -> dict[str, type[KubernetesCluster[Any]]]:
-    """Load the target class of each cluster, and run its local checks; raise SpecError on any problem."""
-    problems: list[str] = []
-    classes: dict[str, type[KubernetesCluster[Any]]] = {}
-    for i, cluster in enumerate(stack.clusters):
-        target = REGISTRY[cluster.target]
-        if not target.available:
-            problems.append(
-                f"orquestra:clusters[{i}].target: '{cluster.target}'; allowed: a target available in this "
-                f"version of orquestra ({', '.join(available())}); '{cluster.target}' is not yet available"
-            )
-            continue
-        cls = target.load()
-        found: list[Problem] = list(cls.check(cluster))
-        problems.extend(f"orquestra:clusters[{i}].{p.path}: {p.value!r}; allowed: {p.allowed}" for p in found)
-        classes[cluster.name] = cls
-    if problems:
-        raise SpecError(problems)
-    return classes
+from components.spec import StackSpec
+from components.targets import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -66,9 +45,11 @@ def renamed(old: str, new: str) -> pulumi.ResourceOptions:
 
 
 def build(stack: StackSpec) -> Fleet:
-    classes = resolve(stack)
+    """Every cluster of a parsed stack (`spec.parse` has run each target's check), then its workloads."""
     clusters = {
-        c.name: classes[c.name](c, stack.environment, renamed(c.renamed_from, c.name) if c.renamed_from else None)
+        c.name: REGISTRY[c.target].load()(
+            c, stack.environment, renamed(c.renamed_from, c.name) if c.renamed_from else None
+        )
         for c in stack.clusters
     }
     from components.workloads import place

@@ -3,7 +3,9 @@
 Everything a stack can say is modelled here, so that a wrong value is found before
 any resource is registered and reported the same way everywhere: one line per
 violation, naming the full key path, the bad value and what is allowed. The spec
-is plain data; nothing here imports a cloud SDK.
+is plain data, and importing it imports no cloud SDK; parsing a stack also runs
+each cluster's target `check` (the rules only that cloud knows), which loads
+that target's package and SDKs, and no other target's.
 
 Environment defaults (`dev`, `staging`, `prod`) are merged *under* what the stack
 file says before validation, so a stack only writes what differs from the
@@ -16,6 +18,7 @@ import contextlib
 import difflib
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -37,7 +40,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components.targets import REGISTRY
+from components.pins import K3S_RELEASES
+from components.targets import REGISTRY, available
 
 NAMESPACE = "orquestra"
 Environment: TypeAlias = Literal["dev", "staging", "prod"]
@@ -526,15 +530,6 @@ class VsphereMachines(Model):
 
 Machines = Annotated[InventoryMachines | ProxmoxMachines | VsphereMachines, Field(discriminator="source")]
 
-# The k3s release installed for each Kubernetes minor when a stack pins none.
-# Refresh with each k3s patch release; a stack may pin its own `k3sVersion`.
-K3S_VERSIONS: dict[str, str] = {
-    "1.33": "v1.33.6+k3s1",
-    "1.34": "v1.34.2+k3s1",
-    "1.35": "v1.35.0+k3s1",
-    "1.36": "v1.36.0+k3s1",
-}
-
 
 def _address_range(value: str) -> bool:
     """A MetalLB pool entry: a CIDR, or `first-last` addresses of one family in order."""
@@ -573,8 +568,9 @@ class OnpremSpec(ClusterBase):
 
     @model_validator(mode="after")
     def _pinned_k3s(self) -> OnpremSpec:
-        if self.k3s_version is None and self.kubernetes_version in K3S_VERSIONS:
-            object.__setattr__(self, "k3s_version", K3S_VERSIONS[self.kubernetes_version])
+        # The pinned release of the minor (`components/pins.py`) when a stack pins none.
+        if self.k3s_version is None and self.kubernetes_version in K3S_RELEASES:
+            object.__setattr__(self, "k3s_version", K3S_RELEASES[self.kubernetes_version])
         return self
 
     @property
@@ -922,12 +918,15 @@ def _validation_lines(prefix: str, root: Any, data: Any, exc: ValidationError) -
     return lines
 
 
-def parse(config: Mapping[str, Any]) -> StackSpec:
+def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
     """Validate a stack's `orquestra:` config (keys without the namespace, values as YAML gives them).
 
-    Raises SpecError listing every problem found. Clusters and workloads are
-    validated one by one so that a type error in one does not hide a rule broken
-    by another.
+    Raises SpecError listing every problem found, in one pass: types, each
+    model's rules, each valid cluster's target `check`, and the rules across the
+    stack. Clusters and workloads are validated one by one so that a type error in
+    one does not hide a rule broken by another. `local` adds what only this
+    machine can show (`check_local`): the program asks for it, unless it plans
+    offline; tools that only read stack files do not.
     """
     problems: list[str] = []
     allowed_keys = {"environment", "clusters", "workloads"}
@@ -959,6 +958,7 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
             problems.extend(_validation_lines(prefix, ClusterSpec, raw, exc))
             continue
         problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in cluster.problems())
+        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in _target_problems(cluster, local))
         clusters.append(cluster)
 
     raw_workloads = config.get("workloads", [])
@@ -980,6 +980,23 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
     if problems:
         raise SpecError(problems)
     return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads))
+
+
+def _target_problems(cluster: ClusterBase, local: bool) -> Iterator[Problem]:
+    """What the cluster's own target refuses (`KubernetesCluster.check`, and `check_local` when `local`)."""
+    target = REGISTRY[cluster.target]
+    if not target.available:
+        shipped = ", ".join(available())
+        yield Problem(
+            "target",
+            cluster.target,
+            f"a target available in this version of orquestra ({shipped}); '{cluster.target}' is not yet available",
+        )
+        return
+    component = target.load()
+    yield from component.check(cluster)
+    if local:
+        yield from component.check_local(cluster)
 
 
 def _index(raw: list[Any], key: str, value: Any) -> int:
@@ -1037,10 +1054,12 @@ def _stack_rules(
 
 
 def load(config: Mapping[str, Any] | None = None) -> StackSpec:
-    """Read the live `orquestra:` namespace from the Pulumi runtime and parse it."""
+    """Read the live `orquestra:` namespace from the Pulumi runtime and parse it, with this machine's checks."""
+    from components.runtime import OFFLINE_ENV
+
     if config is None:
         config = read_config()
-    return parse(config)
+    return parse(config, local=not os.environ.get(OFFLINE_ENV))
 
 
 def read_config() -> dict[str, Any]:

@@ -18,7 +18,7 @@ from preflight.__main__ import main
 from preflight.engine import Plan, Registration, Secret
 from preflight.estimates import HOURS_PER_MONTH as H
 from preflight.estimates import create_seconds, critical_path, estimate
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 from tests.sdk import SITE, declared
 
 # ------------------------------------------------------------------ plan builders

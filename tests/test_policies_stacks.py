@@ -6,7 +6,7 @@ import pytest
 
 from policies.rules import RULES
 from preflight import engine, policy, stackconfig
-from tests.conftest import plan_stack
+from tests.harness import plan_stack
 
 STACKS = stackconfig.stacks(engine.PROJECT_DIR)
 

@@ -13,7 +13,7 @@ import yaml
 
 from preflight import answers, engine, stackconfig
 from preflight.__main__ import main
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 from tests.sdk import SITE, declared
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,16 +224,19 @@ def test_unavailable_target_fails_before_any_resource(monkeypatch: pytest.Monkey
 
 
 def test_missing_kubeconfig_file_fails_outside_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
-    from components.spec import SpecError, parse
-    from components.targets.existing import ExistingCluster
+    from components.spec import SpecError, load, parse
 
-    stack = parse({"clusters": [{"name": "lab", "target": "existing", "kubeconfigPath": "/nonexistent/kubeconfig"}]})
+    config = {"clusters": [{"name": "lab", "target": "existing", "kubeconfigPath": "/nonexistent/kubeconfig"}]}
     monkeypatch.delenv("ORQUESTRA_OFFLINE", raising=False)
-    problems = ExistingCluster.check(stack.clusters[0])  # type: ignore[arg-type]
-    assert [(p.path, p.value) for p in problems] == [("kubeconfigPath", "/nonexistent/kubeconfig")]
+    with pytest.raises(SpecError) as err:
+        load(config)
+    assert err.value.problems == [
+        "orquestra:clusters[0].kubeconfigPath: '/nonexistent/kubeconfig'; "
+        "allowed: the path of a kubeconfig file on this machine"
+    ]
+    assert parse(config).clusters[0].name == "lab", "reading the stack file needs no kubeconfig"
     monkeypatch.setenv("ORQUESTRA_OFFLINE", "1")
-    assert ExistingCluster.check(stack.clusters[0]) == []  # type: ignore[arg-type]
-    assert SpecError  # the fleet turns problems into SpecError lines (see test above)
+    assert load(config).clusters[0].name == "lab", "an offline plan needs none either"
 
 
 # ------------------------------------------------------------------------------ CLI

@@ -186,7 +186,10 @@ def test_preflight_reports_a_bad_policy_config(tmp_path: Path, capsys: pytest.Ca
 
 def test_a_well_formed_workload_passes_every_rule_over_grpc() -> None:
     """Numbers arrive as doubles and strings stay strings: no rule may trip on the wire format itself."""
-    from tests.test_policies import GOOD_CONTAINER, PDB_OBJ, deployment, service
+    from policies.rules.kubernetes import GOOD_CONTAINER
+    from policies.rules.kubernetes import GOOD_PDB as PDB_OBJ
+    from policies.rules.kubernetes import good_deployment as deployment
+    from policies.rules.kubernetes import good_service as service
 
     # A numeric runAsUser alone proves non-root; over the wire it is a double.
     security = {k: v for k, v in GOOD_CONTAINER["securityContext"].items() if k != "runAsNonRoot"}  # type: ignore[attr-defined]

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components.targets.aws.addons import ADDON_VERSIONS
+from components.pins import EKS_ADDONS
 from components.targets.aws.network import split_network
 from preflight import engine, rejects, stackconfig
 from preflight.engine import Plan
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 
 EKS = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -22,6 +22,10 @@ CIDRS = ["203.0.113.0/24"]
 
 def cluster(**over: Any) -> dict[str, Any]:
     return {"name": "eks", "target": "aws", "region": "eu-west-1", "apiAccess": {"publicCidrs": CIDRS}, **over}
+
+
+MINIMAL: dict[str, Any] = cluster()
+"""The smallest valid aws cluster: what the contract test builds (tests/test_contract.py)."""
 
 
 def plan_env(env: str, stack: str | None = None, **over: Any) -> Plan:
@@ -175,7 +179,7 @@ def test_addons_are_managed_and_pinned_and_coredns_waits_for_nodes(dev: Plan) ->
     addons = {a.plain["addonName"]: a for a in dev.resources(ADDON)}
     assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
     for name, addon in addons.items():
-        assert addon.plain["addonVersion"] == ADDON_VERSIONS["1.35"][name]
+        assert addon.plain["addonVersion"] == EKS_ADDONS["1.35"][name]
     groups = {g.urn for g in dev.resources(NODE_GROUP)}
     for late in ("coredns", "aws-ebs-csi-driver"):
         assert groups <= set(addons[late].dependencies), late

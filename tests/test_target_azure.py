@@ -13,7 +13,7 @@ import yaml
 from preflight import engine, stackconfig
 from preflight.answers import azure as answers
 from preflight.engine import Plan, Registration, Secret
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import Built, build_spec, build_stack, plan_spec, plan_stack
 
 AKS = "azure-native:containerservice:ManagedCluster"
 POOL = "azure-native:containerservice:AgentPool"
@@ -47,6 +47,15 @@ DEV: dict[str, Any] = {
 }
 
 
+MINIMAL: dict[str, Any] = {
+    "name": "weu",
+    "target": "azure",
+    "region": "westeurope",
+    "apiAccess": {"publicCidrs": ["203.0.113.0/24"]},
+}
+"""The smallest valid azure cluster: what the contract test builds (tests/test_contract.py)."""
+
+
 @cache
 def dev() -> Plan:
     plan = plan_spec(DEV, stack="dev-azure")
@@ -70,15 +79,6 @@ def pools(plan: Plan) -> dict[str, Registration]:
 
 
 # ----------------------------------------------------------------- structure
-
-
-@pytest.mark.parametrize("get", [dev, prod])
-def test_every_resource_is_a_descendant_of_the_component(get: Any) -> None:
-    plan = get()
-    component = plan.one("orquestra:targets:AzureCluster")
-    descendants = {r.urn for r in plan.descendants(component)}
-    azure = [r for r in plan.resources() if r.type.startswith("azure-native:")]
-    assert azure and all(r.urn in descendants for r in azure)
 
 
 def test_resource_group_vnet_and_subnets_follow_the_spec() -> None:
@@ -410,51 +410,22 @@ def test_provider_waits_for_pools_maintenance_and_access() -> None:
 # ------------------------------------------- capabilities and workload identity
 
 
-def _direct(orquestra: dict[str, Any]) -> tuple[list[Registration], dict[str, Any]]:
-    """Build the target itself on the mock engine, to read its capabilities and call `workload_identity`."""
-    import contextvars
-
-    import pulumi
-    from pulumi.runtime import mocks
-    from pulumi.runtime.settings import ROOT
-    from pulumi.runtime.sync_await import _sync_await
-
-    from components import spec as specs
-    from components.targets.azure import AzureCluster
-    from preflight.engine import PlanMocks, Recorder
-
-    seen: dict[str, Any] = {}
-
-    def program() -> None:
-        stack = specs.parse(orquestra)
-        target = AzureCluster(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
-        seen["capabilities"] = target.capabilities()
-        annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions())
-        seen["keys"] = sorted(annotations)
-        pulumi.Output.from_input(annotations["azure.workload.identity/client-id"]).apply(
-            lambda v: seen.__setitem__("client_id", v)
-        )
-
-    def run() -> list[Registration]:
-        mock = PlanMocks("direct")
-        monitor = Recorder(mock)
-        ROOT.set(None)
-        pulumi.runtime.set_all_config({}, [])
-        mocks.set_mocks(mock, project="orquestra", stack="direct", preview=True, monitor=monitor)
-        _sync_await(mocks.run_pulumi_func(program))
-        return list(monitor.registrations.values())
-
-    return contextvars.Context().run(run), seen
+WITH_IDENTITY = "identity-azure"
 
 
 @cache
-def direct_prod() -> tuple[list[Registration], dict[str, Any]]:
+def with_identity() -> Built:
+    """prod-azure plus a workload that asks for a cloud identity, as the workloads layer asks the cluster for it."""
     config = stackconfig.load(engine.PROJECT_DIR, "prod-azure").namespace("orquestra")
-    return _direct(config)
+    workload = {"name": "api", "namespace": "payments", "image": "ghcr.io/acme/api:1.0.0", "cloudIdentity": True}
+    config["workloads"] = [{**workload, "clusters": ["weu-prod"]}]
+    built = build_spec(config, stack=WITH_IDENTITY)
+    assert built.plan.ok, built.plan.errors
+    return built
 
 
 def test_capabilities_tell_the_workloads_layer_how_aks_does_things() -> None:
-    caps = direct_prod()[1]["capabilities"]
+    caps = build_stack("prod-azure").clusters["weu-prod"].capabilities()
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
     assert caps.default_storage_class == "managed-csi"
@@ -465,24 +436,29 @@ def test_capabilities_tell_the_workloads_layer_how_aks_does_things() -> None:
 
 
 def test_dev_capabilities_follow_its_zones() -> None:
-    caps = _direct(DEV)[1]["capabilities"]
+    caps = build_spec(DEV).clusters["weu-dev"].capabilities()
     assert caps.zones == ("1", "2") and caps.pod_identity == "azure-workload-identity"
 
 
 def test_workload_identity_trusts_exactly_one_service_account_through_the_oidc_issuer() -> None:
-    regs, seen = direct_prod()
-    by_type = {r.type: [x for x in regs if x.type == r.type] for r in regs}
-    identity = next(r for r in by_type[IDENTITY] if r.name == "weu-prod-payments-api-identity")
-    (federated,) = by_type[FEDERATED]
-    (mc,) = by_type[AKS]
-    assert federated.plain["issuer"] == answers.oidc_issuer("direct", mc.plain["resourceName"], "westeurope")
+    plan = with_identity().plan
+    identity = plan.one(IDENTITY, "weu-prod-payments-api-identity")
+    federated = plan.one(FEDERATED)
+    mc = plan.one(AKS)
+    assert federated.plain["issuer"] == answers.oidc_issuer(WITH_IDENTITY, mc.plain["resourceName"], "westeurope")
     assert federated.plain["subject"] == "system:serviceaccount:payments:api"
     assert federated.plain["audiences"] == ["api://AzureADTokenExchange"]
     assert federated.plain["resourceName"] == identity.plain["resourceName"] == "weu-prod-payments-api"
-    assert seen["keys"] == ["azure.workload.identity/client-id"]
-    assert seen["client_id"] == answers.identity_client("direct", "weu-prod-payments-api")
-    component = next(r for r in regs if r.type == "orquestra:targets:AzureCluster")
-    assert identity.parent == component.urn and federated.parent == identity.urn
+    account = plan.one("kubernetes:core/v1:ServiceAccount", "weu-prod-api-sa").plain
+    assert account["metadata"]["annotations"] == {
+        "azure.workload.identity/client-id": answers.identity_client(WITH_IDENTITY, "weu-prod-payments-api")
+    }
+    workload = plan.one("orquestra:workloads:Service", "weu-prod-api")
+    assert identity.parent == workload.urn and federated.parent == identity.urn
+    assert (
+        identity.plain["resourceGroupName"]
+        == plan.one("azure-native:resources:ResourceGroup").plain["resourceGroupName"]
+    )
 
 
 def test_a_cluster_without_a_usable_system_pool_fails_before_any_resource() -> None:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import uuid
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
 
-from components.spec import parse
-from components.targets.digitalocean import capabilities
 from components.targets.digitalocean.tags import do_tags
 from preflight.answers.digitalocean import KUBERNETES_VERSIONS
 from preflight.engine import Plan, Registration, Secret
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import build_spec, plan_spec, plan_stack
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
@@ -36,6 +33,10 @@ def dev_cluster(**over: Any) -> dict[str, Any]:
         "apiAccess": {"publicCidrs": DEV_CIDRS},
         **over,
     }
+
+
+MINIMAL: dict[str, Any] = dev_cluster()
+"""The smallest valid digitalocean cluster: what the contract test builds (tests/test_contract.py)."""
 
 
 def dev_plan(**over: Any) -> Plan:
@@ -262,9 +263,9 @@ def test_published_outputs(prod: Plan) -> None:
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_capabilities(environment: str) -> None:
-    stack = parse({"environment": environment, "clusters": [dev_cluster()]})
-    fake = SimpleNamespace(spec=stack.clusters[0], environment=environment)
-    caps = capabilities.of(fake)  # type: ignore[arg-type]
+    built = build_spec({"environment": environment, "clusters": [dev_cluster()]})
+    assert built.plan.ok, built.plan.errors
+    caps = built.clusters["lab"].capabilities()
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
     assert caps.default_storage_class == "do-block-storage"

@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
-from components.targets.existing import minify
+from components.targets.existing.kubeconfig import minify
 from preflight.engine import Plan
-from tests.conftest import plan_spec
+from tests.harness import plan_spec
 
 SERVER = "https://127.0.0.1:6443"
 TWO_CONTEXTS: dict[str, Any] = {
@@ -25,6 +25,10 @@ TWO_CONTEXTS: dict[str, Any] = {
     "users": [{"name": "kind-a", "user": {"token": "a-token"}}, {"name": "kind-b", "user": {"token": "b-token"}}],
     "current-context": "kind-b",
 }
+
+
+MINIMAL: dict[str, Any] = {"name": "lab", "target": "existing", "kubeconfig": yaml.safe_dump(TWO_CONTEXTS)}
+"""The smallest valid existing cluster: what the contract test builds (tests/test_contract.py)."""
 
 
 def plan_of(**over: Any) -> Plan:

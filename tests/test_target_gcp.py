@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import base64
-import contextvars
 import datetime as dt
 import ipaddress
 import json
 from functools import cache
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
-from pulumi.runtime import mocks
-from pulumi.runtime.settings import ROOT
-from pulumi.runtime.sync_await import _sync_await
 
 from components import spec as spec_module
-from components.targets.gcp import GcpCluster
 from components.targets.gcp.control_plane import labels, maintenance_window
 from components.targets.gcp.identity import NODE_ROLES, account_id
 from preflight import engine
 from preflight.answers.gcp import ZONES, project_number
 from preflight.engine import Plan, Registration, Secret
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import Built, build_spec, plan_spec, plan_stack
 
 CLUSTER = "gcp:container/cluster:Cluster"
 POOL = "gcp:container/nodePool:NodePool"
@@ -60,24 +54,30 @@ PROD_CLUSTER: dict[str, Any] = {
 }  # fmt: skip
 
 
+MINIMAL: dict[str, Any] = {k: DEV_CLUSTER[k] for k in ("name", "target", "project", "region", "apiAccess")}
+"""The smallest valid gcp cluster: what the contract test builds (tests/test_contract.py)."""
+
+
 @cache
+def built(environment: str) -> Built:
+    raw, project, region = (
+        (DEV_CLUSTER, "acme-platform-dev", "us-central1")
+        if environment == "dev"
+        else (PROD_CLUSTER, "acme-platform-prod", "europe-west1")
+    )
+    result = build_spec(
+        {"environment": environment, "clusters": [raw]}, extra={"gcp:project": project, "gcp:region": region}
+    )
+    assert result.plan.errors == []
+    return result
+
+
 def dev() -> Plan:
-    plan = plan_spec(
-        {"environment": "dev", "clusters": [DEV_CLUSTER]},
-        extra={"gcp:project": "acme-platform-dev", "gcp:region": "us-central1"},
-    )
-    assert plan.errors == []
-    return plan
+    return built("dev").plan
 
 
-@cache
 def prod() -> Plan:
-    plan = plan_spec(
-        {"environment": "prod", "clusters": [PROD_CLUSTER]},
-        extra={"gcp:project": "acme-platform-prod", "gcp:region": "europe-west1"},
-    )
-    assert plan.errors == []
-    return plan
+    return built("prod").plan
 
 
 @cache
@@ -451,39 +451,20 @@ def test_bad_input_fails_before_any_resource(change: dict[str, Any], line: str) 
 # ------------------------------------------- capabilities and pod identity
 
 
-def build(environment: str, raw: dict[str, Any]) -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
-    """Construct the target directly on the mock engine, to read what the plan cannot show."""
-
-    def run() -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
-        mock = engine.PlanMocks("test")
-        monitor = engine.Recorder(mock)
-        ROOT.set(None)
-        pulumi.runtime.set_all_config({}, [])
-        mocks.set_mocks(mock, project="orquestra", stack="test", preview=True, monitor=monitor)
-        out: dict[str, Any] = {}
-
-        def program() -> None:
-            stack = spec_module.parse({"environment": environment, "clusters": [raw]})
-            target = GcpCluster(stack.clusters[0], stack.environment)  # type: ignore[arg-type]
-            out["target"] = target
-            annotations = target.workload_identity("payments", "api", pulumi.ResourceOptions(parent=target))
-            pulumi.Output.from_input(annotations["iam.gke.io/gcp-service-account"]).apply(
-                lambda v: out.__setitem__("annotation", v)
-            )
-
-        _sync_await(mocks.run_pulumi_func(program))
-        return out["target"], out, monitor
-
-    return contextvars.Context().run(run)
+@cache
+def with_identity() -> Plan:
+    """The prod cluster and a workload that asks for a cloud identity (the workloads layer asks the cluster)."""
+    workload = {"name": "api", "namespace": "payments", "image": "ghcr.io/acme/api:1.0.0", "cloudIdentity": True}
+    plan = plan_spec(
+        {"environment": "prod", "clusters": [PROD_CLUSTER], "workloads": [{**workload, "clusters": ["gke-prod"]}]},
+        extra={"gcp:project": "acme-platform-prod", "gcp:region": "europe-west1"},
+    )
+    assert plan.errors == []
+    return plan
 
 
-@pytest.fixture(scope="module")
-def built_prod() -> tuple[GcpCluster, dict[str, Any], engine.Recorder]:
-    return build("prod", PROD_CLUSTER)
-
-
-def test_capabilities(built_prod: tuple[GcpCluster, dict[str, Any], engine.Recorder]) -> None:
-    caps = built_prod[0].capabilities()
+def test_capabilities() -> None:
+    caps = built("prod").clusters["gke-prod"].capabilities()
     assert caps.load_balancer == "cloud"
     assert caps.node_autoscaler == "cloud"
     assert caps.default_storage_class == "standard-rwo"
@@ -491,27 +472,22 @@ def test_capabilities(built_prod: tuple[GcpCluster, dict[str, Any], engine.Recor
     assert caps.zones == tuple(ZONES["europe-west1"][:3])
     assert caps.region == "europe-west1"
     assert caps.lb_annotations_internal == {"networking.gke.io/load-balancer-type": "Internal"}
-    dev_caps = build("dev", DEV_CLUSTER)[0].capabilities()
-    assert dev_caps.zones == ("us-central1-a",)
+    assert built("dev").clusters["gke-dev"].capabilities().zones == ("us-central1-a",)
 
 
-def test_workload_identity_binds_a_google_service_account(
-    built_prod: tuple[GcpCluster, dict[str, Any], engine.Recorder],
-) -> None:
-    target, out, monitor = built_prod
-    regs = list(monitor.registrations.values())
-    gsa = next(r for r in regs if r.type == ACCOUNT and r.name == "gke-prod-payments-api-gsa")
-    binding = next(r for r in regs if r.type == "gcp:serviceaccount/iAMMember:IAMMember")
+def test_workload_identity_binds_a_google_service_account() -> None:
+    plan = with_identity()
+    gsa = plan.one(ACCOUNT, "gke-prod-payments-api-gsa")
+    binding = plan.one("gcp:serviceaccount/iAMMember:IAMMember")
     email = f"{gsa.plain['accountId']}@acme-platform-prod.iam.gserviceaccount.com"
-    assert out["annotation"] == email
+    account = plan.one("kubernetes:core/v1:ServiceAccount", "gke-prod-api-sa").plain
+    assert account["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": email}
     assert binding.plain["role"] == "roles/iam.workloadIdentityUser"
     assert binding.plain["member"] == "serviceAccount:acme-platform-prod.svc.id.goog[payments/api]"
     assert binding.plain["serviceAccountId"] == f"projects/acme-platform-prod/serviceAccounts/{email}"
-    cluster_urn = next(r.urn for r in regs if r.type == CLUSTER)
-    assert cluster_urn in binding.dependencies
-    component_urn = next(r.urn for r in regs if r.type == COMPONENT)
-    assert gsa.parent == binding.parent == component_urn
-    assert target.workload_pool == "acme-platform-prod.svc.id.goog"
+    assert plan.one(CLUSTER).urn in binding.dependencies, "the identity pool exists once the cluster does"
+    workload = plan.one("orquestra:workloads:Service", "gke-prod-api")
+    assert gsa.parent == binding.parent == workload.urn
 
 
 def test_identifiers_fit_gcp_limits() -> None:

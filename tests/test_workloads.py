@@ -12,7 +12,7 @@ from components.targets import REGISTRY
 from components.workloads import charts
 from preflight import admission, engine, render, stackconfig, validate
 from preflight.engine import Plan, Registration
-from tests.conftest import plan_spec, plan_stack
+from tests.harness import plan_spec, plan_stack
 
 PODINFO = "ghcr.io/stefanprodan/podinfo:6.9.2"
 

@@ -6,12 +6,15 @@ import json
 from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policies.rules.base import (
+    Case,
     Context,
     Finding,
     Resource,
     Rule,
+    StackCase,
     Unknown,
     per_resource,
     supported_version,
@@ -196,3 +199,73 @@ RULES = [
     ),
     Rule("eks-node-no-ssh", "EKS node groups do not open SSH.", "hardening", (NODE_GROUP,), _no_ssh),
 ]
+
+
+# ------------------------------------------------------------------------- cases
+# Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+CASES: dict[str, Case] = {
+    "eks-api-not-world-open": Case(
+        CLUSTER,
+        {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},
+        {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
+        "0.0.0.0/0",
+    ),
+    "eks-private-endpoint": Case(
+        CLUSTER,
+        {"vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True}},
+        {
+            "vpcConfig": {
+                "endpointPublicAccess": True,
+                "endpointPrivateAccess": True,
+                "publicAccessCidrs": ["1.2.3.4/32"],
+            }
+        },
+        "endpointPublicAccess",
+    ),
+    "eks-secrets-encryption": Case(
+        CLUSTER,
+        {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": UNKNOWN_STRING_VALUE}}},
+        {"encryptionConfig": {"resources": ["configmaps"], "provider": {"keyArn": "arn:aws:kms:eu-west-1:1:key/x"}}},
+        "secrets",
+    ),
+    "eks-control-plane-logging": Case(
+        CLUSTER,
+        {"enabledClusterLogTypes": ["api", "audit", "authenticator", "scheduler"]},
+        {"enabledClusterLogTypes": ["api"]},
+        "audit, authenticator",
+    ),
+    "eks-deletion-protection": Case(
+        CLUSTER, {"deletionProtection": True}, {"deletionProtection": False}, "deletionProtection"
+    ),
+    "eks-supported-version": Case(CLUSTER, {"version": "1.35"}, {"version": "1.29"}, "1.29"),
+    "eks-node-autoscaling": Case(
+        NODE_GROUP,
+        {"scalingConfig": {"minSize": 2, "maxSize": 6, "desiredSize": 2}},
+        {"scalingConfig": {"minSize": 3, "maxSize": 3, "desiredSize": 3}},
+        "below maxSize",
+    ),
+    "eks-imdsv2": Case(
+        LAUNCH_TEMPLATE,
+        {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}},
+        {"metadataOptions": {"httpTokens": "optional"}},
+        "httpTokens",
+    ),
+    "eks-node-no-ssh": Case(NODE_GROUP, {"scalingConfig": {}}, {"remoteAccess": {"ec2SshKey": "ops"}}, "SSH"),
+}
+
+STACK_CASES: dict[str, StackCase] = {
+    "eks-network-policy": StackCase(
+        [
+            (CLUSTER, "eks", {}),
+            (
+                ADDON,
+                "vpc-cni",
+                {"addonName": "vpc-cni", "configurationValues": '{"enableNetworkPolicy": "true"}'},
+                ["eks"],
+            ),
+        ],
+        [(CLUSTER, "eks", {}), (ADDON, "vpc-cni", {"addonName": "vpc-cni"}, ["eks"])],
+        "enableNetworkPolicy",
+    ),
+}

@@ -7,11 +7,13 @@ from collections.abc import Iterator, Sequence
 from pulumi_policy import Severity
 
 from policies.rules.base import (
+    Case,
     Context,
     Finding,
     Node,
     Resource,
     Rule,
+    StackCase,
     Unknown,
     autoscaled,
     per_resource,
@@ -194,3 +196,74 @@ RULES = [
     ),
     Rule("aks-workload-identity", "AKS offers Workload Identity to pods.", "hardening", (CLUSTER,), _workload_identity),
 ]
+
+
+# ------------------------------------------------------------------------- cases
+# Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+CASES: dict[str, Case] = {
+    "aks-api-not-world-open": Case(
+        CLUSTER,
+        {"apiServerAccessProfile": {"authorizedIPRanges": ["198.51.100.0/24"]}},
+        {"apiServerAccessProfile": {"authorizedIPRanges": ["0.0.0.0/0"]}},
+        "0.0.0.0/0",
+    ),
+    "aks-private-cluster": Case(
+        CLUSTER,
+        {"apiServerAccessProfile": {"enablePrivateCluster": True}},
+        {"apiServerAccessProfile": {"enablePrivateCluster": False, "authorizedIPRanges": ["1.2.3.4/32"]}},
+        "enablePrivateCluster",
+    ),
+    "aks-secrets-encryption": Case(
+        CLUSTER,
+        {"securityProfile": {"azureKeyVaultKms": {"enabled": True, "keyId": "https://kv.vault.azure.net/keys/k/1"}}},
+        {"securityProfile": {}},
+        "azureKeyVaultKms",
+    ),
+    "aks-deletion-protection": Case(CLUSTER, {}, {}, "protect", options={"protect": True}),
+    "aks-network-policy": Case(
+        CLUSTER,
+        {"networkProfile": {"networkPolicy": "cilium"}},
+        {"networkProfile": {"networkPolicy": "none"}},
+        "networkPolicy",
+    ),
+    "aks-supported-version": Case(CLUSTER, {"kubernetesVersion": "1.36"}, {}, "not set"),
+    "aks-node-autoscaling": Case(
+        CLUSTER,
+        {"agentPoolProfiles": [{"name": "system", "enableAutoScaling": True, "minCount": 2, "maxCount": 3}]},
+        {"agentPoolProfiles": [{"name": "system", "count": 3}]},
+        "enableAutoScaling",
+    ),
+    "aks-no-local-accounts": Case(
+        CLUSTER,
+        {"disableLocalAccounts": True, "aadProfile": {"managed": True, "enableAzureRBAC": True}},
+        {"disableLocalAccounts": False, "aadProfile": {"managed": True, "enableAzureRBAC": True}},
+        "disableLocalAccounts",
+    ),
+    "aks-workload-identity": Case(
+        CLUSTER,
+        {"oidcIssuerProfile": {"enabled": True}, "securityProfile": {"workloadIdentity": {"enabled": True}}},
+        {"oidcIssuerProfile": {"enabled": True}},
+        "workloadIdentity",
+    ),
+    "aks-managed-identity": Case(
+        CLUSTER,
+        {"identity": {"type": "SystemAssigned"}},
+        {"servicePrincipalProfile": {"clientId": "x", "secret": "s3cr3t"}},
+        "identity.type",
+    ),
+}
+
+STACK_CASES: dict[str, StackCase] = {
+    "aks-control-plane-logging": StackCase(
+        [
+            (CLUSTER, "aks", {}),
+            (DIAGNOSTIC_SETTING, "audit", {"logs": [{"category": "kube-audit-admin", "enabled": True}]}, ["aks"]),
+        ],
+        [
+            (CLUSTER, "aks", {}),
+            (DIAGNOSTIC_SETTING, "metrics", {"logs": [{"category": "kube-apiserver", "enabled": True}]}, ["aks"]),
+        ],
+        "kube-audit",
+    ),
+}

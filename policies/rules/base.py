@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -439,3 +439,23 @@ def versions_config(target: str) -> dict[str, dict[str, Any]]:
             "description": "Kubernetes minor versions the provider supports today.",
         }
     }
+
+
+class Case(NamedTuple):
+    """A resource a rule passes and one it fails: the rule's own test, kept next to it (tests/test_policies.py)."""
+
+    type: str
+    good: dict[str, Any]
+    bad: dict[str, Any]
+    fails_with: str
+    """A part of the message the failing resource gets."""
+    options: Mapping[str, Any] = MappingProxyType({})
+    """How the resource is checked besides its properties: `protect`, `env`, `provider`."""
+
+
+class StackCase(NamedTuple):
+    """Resources a stack rule passes and resources it fails: `(type, name, props[, names it depends on])` each."""
+
+    good: list[Any]
+    bad: list[Any]
+    fails_with: str

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pulumi_policy import Severity
 
 from policies.rules.base import (
+    Case,
     Context,
     Node,
     Resource,
     Rule,
+    StackCase,
     autoscaled,
     supported_version,
     versions_config,
@@ -106,3 +108,30 @@ RULES = [
         severity=Severity.HIGH,
     ),
 ]
+
+
+# ------------------------------------------------------------------------- cases
+# Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+CASES: dict[str, Case] = {
+    "doks-api-restricted": Case(
+        CLUSTER,
+        {"controlPlaneFirewall": {"enabled": True, "allowedAddresses": ["203.0.113.7/32"]}},
+        {"controlPlaneFirewall": {"enabled": True, "allowedAddresses": ["0.0.0.0/0"]}},
+        "0.0.0.0/0",
+    ),
+    "doks-ha-control-plane": Case(CLUSTER, {"ha": True}, {"ha": False}, "ha"),
+    "doks-supported-version": Case(CLUSTER, {"version": "1.34.1-do.0"}, {"version": "1.31.9-do.2"}, "1.31.9-do.2"),
+    "doks-node-autoscaling": Case(
+        NODE_POOL, {"autoScale": True, "minNodes": 1, "maxNodes": 5}, {"autoScale": False, "nodeCount": 3}, "autoScale"
+    ),
+    "doks-surge-upgrade": Case(
+        CLUSTER,
+        {"surgeUpgrade": True, "autoUpgrade": True, "maintenancePolicy": {"day": "sunday", "startTime": "03:00"}},
+        {"surgeUpgrade": True, "autoUpgrade": True},
+        "maintenancePolicy",
+    ),
+    "doks-deletion-protection": Case(CLUSTER, {}, {}, "protect", options={"protect": True}),
+}
+
+STACK_CASES: dict[str, StackCase] = {}

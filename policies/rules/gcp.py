@@ -6,7 +6,17 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Node, Resource, Rule, supported_version, versions_config, world_open
+from policies.rules.base import (
+    Case,
+    Context,
+    Node,
+    Resource,
+    Rule,
+    StackCase,
+    supported_version,
+    versions_config,
+    world_open,
+)
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -196,3 +206,71 @@ RULES = [
         _legacy_auth,
     ),
 ]
+
+
+# ------------------------------------------------------------------------- cases
+# Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+CASES: dict[str, Case] = {
+    "gke-api-not-world-open": Case(
+        CLUSTER,
+        {"masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24"}]}},
+        {"masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]}},
+        "0.0.0.0/0",
+    ),
+    "gke-private-endpoint": Case(
+        CLUSTER,
+        {"privateClusterConfig": {"enablePrivateEndpoint": True, "enablePrivateNodes": True}},
+        {"privateClusterConfig": {"enablePrivateNodes": True}},
+        "public endpoint",
+    ),
+    "gke-private-nodes": Case(
+        CLUSTER,
+        {"privateClusterConfig": {"enablePrivateNodes": True}},
+        {"privateClusterConfig": {"enablePrivateNodes": False}},
+        "enablePrivateNodes",
+    ),
+    "gke-secrets-encryption": Case(
+        CLUSTER,
+        {"databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/locations/l/keyRings/r/cryptoKeys/k"}},
+        {"databaseEncryption": {"state": "DECRYPTED"}},
+        "ENCRYPTED",
+    ),
+    "gke-control-plane-logging": Case(
+        CLUSTER,
+        {"loggingConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]}},
+        {"loggingConfig": {"enableComponents": ["WORKLOADS"]}},
+        "APISERVER",
+    ),
+    "gke-deletion-protection": Case(CLUSTER, {"deletionProtection": True}, {"deletionProtection": False}, "deletion"),
+    "gke-network-policy": Case(
+        CLUSTER, {"datapathProvider": "ADVANCED_DATAPATH"}, {"datapathProvider": "LEGACY_DATAPATH"}, "NetworkPolicy"
+    ),
+    "gke-supported-version": Case(
+        CLUSTER,
+        {"minMasterVersion": "1.35.2-gke.1000", "releaseChannel": {"channel": "STABLE"}},
+        {"minMasterVersion": "1.28"},
+        "1.28",
+    ),
+    "gke-no-default-service-account": Case(
+        NODE_POOL,
+        {"nodeConfig": {"serviceAccount": "nodes@p.iam.gserviceaccount.com"}},
+        {"nodeConfig": {"serviceAccount": "123-compute@developer.gserviceaccount.com"}},
+        "Compute default",
+    ),
+    "gke-workload-identity": Case(
+        NODE_POOL,
+        {"nodeConfig": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}}},
+        {"nodeConfig": {"workloadMetadataConfig": {"mode": "GCE_METADATA"}}},
+        "GKE_METADATA",
+    ),
+    "gke-node-autoscaling": Case(
+        NODE_POOL,
+        {"autoscaling": {"totalMinNodeCount": 1, "totalMaxNodeCount": 8}, "initialNodeCount": 1},
+        {"autoscaling": {"minNodeCount": 1, "maxNodeCount": 5}, "nodeCount": 3},
+        "nodeCount",
+    ),
+    "gke-no-legacy-auth": Case(CLUSTER, {"enableLegacyAbac": False}, {"enableLegacyAbac": True}, "enableLegacyAbac"),
+}
+
+STACK_CASES: dict[str, StackCase] = {}

@@ -14,7 +14,18 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from policies.rules.base import Context, Finding, Node, Resource, Rule, Unknown, first_unknown, per_resource
+from policies.rules.base import (
+    Case,
+    Context,
+    Finding,
+    Node,
+    Resource,
+    Rule,
+    StackCase,
+    Unknown,
+    first_unknown,
+    per_resource,
+)
 
 POD_SPEC: dict[str, str] = {
     "kubernetes:apps/v1:Deployment": "spec.template.spec",
@@ -28,6 +39,8 @@ POD_SPEC: dict[str, str] = {
 WORKLOADS = tuple(POD_SPEC)
 LONG_RUNNING = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet")
 REPLICATED = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
 SERVICE = "kubernetes:core/v1:Service"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -421,3 +434,128 @@ RULES = [
         _helm_pinned,
     ),
 ]
+
+
+# ------------------------------------------------------------------------- cases
+# Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+GOOD_CONTAINER: dict[str, Any] = {
+    "name": "app",
+    "image": "ghcr.io/stefanprodan/podinfo:6.9.2",
+    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+    "readinessProbe": {"httpGet": {"path": "/readyz", "port": 9898}},
+    "livenessProbe": {"httpGet": {"path": "/healthz", "port": 9898}},
+    "securityContext": {
+        "runAsNonRoot": True,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    },
+}
+
+
+def good_deployment(container: dict[str, Any] | None = None, **pod: Any) -> dict[str, Any]:
+    """A Deployment every rule here passes; a case changes the one field its rule is about."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "hello", "namespace": "hello"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "hello"}},
+            "template": {
+                "metadata": {"labels": {"app": "hello"}},
+                "spec": {"containers": [{**GOOD_CONTAINER, **(container or {})}], **pod},
+            },
+        },
+    }
+
+
+def good_service(annotations: dict[str, str]) -> dict[str, Any]:
+    """A LoadBalancer Service with the given annotations."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "gw", "namespace": "gateway", "annotations": annotations},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 443}], "selector": {"app": "gw"}},
+    }
+
+
+def _with_security(**ctx: Any) -> dict[str, Any]:
+    return good_deployment({"securityContext": {**GOOD_CONTAINER["securityContext"], **ctx}})
+
+
+GOOD_PDB: dict[str, Any] = {"metadata": {"namespace": "hello"}, "spec": {"selector": {"matchLabels": {"app": "hello"}}}}
+
+CASES: dict[str, Case] = {
+    "k8s-no-default-service-account-token": Case(
+        DEPLOYMENT,
+        good_deployment(automountServiceAccountToken=False),
+        good_deployment(),
+        "automountServiceAccountToken",
+    ),
+    "k8s-pinned-images": Case(DEPLOYMENT, good_deployment(), good_deployment({"image": "nginx:latest"}), "not pinned"),
+    "k8s-resource-requests": Case(
+        DEPLOYMENT, good_deployment(), good_deployment({"resources": {"limits": {"memory": "1Gi"}}}), "cpu"
+    ),
+    "k8s-resource-limits": Case(
+        DEPLOYMENT,
+        good_deployment(),
+        good_deployment({"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}),
+        "limits.memory",
+    ),
+    "k8s-probes": Case(DEPLOYMENT, good_deployment(), good_deployment({"livenessProbe": None}), "livenessProbe"),
+    "k8s-run-as-non-root": Case(DEPLOYMENT, good_deployment(), _with_security(runAsNonRoot=False), "root"),
+    "k8s-read-only-root-filesystem": Case(
+        DEPLOYMENT, good_deployment(), _with_security(readOnlyRootFilesystem=False), "readOnly"
+    ),
+    "k8s-no-privilege-escalation": Case(
+        DEPLOYMENT, good_deployment(), _with_security(allowPrivilegeEscalation=True), "allowPrivilegeEscalation"
+    ),
+    "k8s-no-privileged": Case(DEPLOYMENT, good_deployment(), _with_security(privileged=True), "privileged"),
+    "k8s-no-host-namespaces": Case(DEPLOYMENT, good_deployment(), good_deployment(hostNetwork=True), "hostNetwork"),
+    "k8s-no-host-path": Case(
+        DEPLOYMENT,
+        good_deployment(volumes=[{"name": "tmp", "emptyDir": {}}]),
+        good_deployment(volumes=[{"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}}]),
+        "docker.sock",
+    ),
+    "k8s-public-load-balancer-opt-in": Case(
+        SERVICE,
+        good_service({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
+        good_service({}),
+        "orquestra.io/public",
+    ),
+    "k8s-schema-valid": Case(
+        DEPLOYMENT, good_deployment(), good_deployment({"ports": [{"containerPort": "http"}]}), "containerPort"
+    ),
+    "k8s-helm-chart-pinned": Case(
+        HELM_RELEASE,
+        {"chart": "cert-manager", "version": "v1.19.1", "repositoryOpts": {"repo": "https://charts.jetstack.io"}},
+        {"chart": "cert-manager", "repositoryOpts": {"repo": "https://charts.jetstack.io"}},
+        "no version",
+    ),
+}
+
+STACK_CASES: dict[str, StackCase] = {
+    "k8s-pod-disruption-budget": StackCase(
+        [(DEPLOYMENT, "hello", good_deployment()), (PDB, "hello", GOOD_PDB)],
+        [(DEPLOYMENT, "hello", good_deployment()), (PDB, "other", {**GOOD_PDB, "metadata": {"namespace": "other"}})],
+        "PodDisruptionBudget",
+    ),
+    "k8s-min-replicas": StackCase(
+        [
+            (DEPLOYMENT, "hello", {**good_deployment(), "spec": {**good_deployment()["spec"], "replicas": None}}),
+            (
+                HPA,
+                "hello",
+                {
+                    "metadata": {"namespace": "hello"},
+                    "spec": {"minReplicas": 3, "scaleTargetRef": {"kind": "Deployment", "name": "hello"}},
+                },
+            ),
+        ],
+        [(DEPLOYMENT, "hello", {**good_deployment(), "spec": {**good_deployment()["spec"], "replicas": 1}})],
+        "at least 2",
+    ),
+}

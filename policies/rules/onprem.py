@@ -8,10 +8,12 @@ from collections.abc import Iterator, Sequence
 from pulumi_policy import Severity
 
 from policies.rules.base import (
+    Case,
     Context,
     Finding,
     Resource,
     Rule,
+    StackCase,
     StackCheck,
     Unknown,
     supported_version,
@@ -137,3 +139,52 @@ RULES = [
         severity=Severity.HIGH,
     ),
 ]
+
+
+# ------------------------------------------------------------------------- cases
+# Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+CASES: dict[str, Case] = {
+    "onprem-k3s-pinned": Case(
+        COMMAND,
+        {"create": "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.35.1+k3s1 sh -s - server"},
+        {"create": "curl -sfL https://get.k3s.io | sh -s - server"},
+        "INSTALL_K3S_VERSION",
+    ),
+    "onprem-vm-deletion-protection": Case(PROXMOX_VM_LEGACY, {"protection": True}, {"protection": False}, "protect"),
+    "onprem-supported-version": Case(
+        COMMAND,
+        {
+            "create": "curl -sfL https://get.k3s.io | sh -s - server",
+            "environment": {"INSTALL_K3S_VERSION": "v1.35.1+k3s1"},
+        },
+        {"create": "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.29.4+k3s1 sh -s - server"},
+        "v1.29.4+k3s1",
+    ),
+    "onprem-network-policy": Case(
+        COMMAND,
+        {"create": "curl -sfL https://get.k3s.io | sh -s - server --flannel-backend=none --disable-network-policy"},
+        {"create": "curl -sfL https://get.k3s.io | sh -s - server --disable-network-policy"},
+        "NetworkPolicy",
+    ),
+}
+
+STACK_CASES: dict[str, StackCase] = {
+    "onprem-secrets-encryption": StackCase(
+        [(COMMAND, "server", {"create": "curl -sfL https://get.k3s.io | sh -s - server --secrets-encryption"})],
+        [(COMMAND, "server", {"create": "curl -sfL https://get.k3s.io | sh -s - server"})],
+        "secrets-encryption",
+    ),
+    "onprem-audit-logging": StackCase(
+        [
+            (
+                COMMAND,
+                "config",
+                {"create": "printf 'kube-apiserver-arg:\\n  - audit-log-path=/var/log/k3s-audit.log\\n'"},
+            ),
+            (COMMAND, "server", {"create": "curl -sfL https://get.k3s.io | sh -s - server"}),
+        ],
+        [(COMMAND, "server", {"create": "curl -sfL https://get.k3s.io | sh -s - server"})],
+        "audit-log-path",
+    ),
+}

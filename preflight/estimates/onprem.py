@@ -7,8 +7,17 @@ from collections.abc import Mapping
 from preflight.estimates.base import CostModel, CreateTime
 
 COSTS: Mapping[str, CostModel] = {}
-FREE: frozenset[str] = frozenset()
-"""Local helpers (the join token) cost nothing; `preflight.estimates.FREE_PACKAGES` already says so."""
+FREE: frozenset[str] = frozenset(
+    {
+        "command:remote:Command",
+        "command:remote:CopyToRemote",
+        "command:local:Command",
+        "random:index/randomPassword:RandomPassword",
+        "random:index/randomString:RandomString",
+        "random:index/randomId:RandomId",
+    }
+)
+"""Commands over SSH and the join token: local work, nothing to pay for."""
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {}
 """No cloud load balancer: MetalLB hands out addresses of the site's network."""
 

@@ -1,4 +1,4 @@
-"""EKS managed add-ons, pinned per Kubernetes minor, and the storage class the EBS CSI driver serves."""
+"""EKS managed add-ons at their pinned versions (`components/pins.py`), and the storage class EBS CSI serves."""
 
 from __future__ import annotations
 
@@ -10,37 +10,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.pins import EKS_ADDONS
 from components.targets.aws import identity
 
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
-
-
-# Managed add-on versions, pinned per Kubernetes minor so a second `up` installs the
-# same bits. Refresh with `aws eks describe-addon-versions --kubernetes-version 1.x`.
-ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
-    "1.34": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.34.1-eksbuild.2",
-        "coredns": "v1.12.3-eksbuild.1",
-        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
-        "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
-    },
-    "1.35": {
-        "vpc-cni": "v1.21.1-eksbuild.1",
-        "kube-proxy": "v1.35.0-eksbuild.2",
-        "coredns": "v1.12.4-eksbuild.1",
-        "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
-    },
-    "1.36": {
-        "vpc-cni": "v1.21.3-eksbuild.1",
-        "kube-proxy": "v1.36.0-eksbuild.1",
-        "coredns": "v1.13.1-eksbuild.1",
-        "eks-pod-identity-agent": "v1.3.11-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.55.0-eksbuild.1",
-    },
-}
 
 
 def addon(
@@ -86,7 +60,7 @@ def gp3_storage_class(c: AwsCluster, opts: pulumi.ResourceOptions) -> pulumi.Res
 
 def before_nodes(c: AwsCluster) -> list[aws.eks.Addon]:
     """DaemonSet add-ons first: nodes join with networking, kube-proxy and the identity agent ready."""
-    versions = ADDON_VERSIONS[c.spec.kubernetes_version]
+    versions = EKS_ADDONS[c.spec.kubernetes_version]
     return [
         addon(
             c,
@@ -101,7 +75,7 @@ def before_nodes(c: AwsCluster) -> list[aws.eks.Addon]:
 
 def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> list[aws.eks.Addon]:
     """Deployment add-ons need nodes to schedule on; created before them they would wait until timeout."""
-    versions = ADDON_VERSIONS[c.spec.kubernetes_version]
+    versions = EKS_ADDONS[c.spec.kubernetes_version]
     critical = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
     coredns = addon(
         c,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from components.cluster import TAINT_EFFECTS
 from components.spec import NodePool, Taint
 from components.targets.aws import identity
 
@@ -27,8 +28,6 @@ NODE_POLICIES = [
     # Shell access through Session Manager instead of SSH keys and open ports.
     "AmazonSSMManagedInstanceCore",
 ]
-
-EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 def ami_type(instance_type: str) -> str:
@@ -116,7 +115,8 @@ def node_group(
         node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
         labels={**pool.labels, "orquestra.io/pool": pool.name},
         taints=[
-            aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value or None, effect=EFFECTS[t.effect]) for t in pool.taints
+            aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value or None, effect=TAINT_EFFECTS[t.effect])
+            for t in pool.taints
         ],
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
         tags=tags,

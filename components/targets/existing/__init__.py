@@ -12,37 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 
 from components.cluster import Capabilities, KubernetesCluster
-from components.runtime import OFFLINE_ENV, secret_output
+from components.runtime import secret_output
 from components.spec import Environment, ExistingSpec, Problem
-
-
-def minify(kubeconfig: str, context: str | None) -> tuple[str, str]:
-    """The kubeconfig cut down to one context (its cluster and user), and that cluster's server URL.
-
-    A laptop's kubeconfig holds credentials for every cluster its owner reaches;
-    only the one this stack manages belongs in the stack's state. A document that
-    cannot be read is passed through whole, for the provider to report on.
-    """
-    try:
-        doc: dict[str, Any] = yaml.safe_load(kubeconfig) or {}
-        name = context or doc.get("current-context")
-        ctx = next(c for c in doc.get("contexts", []) if c.get("name") == name)
-        cluster = next(c for c in doc.get("clusters", []) if c.get("name") == ctx["context"]["cluster"])
-        users = [u for u in doc.get("users", []) if u.get("name") == ctx["context"].get("user")]
-    except (yaml.YAMLError, StopIteration, KeyError, TypeError, AttributeError):
-        return kubeconfig, ""
-    small = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [cluster],
-        "contexts": [ctx],
-        "users": users,
-        "current-context": name,
-    }
-    return yaml.safe_dump(small, sort_keys=False), str(cluster.get("cluster", {}).get("server", ""))
+from components.targets.existing import capabilities
+from components.targets.existing.kubeconfig import minify
 
 
 def _expand(path: str) -> Path:
@@ -51,9 +26,9 @@ def _expand(path: str) -> Path:
 
 class ExistingCluster(KubernetesCluster[ExistingSpec]):
     @classmethod
-    def check(cls, spec: ExistingSpec) -> list[Problem]:
-        """Problems only this machine can show, found before any resource is registered."""
-        if spec.kubeconfig_path and not os.environ.get(OFFLINE_ENV) and not _expand(spec.kubeconfig_path).is_file():
+    def check_local(cls, spec: ExistingSpec) -> list[Problem]:
+        """The kubeconfig file must be on the machine that runs `pulumi up`."""
+        if spec.kubeconfig_path and not _expand(spec.kubeconfig_path).is_file():
             return [Problem("kubeconfigPath", spec.kubeconfig_path, "the path of a kubeconfig file on this machine")]
         return []
 
@@ -75,7 +50,7 @@ class ExistingCluster(KubernetesCluster[ExistingSpec]):
             if path.is_file():
                 kubeconfig, endpoint = minify(path.read_text(), spec.context)
             else:
-                # Offline plans (see `check`): the provider reads a path itself.
+                # Offline plans (see `check_local`): the provider reads a path itself.
                 kubeconfig, endpoint = str(path), ""
 
         self._publish(
@@ -87,13 +62,4 @@ class ExistingCluster(KubernetesCluster[ExistingSpec]):
         )
 
     def capabilities(self) -> Capabilities:
-        spec = self.spec
-        return Capabilities(
-            load_balancer=spec.load_balancer,
-            node_autoscaler="none",
-            default_storage_class=spec.storage_class,
-            pod_identity="none",
-            zones=tuple(spec.zones),
-            metallb_pool=tuple(spec.load_balancer_pool),
-            metrics_server_args=("--kubelet-insecure-tls",) if spec.self_signed_kubelet else (),
-        )
+        return capabilities.of(self)

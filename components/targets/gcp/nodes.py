@@ -8,16 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi_gcp as gcp
 
+from components.cluster import TAINT_EFFECTS
 from components.spec import NodePool as NodePoolSpec
 
 if TYPE_CHECKING:
     from components.targets.gcp import GcpCluster
 
-TAINT_EFFECTS: Mapping[str, str] = {
-    "NoSchedule": "NO_SCHEDULE",
-    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
-    "NoExecute": "NO_EXECUTE",
-}
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 

@@ -18,27 +18,12 @@ import pulumi_random as random
 from components.cluster import Capabilities, KubernetesCluster
 from components.runtime import secret_output
 from components.spec import Environment, InventoryMachines, OnpremSpec, ProxmoxMachines
-from components.targets.onprem import k3s, machines
+from components.targets.onprem import capabilities, k3s, kubeconfig, machines
 from components.targets.onprem.machines import Machine
 from components.targets.onprem.render import command_line, render
 
-__all__ = ["OnpremCluster", "capabilities"]
-
 RUN_AS_ROOT = command_line({})
 """Scripts arrive on stdin, so the join token never shows in a process list or shell history."""
-
-
-def capabilities(spec: OnpremSpec) -> Capabilities:
-    return Capabilities(
-        load_balancer="metallb",
-        metallb_pool=tuple(spec.load_balancer_pool),
-        # k3s ships the local-path provisioner and marks it default.
-        default_storage_class="local-path",
-        node_autoscaler="none",
-        pod_identity="none",
-        # Kubelets serve certificates from k3s's own CA, which metrics-server does not trust.
-        metrics_server_args=("--kubelet-insecure-tls",),
-    )
 
 
 class OnpremCluster(KubernetesCluster[OnpremSpec]):
@@ -72,12 +57,10 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
             triggers=[first_cmd.id],
             opts=self.child_opts(depends_on=servers, additional_secret_outputs=["stdout"]),
         )
-        kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
-            read.stdout.apply(lambda text: k3s.rewrite_kubeconfig(text, spec))
-        )
+        config: pulumi.Output[str] = pulumi.Output.secret(read.stdout.apply(lambda text: kubeconfig.render(text, spec)))
 
         self._publish(
-            kubeconfig=kubeconfig,
+            kubeconfig=config,
             endpoint=f"https://{spec.api_vip}:{k3s.API_PORT}",
             cluster_name=spec.name,
             kubernetes_version=spec.kubernetes_version,
@@ -85,7 +68,7 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
         )
 
     def capabilities(self) -> Capabilities:
-        return capabilities(self.spec)
+        return capabilities.of(self)
 
     def _machines(self, spec: OnpremSpec) -> list[Machine]:
         source = spec.machines

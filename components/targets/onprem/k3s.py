@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from components.pins import IMAGES
 from components.spec import NodePool, OnpremSpec
 
-KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip:v0.8.9"
 API_PORT = 6443
 IMAGES_DIR = "/var/lib/rancher/k3s/agent/images"
 ARTIFACTS_DIR = "/opt/k3s"
@@ -147,7 +147,7 @@ def kube_vip(spec: OnpremSpec) -> list[dict[str, Any]]:
                         "containers": [
                             {
                                 "name": "kube-vip",
-                                "image": KUBE_VIP_IMAGE,
+                                "image": IMAGES["kube-vip"],
                                 "imagePullPolicy": "IfNotPresent",
                                 "args": ["manager"],
                                 "env": [{"name": k, "value": v} for k, v in env.items()],
@@ -212,19 +212,3 @@ def node_params(spec: OnpremSpec, role: Role, config_yaml: str) -> dict[str, str
         "AIRGAP": "true" if spec.airgap else "false",
         "ARTIFACTS_DIR": ARTIFACTS_DIR,
     }
-
-
-def rewrite_kubeconfig(text: str, spec: OnpremSpec) -> str:
-    """k3s writes https://127.0.0.1:6443 and names everything `default`: point it at the VIP, name it the cluster."""
-    doc: dict[str, Any] = yaml.safe_load(text) or {}
-    name = spec.name
-    for entry in doc.get("clusters", []):
-        entry["name"] = name
-        entry.setdefault("cluster", {})["server"] = f"https://{spec.api_vip}:{API_PORT}"
-    for entry in doc.get("users", []):
-        entry["name"] = name
-    for entry in doc.get("contexts", []):
-        entry["name"] = name
-        entry["context"] = {**entry.get("context", {}), "cluster": name, "user": name}
-    doc["current-context"] = name
-    return yaml.safe_dump(doc, sort_keys=False)

@@ -1,0 +1,57 @@
+"""Every version the program pins besides its Helm charts: one table per kind, each with where it is published.
+
+Helm charts are pinned in `components/workloads/charts.py`, and the Kubernetes
+minors each target creates in the target registry (`components/targets/__init__.py`).
+Tables keyed by Kubernetes minor (`PER_MINOR`) must have a row for every minor
+their target supports and no other; `tests/test_pins.py` holds them to it, so a
+new minor in the registry fails until its pins are in. Plain data, no SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+EKS_ADDONS: Mapping[str, Mapping[str, str]] = {
+    # Managed add-on versions per Kubernetes minor, so a second `up` installs the same bits.
+    # Published by `aws eks describe-addon-versions --kubernetes-version 1.x --addon-name <add-on>`
+    # (https://docs.aws.amazon.com/eks/latest/userguide/addon-compat.html).
+    "1.34": {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "kube-proxy": "v1.34.1-eksbuild.2",
+        "coredns": "v1.12.3-eksbuild.1",
+        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+        "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
+    },
+    "1.35": {
+        "vpc-cni": "v1.21.1-eksbuild.1",
+        "kube-proxy": "v1.35.0-eksbuild.2",
+        "coredns": "v1.12.4-eksbuild.1",
+        "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+        "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
+    },
+    "1.36": {
+        "vpc-cni": "v1.21.3-eksbuild.1",
+        "kube-proxy": "v1.36.0-eksbuild.1",
+        "coredns": "v1.13.1-eksbuild.1",
+        "eks-pod-identity-agent": "v1.3.11-eksbuild.1",
+        "aws-ebs-csi-driver": "v1.55.0-eksbuild.1",
+    },
+}
+
+K3S_RELEASES: Mapping[str, str] = {
+    # The k3s release installed for each Kubernetes minor when a stack pins no `k3sVersion`.
+    # Published at https://github.com/k3s-io/k3s/releases (the install script is fetched at the same tag).
+    "1.33": "v1.33.6+k3s1",
+    "1.34": "v1.34.2+k3s1",
+    "1.35": "v1.35.0+k3s1",
+    "1.36": "v1.36.0+k3s1",
+}
+
+IMAGES: Mapping[str, str] = {
+    # Container images the program runs itself (not through a chart).
+    # kube-vip: https://github.com/kube-vip/kube-vip/releases
+    "kube-vip": "ghcr.io/kube-vip/kube-vip:v0.8.9",
+}
+
+PER_MINOR: Mapping[str, Mapping[str, object]] = {"aws": EKS_ADDONS, "onprem": K3S_RELEASES}
+"""Target -> its tables keyed by Kubernetes minor (the other targets' clouds pick their own components)."""
