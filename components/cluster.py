@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.spec import ClusterBase, Environment
+from components.spec import ClusterBase, Environment, Problem
 
 LoadBalancer = Literal["cloud", "metallb", "none"]
 NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
@@ -74,6 +74,18 @@ def exec_kubeconfig(context: str, server: str, ca_data: str, exec_: Mapping[str,
         },
         sort_keys=False,
     )
+
+
+class ClusterProblems(Exception):
+    """What a target finds wrong with its spec only from the cloud's answers (a zone its network does not use).
+
+    Raised while building; the fleet reports each problem as a spec line under the
+    cluster's own key path, so the plan stops with exit 2 rather than a traceback.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.path}: {p.allowed}" for p in self.problems))
 
 
 class KubernetesCluster(pulumi.ComponentResource):

@@ -16,8 +16,8 @@ from typing import Protocol
 
 import pulumi
 
-from components.cluster import KubernetesCluster
-from components.spec import ClusterBase, Environment, Problem, SpecError, StackSpec
+from components.cluster import ClusterProblems, KubernetesCluster
+from components.spec import ClusterBase, Environment, Problem, SpecError, StackSpec, problem_line
 
 # target -> (module, class). A module that does not exist yet means "not yet available".
 TARGETS: Mapping[str, tuple[str, str]] = {
@@ -55,7 +55,7 @@ def resolve(stack: StackSpec) -> dict[str, Target]:
         cls = getattr(importlib.import_module(module_name), class_name)
         check = getattr(cls, "check", None)
         found: list[Problem] = list(check(cluster)) if check else []
-        problems.extend(f"orquestra:clusters[{i}].{p.path}: {p.value!r}; allowed: {p.allowed}" for p in found)
+        problems.extend(problem_line(f"clusters[{i}].{p.path}", p.value, p.allowed) for p in found)
         classes[cluster.name] = cls
     if problems:
         raise SpecError(problems)
@@ -89,10 +89,17 @@ def renamed(old: str, new: str) -> pulumi.ResourceOptions:
 
 def build(stack: StackSpec) -> Fleet:
     classes = resolve(stack)
-    clusters = {
-        c.name: classes[c.name](c, stack.environment, renamed(c.renamed_from, c.name) if c.renamed_from else None)
-        for c in stack.clusters
-    }
+    clusters: dict[str, KubernetesCluster] = {}
+    problems: list[str] = []
+    for i, c in enumerate(stack.clusters):
+        try:
+            clusters[c.name] = classes[c.name](
+                c, stack.environment, renamed(c.renamed_from, c.name) if c.renamed_from else None
+            )
+        except ClusterProblems as exc:
+            problems.extend(problem_line(f"clusters[{i}].{p.path}", p.value, p.allowed) for p in exc.problems)
+    if problems:
+        raise SpecError(problems)
     from components.workloads import place
 
     for name, cluster in clusters.items():

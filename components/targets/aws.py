@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster import Capabilities, KubernetesCluster, exec_kubeconfig
+from components.cluster import Capabilities, ClusterProblems, KubernetesCluster, exec_kubeconfig
 from components.spec import AwsCluster, Environment, NodePool, Problem, Taint
 from components.workloads.charts import Chart, release
 
@@ -323,6 +323,17 @@ class AwsTarget(KubernetesCluster):
         self.account = aws.get_caller_identity(opts=invoke).account_id
         available = aws.get_availability_zones(state="available", opts=invoke).names
         self.zones = list(available[: spec.network.zones])
+        if spec.existing_vpc is None:
+            # A pool's zones must be among those the cluster's subnets are in; which those are, only the cloud says.
+            used = ", ".join(self.zones)
+            outside = [
+                Problem(f"nodePools[{i}].zones[{j}]", zone, f"a zone of the cluster's network ({used})")
+                for i, pool in enumerate(spec.node_pools)
+                for j, zone in enumerate(pool.zones)
+                if zone not in self.zones
+            ]
+            if outside:
+                raise ClusterProblems(outside)
 
         private, public = self._network()
         self.private_subnets = private
