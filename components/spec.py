@@ -1020,7 +1020,8 @@ class WorkloadSpec(Model):
     @field_validator("image")
     @classmethod
     def _pinned(cls, v: str) -> str:
-        match = _IMAGE.fullmatch(v)
+        # A reference's name is at most 255 characters (distribution/reference), its tag 128, its digest 71.
+        match = _IMAGE.fullmatch(v) if len(v) <= 512 else None
         if not match:
             raise PydanticCustomError("image", "an image reference such as ghcr.io/org/app:1.2.3")
         tag, digest = match.group("tag"), match.group("digest")
@@ -1079,6 +1080,10 @@ class StackSpec:
 REDACTED = "[redacted: looks like a key or token]"
 
 
+def _small_int(value: Any) -> bool:
+    return isinstance(value, int) and abs(value) <= 10**18
+
+
 def _show(value: Any, path: str) -> str:
     """A value as an error line shows it: briefly, on one line, and never anything that may be a secret."""
     last = re.split(r"[.\[]", path)[-1]
@@ -1087,17 +1092,20 @@ def _show(value: Any, path: str) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, (list, tuple)):
-        if not all(v is None or isinstance(v, (str, bool, int, float)) for v in value):
+        plain = all(v is None or isinstance(v, (str, bool, float)) or _small_int(v) for v in value)
+        if not plain:
             return "a list"
-        text = json.dumps([_show(v, "") if isinstance(v, (int, float)) else v for v in value])
-        if syntax.may_be_secret(text):
-            return REDACTED
-        return text if len(text) <= 60 else "a list"
+        text = json.dumps(list(value))
+        if len(text) > 60:
+            return "a list"
+        return REDACTED if syntax.may_be_secret(text) else text
     if isinstance(value, str):
-        if syntax.may_be_secret(value):
+        # What is shown is a prefix: judging the prefix and what may run on from it is enough, and bounded.
+        if syntax.may_be_secret(value[:400]):
             return REDACTED
-        text = repr(value)
-    elif isinstance(value, int) and abs(value) > 10**18:
+        text = repr(value[:60])
+    elif isinstance(value, int) and not _small_int(value):
+        # Python refuses to turn an int of over 4300 digits into text; no key needs one.
         return "a very large number"
     elif value is None or isinstance(value, (bool, int, float)):
         text = json.dumps(value)
@@ -1109,7 +1117,12 @@ def _show(value: Any, path: str) -> str:
 
 def _line(path: str, value: Any, allowed: str, *, present: bool = True) -> str:
     shown = _show(value, path) if present else "missing"
-    return f"{NAMESPACE}:{path}: {shown}; allowed: {allowed}"
+    return f"{_where(path)}: {shown}; allowed: {allowed}"
+
+
+def _where(path: str) -> str:
+    """The key path a line leads with; one built from a very long key is cut, so the line stays readable."""
+    return f"{NAMESPACE}:{path}" if len(path) <= 200 else f"{NAMESPACE}:{path[:197]}..."
 
 
 def problem_line(path: str, value: Any, allowed: str) -> str:
@@ -1230,7 +1243,7 @@ def _validation_lines(prefix: str, root: Any, data: Any, exc: ValidationError) -
             allowed = model.keys() if model else []
             near = difflib.get_close_matches(str(trail[-1]), allowed, n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            lines.append(f"{NAMESPACE}:{path}: unknown key{hint}; allowed: {', '.join(allowed) or 'no keys here'}")
+            lines.append(f"{_where(path)}: unknown key{hint}; allowed: {', '.join(allowed) or 'no keys here'}")
         else:
             lines.append(_line(path, value, _allowed(err), present=present))
     return lines
@@ -1251,7 +1264,7 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
             near = difflib.get_close_matches(str(key), sorted(allowed_keys), n=1)
             hint = f" (did you mean '{NAMESPACE}:{near[0]}'?)" if near else ""
             shown = _key(key).removeprefix(".")
-            problems.append(f"{NAMESPACE}:{shown}: unknown key{hint}; allowed: {', '.join(sorted(allowed_keys))}")
+            problems.append(f"{_where(shown)}: unknown key{hint}; allowed: {', '.join(sorted(allowed_keys))}")
 
     env = config.get("environment", "dev")
     if env not in ENVIRONMENTS:
@@ -1296,7 +1309,7 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
     problems.extend(_stack_rules(raw_clusters, clusters, raw_workloads, workloads))
     if credentials:
         # A credential's own line says what to do; other lines about the same key would only repeat it.
-        flagged = tuple(f"{NAMESPACE}:{path}: " for path, _ in credentials)
+        flagged = tuple(f"{_where(path)}: " for path, _ in credentials)
         problems = [line for line in problems if not line.startswith(flagged)]
         problems[:0] = [line for _, line in credentials]
     if problems:
@@ -1306,6 +1319,8 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
 
 # Fields whose value is a secret whether or not the stack file encrypted it (SecretStr in the models).
 _SECRET_FIELD = re.compile(r"clusters\[\d+\]\.(kubeconfig|ssh\.privateKey)")
+# No plain key or value of the spec needs more; a longer one is refused before any pattern reads it.
+MAX_TEXT = 16384
 
 
 def _credentials(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -1321,15 +1336,19 @@ def _credentials(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         if isinstance(value, Mapping):
             for key, item in value.items():
                 at = f"{path}{_key(key)}" if path else _key(key).removeprefix(".")
-                if isinstance(key, str) and syntax.looks_like_credential(key):
-                    # Named by where it is, never by itself; lines about the key (unknown key, ...) are dropped.
-                    where = f"{NAMESPACE}:{path}" if path else NAMESPACE
+                # Such a key is named by where it is, never by itself; lines about it (unknown key, ...) are dropped.
+                where = _where(path) if path else NAMESPACE
+                if isinstance(key, str) and len(key) > MAX_TEXT:
+                    yield at, f"{where}: a key of {len(key)} characters; allowed: at most {MAX_TEXT}"
+                elif isinstance(key, str) and syntax.looks_like_credential(key):
                     yield at, f"{where}: a key that looks like a credential (not shown); allowed: a plain key"
                 else:
                     yield from walk(item, at)
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 yield from walk(item, f"{path}[{i}]")
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            yield path, _line(path, value, f"text of at most {MAX_TEXT} characters")
         elif isinstance(value, str) and syntax.looks_like_credential(value):
             yield (
                 path,

@@ -146,8 +146,13 @@ class _Loader(_BaseLoader):
         return super().resolve(kind, value, implicit)
 
 
+def _cut(where: str) -> str:
+    """A key path cut short enough to read: a pathological key or nesting would make it the whole line."""
+    return where if len(where) <= 120 else where[:117] + "..."
+
+
 def _shown(text: str) -> str:
-    if may_be_secret(text) or not text.isprintable():
+    if may_be_secret(text[:400]) or not text[:40].isprintable():
         return "[redacted]"
     return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
@@ -166,9 +171,7 @@ class _Reader:
         self.problems.append(f"{where}: {message}")
 
     def at(self, node: yaml.Node, where: str, value: str, allowed: str) -> None:
-        if len(where) > 120:
-            where = where[:117] + "..."
-        self.problem(node.start_mark.line + 1, f"{where}: {value}; allowed: {allowed}")
+        self.problem(node.start_mark.line + 1, f"{_cut(where)}: {value}; allowed: {allowed}")
 
     def key(self, node: yaml.Node, where: str) -> str | None:
         """A mapping key as text, or None (with a problem) for anything else."""
@@ -196,7 +199,7 @@ class _Reader:
             if _FALSE.fullmatch(text):
                 return False
             if _INT.fullmatch(text):
-                return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
+                return self.integer(node, where, text)
             if _FLOAT.fullmatch(text):
                 return self.finite(node, where, float(text.lower().replace(".inf", "inf").replace(".nan", "nan")))
             return text
@@ -204,7 +207,7 @@ class _Reader:
             return text
         try:
             if node.tag == "tag:yaml.org,2002:int":
-                return int(text, 0) if text.lower().startswith(("0o", "0x")) else int(text)
+                return self.integer(node, where, text)
             if node.tag == "tag:yaml.org,2002:float":
                 return self.finite(node, where, float(text))
         except ValueError:
@@ -216,6 +219,13 @@ class _Reader:
             return None
         self.unsupported(node, where)
         return None
+
+    def integer(self, node: yaml.Node, where: str, text: str) -> int | None:
+        if len(text) > 40:
+            # No key takes such a number, and Python refuses to read one of over 4300 digits.
+            self.at(node, where, f"a number of {len(text)} digits", "a number of at most 40 digits")
+            return None
+        return int(text, 0) if text.lower().startswith(("0o", "0x")) else int(text)
 
     def finite(self, node: yaml.Node, where: str, number: float) -> float | None:
         if math.isfinite(number):
@@ -275,7 +285,7 @@ class _Reader:
             if key in first:
                 self.problem(
                     line,
-                    f"{key_path(full_key, (*parts, key)) if not may_be_secret(key) else '[redacted key]'}: "
+                    f"{_cut(key_path(full_key, (*parts, key))) if not may_be_secret(key[:400]) else '[redacted key]'}: "
                     f"given again (first at line {first[key]}); allowed: each key once",
                 )
                 continue
@@ -331,7 +341,7 @@ class _Reader:
             full = key if ":" in key else f"{self.project}:{key}"
             line = key_node.start_mark.line + 1
             if full in out:
-                shown = full if not may_be_secret(full) else "[redacted key]"
+                shown = _cut(full) if not may_be_secret(full[:400]) else "[redacted key]"
                 self.problem(
                     line, f"{shown}: given again (first at line {self.lines[(full,)]}); allowed: each key once"
                 )

@@ -421,26 +421,29 @@ TxtOwnerId = Annotated[str, AfterValidator(TXT_OWNER_ID)]
 # identifiers"), GitHub and GitLab tokens, Slack tokens, Google API keys, DigitalOcean tokens
 # (dop_v1_), Stripe keys, JSON Web Tokens (RFC 7519), service-account key JSON, kubeconfig
 # credentials, Azure storage connection strings, Proxmox API tokens, Pulumi ciphertext.
+#
+# Every repetition is bounded: the patterns are searched through whole values, and an unbounded run
+# before a required literal would make a long value cost quadratic time.
 _CREDENTIALS = re.compile(
     "|".join(
         [
-            r"-----BEGIN [A-Z0-9 ]*-----",
+            r"-----BEGIN [A-Z0-9 ]{0,64}-----",
             r"b3BlbnNzaC1rZXktdjE",  # base64 of "openssh-key-v1", the start of every OpenSSH private key
             r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
-            r"\bgh[pousr]_[A-Za-z0-9]{30,}",
-            r"\bgithub_pat_[A-Za-z0-9_]{20,}",
-            r"\bglpat-[A-Za-z0-9_-]{20,}",
-            r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+            r"\bgh[pousr]_[A-Za-z0-9]{30}",
+            r"\bgithub_pat_[A-Za-z0-9_]{20}",
+            r"\bglpat-[A-Za-z0-9_-]{20}",
+            r"\bxox[abposr]-[A-Za-z0-9-]{10}",
             r"\bAIza[0-9A-Za-z_-]{35}",
             r"\bdo[por]_v1_[a-f0-9]{64}",
-            r"\b[rs]k_(live|test)_[A-Za-z0-9]{16,}",
-            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
-            r"\"private_key\"\s*:",
-            r"\b(client-key-data|client-certificate-data|token|password|id-token|refresh-token)\s*:\s*\S",
+            r"\b[rs]k_(live|test)_[A-Za-z0-9]{16}",
+            r"\beyJ[A-Za-z0-9_-]{8,512}\.eyJ[A-Za-z0-9_-]{8}",
+            r"\"private_key\"\s{0,8}:",
+            r"\b(client-key-data|client-certificate-data|token|password|id-token|refresh-token)\s{0,8}:\s{0,8}\S",
             r"\b(AccountKey|SharedAccessSignature|SharedAccessKey)=",
-            r"PVEAPIToken=|\b[^\s@!]+@[^\s@!]+![^\s=]+=[0-9a-f]{8}-[0-9a-f]{4}-",
-            r"\bv1:[A-Za-z0-9+/]{8,}={0,2}:[A-Za-z0-9+/]{16,}",
-            r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@",  # a URL with a password in it
+            r"PVEAPIToken=|\b[^\s@!]{1,64}@[^\s@!]{1,64}![^\s=]{1,64}=[0-9a-f]{8}-[0-9a-f]{4}-",
+            r"\bv1:[A-Za-z0-9+/]{8,64}={0,2}:[A-Za-z0-9+/]{16}",
+            r"\b[a-z][a-z0-9+.-]{0,31}://[^\s/:@]{1,256}:[^\s/@]{1,256}@",  # a URL with a password in it
         ]
     ),
     re.ASCII,

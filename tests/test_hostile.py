@@ -259,6 +259,7 @@ HOSTILE = st.sampled_from(
         "`id`; rm -rf /",
         "../../etc/passwd",
         "a" * 3000,
+        "a." * 10000,
         "",
         " ",
         "\u202eevil",
@@ -339,6 +340,7 @@ TEXT_EDITS = [
     lambda lines, i, r: [*lines[:i], lines[i].split(":")[0] + ": 2024-01-01", *lines[i + 1 :]],
     lambda lines, i, r: [*lines[:i], lines[i].split(":")[0] + ": !!set {a, b}", *lines[i + 1 :]],
     lambda lines, i, r: [*lines[:i], lines[i].split(":")[0] + ": .nan", *lines[i + 1 :]],
+    lambda lines, i, r: [*lines[:i], lines[i].split(":")[0] + ": " + "9" * 5000, *lines[i + 1 :]],
     lambda lines, i, r: [*lines[:i], " " * (len(lines[i]) - len(lines[i].lstrip())) + "1: x", *lines[i:]],
     lambda lines, i, r: [*lines[:i], lines[i].split(":")[0] + ": &x [*x]", *lines[i + 1 :]],
     lambda lines, i, r: [*lines[:i], lines[i] + f"  # {SECRET_TEXTS[1]}", *lines[i + 1 :]],
@@ -585,3 +587,16 @@ def test_a_pool_zone_the_network_does_not_use_is_a_spec_line_not_a_crash() -> No
         "orquestra:clusters[0].nodePools[0].zones[0]: 'eu-west-1c'; "
         "allowed: a zone of the cluster's network (eu-west-1a, eu-west-1b)"
     )
+
+
+def test_a_huge_value_or_key_is_refused_in_a_short_line() -> None:
+    huge = "a." * 50_000
+    cluster = {"name": "x", "target": "existing", "kubeconfigPath": "/k", "context": huge, huge: 1}
+    with pytest.raises(SpecError) as info:
+        parse(
+            {"clusters": [cluster], "workloads": [{"name": "w", "image": huge, "clusters": ["x"], "env": {"A": huge}}]}
+        )
+    lines = info.value.problems
+    assert "orquestra:clusters[0]: a key of 100000 characters; allowed: at most 16384" in lines
+    assert any(line.startswith("orquestra:workloads[0].env.A: 'a.a.a.") for line in lines)
+    assert all(len(line) < 400 for line in lines), [len(line) for line in lines]
