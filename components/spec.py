@@ -30,6 +30,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     SecretStr,
     TypeAdapter,
     ValidationError,
@@ -40,7 +41,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components import syntax
 from components.pins import K3S_RELEASES
+from components.stackfile import key_step as _key
 from components.targets import REGISTRY, available
 
 NAMESPACE = "orquestra"
@@ -150,8 +153,8 @@ Interface = Annotated[str, AfterValidator(_interface)]
 
 
 class Taint(Model):
-    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9./_-]+$")]
-    value: Annotated[str, Field(max_length=63)] = ""
+    key: syntax.TaintKey
+    value: syntax.TaintValue = ""
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 
@@ -165,7 +168,7 @@ class NodePool(Model):
     min: Annotated[int, Field(ge=0, le=1000)] = 1
     max: Annotated[int, Field(ge=1, le=1000)] = 3
     spot: bool = False
-    labels: dict[Annotated[str, Field(max_length=253)], Annotated[str, Field(max_length=63)]] = {}
+    labels: dict[syntax.NodeLabelKey, syntax.LabelValue] = {}
     taints: list[Taint] = []
     zones: list[str] = []
     disk_size_gb: Annotated[int, Field(ge=20, le=16384)] = 50
@@ -174,6 +177,50 @@ class NodePool(Model):
     def problems(self) -> Iterator[Problem]:
         if self.min > self.max:
             yield Problem("max", self.max, f"an integer >= min ({self.min})")
+        # The targets label every node with its pool and role; a pool may restate them, not contradict them.
+        for key, own in (("orquestra.io/pool", self.name), ("orquestra.io/role", self.role)):
+            if self.labels.get(key, own) != own:
+                yield Problem(f'labels["{key}"]', self.labels[key], f"{own!r} (orquestra sets it to the pool's own)")
+        # pkg/apis/core/validation/validation.go validateNodeTaints: "taints must be unique by key and effect pair".
+        seen: set[tuple[str, str]] = set()
+        for i, taint in enumerate(self.taints):
+            if (taint.key, taint.effect) in seen:
+                yield Problem(f"taints[{i}]", taint.key, "a key and effect pair not used by another taint of the pool")
+            seen.add((taint.key, taint.effect))
+
+
+# How many addresses the public API ranges may hold together, per family: anywhere, and in prod
+# unless the cluster accepts the risk `wide-api-access`. Judged on the union, so that splitting a
+# range (0.0.0.0/1 + 128.0.0.0/1) changes nothing. A /8 of IPv4 and a /32 of IPv6 (an ISP's
+# allocation) are already far wider than any office or CI egress; prod allows a /16 and a /48.
+API_ACCESS_BOUND: Mapping[int, int] = {4: 2**24, 6: 2**96}
+PROD_API_ACCESS_BOUND: Mapping[int, int] = {4: 2**16, 6: 2**80}
+
+
+def exposure(cidrs: Iterable[str]) -> dict[int, int]:
+    """The number of addresses the union of `cidrs` holds, per IP version; overlaps count once."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    v4 = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in nets if isinstance(n, ipaddress.IPv6Network)]
+    return {
+        4: sum(n.num_addresses for n in ipaddress.collapse_addresses(v4)),
+        6: sum(n.num_addresses for n in ipaddress.collapse_addresses(v6)),
+    }
+
+
+def _too_wide(cidrs: Iterable[str], bound: Mapping[int, int]) -> str | None:
+    """What `allowed:` says when the ranges together hold more addresses than `bound`; None when they do not."""
+    held = exposure(cidrs)
+    over = [
+        f"{held[4]:,} IPv4 addresses" if held[4] > bound[4] else "",
+        f"a /{129 - held[6].bit_length()} of IPv6" if held[6] > bound[6] else "",
+    ]
+    if not any(over):
+        return None
+    return (
+        f"ranges that together hold at most {bound[4]:,} IPv4 addresses (a /{33 - bound[4].bit_length()}) "
+        f"and a /{129 - bound[6].bit_length()} of IPv6 (these hold {' and '.join(o for o in over if o)})"
+    )
 
 
 class ApiAccess(Model):
@@ -186,6 +233,11 @@ class ApiAccess(Model):
         for i, cidr in enumerate(self.public_cidrs):
             if ipaddress.ip_network(cidr).prefixlen == 0:
                 yield Problem(f"publicCidrs[{i}]", cidr, "a network narrower than /0 (the world may not reach the API)")
+        if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.public_cidrs):
+            return
+        wide = _too_wide(self.public_cidrs, API_ACCESS_BOUND)
+        if wide:
+            yield Problem("publicCidrs", self.public_cidrs, wide)
         if not self.private and not self.public_cidrs:
             yield Problem(
                 "publicCidrs",
@@ -224,13 +276,13 @@ class Gateway(Model):
 
 class CertManager(Model):
     enabled: bool = True
-    acme_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = "platform@example.com"
+    acme_email: syntax.Email = "platform@example.com"
     acme_server: Literal["staging", "production"] = "staging"
 
 
 class Dns(Model):
-    zone: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")] | None = None
-    txt_owner_id: Annotated[str, Field(max_length=63)] | None = None
+    zone: syntax.HostName | None = None
+    txt_owner_id: syntax.TxtOwnerId | None = None
 
 
 class Platform(Model):
@@ -246,24 +298,57 @@ class Platform(Model):
 # ----------------------------------------------------------------------- clusters
 
 
+RiskRule: TypeAlias = Literal[
+    "single-zone",
+    "single-nat-gateway",
+    "zonal-control-plane",
+    "free-tier",
+    "no-node-autoscaler",
+    "wide-api-access",
+    "single-server",
+    "root-ssh",
+    "zero-requests",
+]
+
+
+class AcceptedRisk(Model):
+    """A prod lock-down rule a cluster or workload knowingly breaks, and why; every plan prints it."""
+
+    rule: RiskRule
+    reason: syntax.Reason
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A prod lock-down rule broken: refused in prod unless the object accepts it by name (`acceptedRisks`)."""
+
+    rule: RiskRule
+    path: str
+    value: Any
+    allowed: str
+
+
 class ClusterBase(Model):
     """What every target shares. Subclasses set `target` and their environment defaults."""
 
     target: str
     name: Name
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = ""
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = ""
     node_pools: list[NodePool] = Field(default_factory=list, max_length=20)
     deletion_protection: bool = False
     renamed_from: Name | None = None
     """The cluster's previous name: every resource of it is aliased, so a rename moves nothing."""
-    tags: dict[
-        Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")],
-        Annotated[str, Field(max_length=63)],
-    ] = {}
+    tags: dict[str, syntax.TagValue] = {}
     platform: Platform = Platform()
+    accepted_risks: list[AcceptedRisk] = []
+    """Prod lock-down rules this cluster breaks on purpose, each with its reason."""
 
     # Instance type used by a node pool that names none, per environment.
     default_instance_type: ClassVar[Mapping[str, str]] = {}
+    # The syntax of a node pool's instance types and zones on this target (None: not checked here).
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = None
+    zone_syntax: ClassVar[syntax.Syntax | None] = None
+    tag_key_syntax: ClassVar[syntax.Syntax] = syntax.TAG_KEY
 
     @classmethod
     def _complete(cls, merged: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,6 +385,20 @@ class ClusterBase(Model):
             seen.add(pool.name)
             for p in pool.problems():
                 yield Problem(f"nodePools[{i}].{p.path}", p.value, p.allowed)
+            for key, values, rule in (
+                ("instanceTypes", pool.instance_types, self.instance_type_syntax),
+                ("zones", pool.zones, self.zone_syntax),
+            ):
+                for j, value in enumerate(values):
+                    if rule is not None and not rule.ok(value):
+                        yield Problem(f"nodePools[{i}].{key}[{j}]", value, f"{rule.allowed} on {self.target}")
+        for key in self.tags:
+            if not self.tag_key_syntax.ok(key):
+                yield Problem(f"tags{_key(key)}", key, f"{self.tag_key_syntax.allowed} on {self.target}")
+
+    def risks(self) -> Iterator[Risk]:
+        """The prod lock-down rules this cluster breaks, whether or not it accepts them."""
+        return iter(())
 
     @property
     def networks(self) -> Mapping[str, str]:
@@ -349,6 +448,18 @@ class CloudCluster(ClusterBase):
     def networks(self) -> Mapping[str, str]:
         return {"network.cidr": self.network.cidr}
 
+    def risks(self) -> Iterator[Risk]:
+        if self.network.zones == 1:
+            yield Risk(
+                "single-zone", "network.zones", 1, "at least 2 zones (a zone outage would take the cluster down)"
+            )
+        cidrs = self.api_access.public_cidrs
+        # Ranges past the bound for every environment are an error of their own (ApiAccess.problems).
+        if not self.api_access.private and not _too_wide(cidrs, API_ACCESS_BOUND):
+            wide = _too_wide(cidrs, PROD_API_ACCESS_BOUND)
+            if wide:
+                yield Risk("wide-api-access", "apiAccess.publicCidrs", cidrs, wide)
+
 
 class ExistingVpc(Model):
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
@@ -358,12 +469,17 @@ class ExistingVpc(Model):
 
 class AwsSpec(CloudCluster):
     target: Literal["aws"]
+    region: syntax.AwsRegion
     node_autoscaler: Literal["karpenter", "cluster-autoscaler"] = "karpenter"
     pod_identity: Literal["eks-pod-identity", "irsa"] = "eks-pod-identity"
     nat_gateways: Literal["single", "per-zone"] = "single"
     existing_vpc: ExistingVpc | None = None
-    admin_role_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")]] = []
-    kms_key_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:kms:.+$")] | None = None
+    admin_role_arns: list[syntax.AwsRoleArn] = []
+    kms_key_arn: syntax.AwsKmsKeyArn | None = None
+
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.AWS_INSTANCE_TYPE
+    zone_syntax: ClassVar[syntax.Syntax | None] = syntax.AWS_ZONE
+    tag_key_syntax: ClassVar[syntax.Syntax] = syntax.AWS_TAG_KEY
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"network": {"zones": 2}, "natGateways": "single", "nodePools": _pools(1, 3)},
@@ -381,17 +497,42 @@ class AwsSpec(CloudCluster):
         "prod": "m6i.large",
     }
 
+    def problems(self) -> Iterator[Problem]:
+        yield from super().problems()
+        # "The KMS key must be in the same AWS Region as the cluster"
+        # (https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html).
+        if self.kms_key_arn and self.kms_key_arn.split(":")[3] != self.region:
+            yield Problem("kmsKeyArn", self.kms_key_arn, f"a KMS key in the cluster's region ({self.region})")
+
+    def risks(self) -> Iterator[Risk]:
+        yield from super().risks()
+        if self.nat_gateways == "single" and self.existing_vpc is None and self.network.zones > 1:
+            yield Risk(
+                "single-nat-gateway",
+                "natGateways",
+                "single",
+                "per-zone (with one NAT gateway, its zone's outage cuts every node's egress)",
+            )
+        if not self.platform.node_autoscaler and self.node_autoscaler == "cluster-autoscaler":
+            yield Risk(
+                "no-node-autoscaler",
+                "platform.nodeAutoscaler",
+                False,
+                "true (with no node autoscaler, pods that do not fit stay pending)",
+            )
+
 
 class MaintenanceWindow(Model):
     """A weekly window, UTC, in which the provider may upgrade the control plane and nodes."""
 
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "sunday"
-    start: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "03:00"
+    start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "03:00"
     hours: Annotated[int, Field(ge=4, le=24)] = 4
 
 
 class GcpSpec(CloudCluster):
     target: Literal["gcp"]
+    region: syntax.GcpRegion
     project: Annotated[str, Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
     regional: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
@@ -415,11 +556,23 @@ class GcpSpec(CloudCluster):
         "staging": "n2-standard-2",
         "prod": "n2-standard-4",
     }
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.GCP_MACHINE_TYPE
+    zone_syntax: ClassVar[syntax.Syntax | None] = syntax.GCP_ZONE
+
+    def risks(self) -> Iterator[Risk]:
+        if not self.regional:
+            # A zonal cluster has one control-plane replica and its nodes in one zone
+            # (https://cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters).
+            yield Risk("zonal-control-plane", "regional", False, "true (a zonal cluster has one control plane)")
+            yield from (r for r in super().risks() if r.rule != "single-zone")
+        else:
+            yield from super().risks()
 
 
 class AzureSpec(CloudCluster):
     target: Literal["azure"]
-    resource_group: Annotated[str, Field(pattern=r"^[-\w._()]{1,90}$")] | None = None
+    region: syntax.AzureLocation
+    resource_group: syntax.AzureResourceGroup | None = None
     tier: Literal["Free", "Standard", "Premium"] = "Free"
     admin_group_object_ids: list[
         Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
@@ -443,10 +596,20 @@ class AzureSpec(CloudCluster):
         "staging": "Standard_D4s_v5",
         "prod": "Standard_D4s_v5",
     }
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.AZURE_VM_SIZE
+    zone_syntax: ClassVar[syntax.Syntax | None] = syntax.AZURE_ZONE
+    tag_key_syntax: ClassVar[syntax.Syntax] = syntax.AZURE_TAG_KEY
+
+    def risks(self) -> Iterator[Risk]:
+        yield from super().risks()
+        if self.tier == "Free":
+            # The Free tier has no uptime SLA (https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers).
+            yield Risk("free-tier", "tier", "Free", "Standard or Premium (the Free tier has no uptime SLA)")
 
 
 class DigitalOceanSpec(CloudCluster):
     target: Literal["digitalocean"]
+    region: syntax.DoRegion
     ha: bool = False
     registry: bool = False
     auto_upgrade: bool = True
@@ -464,6 +627,11 @@ class DigitalOceanSpec(CloudCluster):
         "staging": "s-4vcpu-8gb",
         "prod": "s-4vcpu-8gb",
     }
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.DO_SIZE
+
+    def risks(self) -> Iterator[Risk]:
+        # A DigitalOcean region has no zones to spread over; its HA control plane is a policy of its own.
+        return (r for r in super().risks() if r.rule != "single-zone")
 
 
 # ------------------------------------------------------------------------ on-prem
@@ -473,8 +641,12 @@ class SshAccess(Model):
     user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "ubuntu"
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     private_key: SecretStr
+    # An authorized_keys line: type, base64 key, an optional one-word comment (sshd(8), AUTHORIZED_KEYS FILE FORMAT).
     public_key: (
-        Annotated[str, Field(pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( \S+)?$")] | None
+        Annotated[
+            str, Field(pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [!-~]+)?$")
+        ]
+        | None
     ) = None
     """Authorized on Proxmox VMs by cloud-init; inventory hosts and vSphere templates already trust the key."""
 
@@ -502,11 +674,12 @@ class InventoryMachines(Model):
 
 class ProxmoxMachines(Model):
     source: Literal["proxmox"]
-    endpoint: Annotated[str, Field(pattern=r"^https://")]
-    node: Annotated[str, Field(min_length=1)]
-    template_vm_id: Annotated[int, Field(ge=100)]
-    datastore: str = "local-lvm"
-    bridge: str = "vmbr0"
+    endpoint: syntax.HttpsUrl
+    node: syntax.PveNode
+    # PVE::JSONSchema pve-vmid: 100 to 999999999.
+    template_vm_id: Annotated[int, Field(ge=100, le=999_999_999)]
+    datastore: syntax.PveStorage = "local-lvm"
+    bridge: syntax.PveBridge = "vmbr0"
     addresses: list[Interface] = Field(min_length=1)
     """Static addresses (with prefix) handed to VMs in order: servers first, then agents."""
     gateway: str
@@ -516,12 +689,12 @@ class ProxmoxMachines(Model):
 
 class VsphereMachines(Model):
     source: Literal["vsphere"]
-    server: Annotated[str, Field(min_length=1)]
-    datacenter: str
-    cluster: str
-    datastore: str
-    network: str
-    template: str
+    server: syntax.Host
+    datacenter: syntax.VsphereName
+    cluster: syntax.VsphereName
+    datastore: syntax.VsphereName
+    network: syntax.VsphereName
+    template: syntax.VsphereName
     addresses: list[Interface] = Field(min_length=1)
     gateway: str
     cores: Annotated[int, Field(ge=1, le=128)] = 4
@@ -552,7 +725,7 @@ class OnpremSpec(ClusterBase):
     ssh: SshAccess
     servers: Annotated[int, Field(ge=1, le=7)] = 1
     # to_camel would spell it k3SVersion.
-    k3s_version: Annotated[str, Field(pattern=r"^v1\.\d{2}\.\d+\+k3s\d+$")] | None = Field(
+    k3s_version: Annotated[str, Field(pattern=r"^v1\.[0-9]{2}\.[0-9]+\+k3s[0-9]+$")] | None = Field(
         default=None, alias="k3sVersion"
     )
     api_vip: str
@@ -576,6 +749,12 @@ class OnpremSpec(ClusterBase):
     @property
     def networks(self) -> Mapping[str, str]:
         return {"network.cidr": self.network.cidr}
+
+    def risks(self) -> Iterator[Risk]:
+        if self.servers == 1:
+            yield Risk("single-server", "servers", 1, "3 or more (one server is one machine away from losing etcd)")
+        if self.ssh.user == "root":
+            yield Risk("root-ssh", "ssh.user", "root", "a user other than root that may sudo (a leaked key is root)")
 
     @property
     def agent_counts(self) -> dict[str, int]:
@@ -669,13 +848,14 @@ class ExistingSpec(ClusterBase):
     """A cluster you already have: kind, minikube, k3d, Docker Desktop, or any kubeconfig."""
 
     target: Literal["existing"]
-    kubeconfig_path: str | None = None
+    kubeconfig_path: syntax.FilePath | None = None
     kubeconfig: SecretStr | None = None
-    context: Annotated[str, Field(min_length=1)] | None = None
+    context: syntax.KubeContext | None = None
     load_balancer: Literal["cloud", "metallb", "none"] = "none"
     load_balancer_pool: list[str] = []
-    storage_class: Annotated[str, Field(pattern=DNS_LABEL)] = "standard"
-    zones: list[str] = []
+    storage_class: syntax.DnsSubdomain = "standard"
+    # Values of the nodes' topology.kubernetes.io/zone label.
+    zones: list[syntax.LabelValue] = []
     self_signed_kubelet: bool = True
     """kind, k3d and minikube serve kubelet metrics with self-signed certificates."""
 
@@ -687,6 +867,13 @@ class ExistingSpec(ClusterBase):
                 self.kubeconfig_path,
                 "exactly one of kubeconfigPath or kubeconfig (a secret: pulumi config set --secret --path)",
             )
+        for i, entry in enumerate(self.load_balancer_pool):
+            if not _address_range(entry):
+                yield Problem(
+                    f"loadBalancerPool[{i}]",
+                    entry,
+                    "a CIDR (172.18.255.192/27) or an address range (172.18.255.200-172.18.255.250)",
+                )
         if self.load_balancer == "metallb" and not self.load_balancer_pool:
             yield Problem(
                 "loadBalancerPool", [], "at least one address range for MetalLB, e.g. 172.18.255.200-172.18.255.250"
@@ -704,9 +891,12 @@ _CLUSTER = TypeAdapter(ClusterSpec)
 
 # ---------------------------------------------------------------------- workloads
 
+# The reference grammar of github.com/distribution/reference (regexp.go), lowercase domain; matched
+# whole and ASCII-only: a trailing newline or a Unicode letter is not part of an image name.
 _IMAGE = re.compile(
-    r"^(?P<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
-    r"(:(?P<tag>[\w][\w.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+    r"(?P<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?",
+    re.ASCII,
 )
 
 
@@ -715,16 +905,62 @@ class Replicas(Model):
     max: Annotated[int, Field(ge=1, le=1000)] = 3
 
 
+_CPU = r"^[0-9]+(\.[0-9]+)?m?$"
+_MEMORY = r"^[0-9]+(Ki|Mi|Gi)$"
+
+
+def quantity(text: str) -> float:
+    """A CPU (cores) or memory (bytes) quantity of the forms the spec allows, as a number."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return float(text.removesuffix(suffix)) * factor
+    return float(text)
+
+
 class Resources(Model):
-    cpu: Annotated[str, Field(pattern=r"^\d+(\.\d+)?m?$")] = "100m"
-    memory: Annotated[str, Field(pattern=r"^\d+(Ki|Mi|Gi)$")] = "128Mi"
-    cpu_limit: Annotated[str, Field(pattern=r"^\d+(\.\d+)?m?$")] | None = None
-    memory_limit: Annotated[str, Field(pattern=r"^\d+(Ki|Mi|Gi)$")] | None = None
+    cpu: Annotated[str, Field(pattern=_CPU)] = "100m"
+    memory: Annotated[str, Field(pattern=_MEMORY)] = "128Mi"
+    cpu_limit: Annotated[str, Field(pattern=_CPU)] | None = None
+    memory_limit: Annotated[str, Field(pattern=_MEMORY)] | None = None
+
+    def problems(self) -> Iterator[Problem]:
+        # The API server refuses a request above its limit: "must be less than or equal to <resource> limit"
+        # (pkg/apis/core/validation/validation.go ValidateResourceRequirements).
+        for key, request, limit in (
+            ("cpuLimit", self.cpu, self.cpu_limit),
+            ("memoryLimit", self.memory, self.memory_limit),
+        ):
+            if limit is not None and quantity(limit) < quantity(request):
+                yield Problem(key, limit, f"a limit >= the request ({request})")
 
 
 class Expose(Model):
-    host: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")] | None = None
-    path: Annotated[str, Field(pattern=r"^/")] = "/"
+    host: syntax.HostName | None = None
+    path: syntax.RoutePath = "/"
+
+
+def _env_value(value: Any) -> str | SecretStr:
+    if isinstance(value, (str, SecretStr)):
+        return value
+    raise PydanticCustomError("env_value", "text, or a secret set with pulumi config set --secret --path")
+
+
+# Namespaces a workload may not take: the `kube-` prefix is reserved for Kubernetes
+# (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/), `default` already
+# exists, and the platform installs its charts into the others (components/workloads/charts.py);
+# a workload's Namespace would collide with or relabel them.
+RESERVED_NAMESPACES = frozenset(
+    {"default", "envoy-gateway-system", "cert-manager", "external-dns", "metallb-system", "karpenter"}
+)
+
+
+def _own_namespace(value: str) -> str:
+    if value.startswith("kube-") or value in RESERVED_NAMESPACES:
+        raise PydanticCustomError(
+            "namespace", "a namespace of the workload's own (not default, kube-*, or one the platform installs into)"
+        )
+    return value
 
 
 class WorkloadSpec(Model):
@@ -733,16 +969,21 @@ class WorkloadSpec(Model):
     run_as_user: Annotated[int, Field(ge=1, le=2**31 - 1)] = 65532
     """Numeric, so the kubelet can prove the container is not root even when the image names its user."""
     clusters: list[Name] = Field(min_length=1)
-    namespace: Annotated[str, Field(pattern=DNS_LABEL, max_length=63)] | None = None
+    namespace: Annotated[str, Field(pattern=DNS_LABEL, max_length=63), AfterValidator(_own_namespace)] | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
-    health_path: Annotated[str, Field(pattern=r"^/")] = "/healthz"
+    health_path: syntax.ProbePath = "/healthz"
     replicas: Replicas = Replicas()
     resources: Resources = Resources()
     cpu_target: Annotated[int, Field(ge=10, le=100)] = 70
     memory_target: Annotated[int, Field(ge=10, le=100)] = 80
-    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = {}
+    env: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+        Annotated[str | SecretStr, PlainValidator(_env_value)],
+    ] = {}
+    """Plain values go into the Deployment; secret ones (secure:) into a Secret the container reads by reference."""
     expose: Expose | None = None
     cloud_identity: bool = False
+    accepted_risks: list[AcceptedRisk] = []
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"replicas": {"min": 1, "max": 3}},
@@ -753,7 +994,8 @@ class WorkloadSpec(Model):
     @field_validator("image")
     @classmethod
     def _pinned(cls, v: str) -> str:
-        match = _IMAGE.match(v)
+        # A reference's name is at most 255 characters (distribution/reference), its tag 128, its digest 71.
+        match = _IMAGE.fullmatch(v) if len(v) <= 512 else None
         if not match:
             raise PydanticCustomError("image", "an image reference such as ghcr.io/org/app:1.2.3")
         tag, digest = match.group("tag"), match.group("digest")
@@ -766,6 +1008,19 @@ class WorkloadSpec(Model):
             yield Problem("replicas.max", self.replicas.max, f"an integer >= replicas.min ({self.replicas.min})")
         if len(set(self.clusters)) != len(self.clusters):
             yield Problem("clusters", self.clusters, "each cluster named once")
+        for p in self.resources.problems():
+            yield Problem(f"resources.{p.path}", p.value, p.allowed)
+
+    def risks(self) -> Iterator[Risk]:
+        """The prod lock-down rules this workload breaks, whether or not it accepts them."""
+        for key, value in (("cpu", self.resources.cpu), ("memory", self.resources.memory)):
+            if quantity(value) == 0:
+                yield Risk(
+                    "zero-requests",
+                    f"resources.{key}",
+                    value,
+                    "a request above zero (a pod that requests nothing is scheduled anywhere and evicted first)",
+                )
 
 
 _WORKLOAD = TypeAdapter(WorkloadSpec)
@@ -786,30 +1041,62 @@ class StackSpec:
     def workloads_on(self, cluster: str) -> tuple[WorkloadSpec, ...]:
         return tuple(w for w in self.workloads if cluster in w.clusters)
 
+    def accepted_risks(self) -> list[tuple[str, str, str]]:
+        """(subject, rule, reason) of every accepted risk, for plans to print."""
+        return [
+            (f"{kind} {obj.name}", a.rule, a.reason)
+            for kind, objs in (("cluster", self.clusters), ("workload", self.workloads))
+            for obj in objs
+            for a in obj.accepted_risks
+        ]
+
+
+REDACTED = "[redacted: looks like a key or token]"
+
+
+def _small_int(value: Any) -> bool:
+    return isinstance(value, int) and abs(value) <= 10**18
+
 
 def _show(value: Any, path: str) -> str:
+    """A value as an error line shows it: briefly, on one line, and never anything that may be a secret."""
     last = re.split(r"[.\[]", path)[-1]
-    if last in SECRET_KEYS:
+    if last in SECRET_KEYS or isinstance(value, SecretStr):
         return "[secret]"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, (list, tuple)):
-        return json.dumps(value) if len(json.dumps(value)) <= 60 else "a list"
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+        plain = all(v is None or isinstance(v, (str, bool, float)) or _small_int(v) for v in value)
+        if not plain:
+            return "a list"
+        text = json.dumps(list(value))
+        if len(text) > 60:
+            return "a list"
+        return REDACTED if syntax.may_be_secret(text) else text
+    if isinstance(value, str):
+        # What is shown is a prefix: judging the prefix and what may run on from it is enough, and bounded.
+        if syntax.may_be_secret(value[:400]):
+            return REDACTED
+        text = repr(value[:60])
+    elif isinstance(value, int) and not _small_int(value):
+        # Python refuses to turn an int of over 4300 digits into text; no key needs one.
+        return "a very large number"
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = json.dumps(value)
+    else:
+        # Dates, sets or bytes from a caller that did not read the stack file strictly.
+        return f"a value of type {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _line(path: str, value: Any, allowed: str, *, present: bool = True) -> str:
     shown = _show(value, path) if present else "missing"
-    return f"{NAMESPACE}:{path}: {shown}; allowed: {allowed}"
+    return f"{_where(path)}: {shown}; allowed: {allowed}"
 
 
-def _key(part: Any) -> str:
-    """One step of a key path; keys that are not plain words are quoted so a path stays one line."""
-    if isinstance(part, int) and not isinstance(part, bool):
-        return f"[{part}]"
-    text = str(part)
-    return f".{text}" if re.fullmatch(r"[A-Za-z0-9_-]+", text) else f"[{json.dumps(text)}]"
+def _where(path: str) -> str:
+    """The key path a line leads with; one built from a very long key is cut, so the line stays readable."""
+    return f"{NAMESPACE}:{path}" if len(path) <= 200 else f"{NAMESPACE}:{path[:197]}..."
 
 
 def _path(prefix: str, data: Any, loc: tuple[int | str, ...]) -> tuple[str, Any, bool, list[Any]]:
@@ -906,13 +1193,26 @@ def _validation_lines(prefix: str, root: Any, data: Any, exc: ValidationError) -
         loc = tuple(err["loc"])
         if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
             loc = (*loc, str(err["ctx"]["discriminator"]).strip("'"))
-        path, value, present, trail = _path(prefix, data, loc)
-        if err["type"] == "extra_forbidden":
+        # Pydantic places an error about a mapping's key under a `[key]` step; the line names the key itself.
+        is_key = bool(loc) and loc[-1] == "[key]"
+        path, value, present, trail = _path(prefix, data, loc[:-1] if is_key else loc)
+        if is_key:
+            value, present = loc[-2], True
+        if isinstance(value, SecretStr) and err["type"] not in {"extra_forbidden", "missing"}:
+            lines.append(
+                _line(
+                    path,
+                    value,
+                    "a plain value: this key takes no secret (secure: values go in kubeconfig, "
+                    "ssh.privateKey or a workload's env)",
+                )
+            )
+        elif err["type"] == "extra_forbidden":
             model = _model_at(root, trail[:-1])
             allowed = model.keys() if model else []
             near = difflib.get_close_matches(str(trail[-1]), allowed, n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            lines.append(f"{NAMESPACE}:{path}: unknown key{hint}; allowed: {', '.join(allowed) or 'no keys here'}")
+            lines.append(f"{_where(path)}: unknown key{hint}; allowed: {', '.join(allowed) or 'no keys here'}")
         else:
             lines.append(_line(path, value, _allowed(err), present=present))
     return lines
@@ -929,13 +1229,14 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
     offline; tools that only read stack files do not.
     """
     problems: list[str] = []
+    credentials = list(_credentials(config))
     allowed_keys = {"environment", "clusters", "workloads"}
     for key in config:
         if key not in allowed_keys:
             near = difflib.get_close_matches(str(key), sorted(allowed_keys), n=1)
             hint = f" (did you mean '{NAMESPACE}:{near[0]}'?)" if near else ""
             shown = _key(key).removeprefix(".")
-            problems.append(f"{NAMESPACE}:{shown}: unknown key{hint}; allowed: {', '.join(sorted(allowed_keys))}")
+            problems.append(f"{_where(shown)}: unknown key{hint}; allowed: {', '.join(sorted(allowed_keys))}")
 
     env = config.get("environment", "dev")
     if env not in ENVIRONMENTS:
@@ -959,6 +1260,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
             continue
         problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in cluster.problems())
         problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in _target_problems(cluster, local))
+        problems.extend(_lockdown(prefix, cluster, env))
         clusters.append(cluster)
 
     raw_workloads = config.get("workloads", [])
@@ -974,9 +1276,15 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
             problems.extend(_validation_lines(prefix, WorkloadSpec, raw, exc))
             continue
         problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in workload.problems())
+        problems.extend(_lockdown(prefix, workload, env))
         workloads.append(workload)
 
     problems.extend(_stack_rules(raw_clusters, clusters, raw_workloads, workloads))
+    if credentials:
+        # A credential's own line says what to do; other lines about the same key would only repeat it.
+        flagged = tuple(f"{_where(path)}: " for path, _ in credentials)
+        problems = [line for line in problems if not line.startswith(flagged)]
+        problems[:0] = [line for _, line in credentials]
     if problems:
         raise SpecError(problems)
     return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads))
@@ -997,6 +1305,75 @@ def _target_problems(cluster: ClusterBase, local: bool) -> Iterator[Problem]:
     yield from component.check(cluster)
     if local:
         yield from component.check_local(cluster)
+
+
+# Fields whose value is a secret whether or not the stack file encrypted it (SecretStr in the models).
+_SECRET_FIELD = re.compile(r"clusters\[\d+\]\.(kubeconfig|ssh\.privateKey)")
+# No plain key or value of the spec needs more; a longer one is refused before any pattern reads it.
+MAX_TEXT = 16384
+
+
+def _credentials(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(path, line) for each plain key or value that is a key or token by its content, wherever it was put.
+
+    Such a value would be stored and shown in plain text (state, plans, cloud
+    tags, Kubernetes objects); it belongs in a secret, or nowhere near the spec.
+    """
+
+    def walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
+        if isinstance(value, SecretStr) or _SECRET_FIELD.fullmatch(path):
+            return
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                at = f"{path}{_key(key)}" if path else _key(key).removeprefix(".")
+                # Such a key is named by where it is, never by itself; lines about it (unknown key, ...) are dropped.
+                where = _where(path) if path else NAMESPACE
+                if isinstance(key, str) and len(key) > MAX_TEXT:
+                    yield at, f"{where}: a key of {len(key)} characters; allowed: at most {MAX_TEXT}"
+                elif isinstance(key, str) and syntax.looks_like_credential(key):
+                    yield at, f"{where}: a key that looks like a credential (not shown); allowed: a plain key"
+                else:
+                    yield from walk(item, at)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from walk(item, f"{path}[{i}]")
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            yield path, _line(path, value, f"text of at most {MAX_TEXT} characters")
+        elif isinstance(value, str) and syntax.looks_like_credential(value):
+            yield (
+                path,
+                _line(
+                    path,
+                    value,
+                    "no key or token in plain text (secrets go only in kubeconfig, ssh.privateKey or a workload's "
+                    "env, set with pulumi config set --secret --path)",
+                ),
+            )
+
+    yield from walk(config, "")
+
+
+def _lockdown(prefix: str, obj: ClusterBase | WorkloadSpec, env: str) -> Iterator[str]:
+    """Prod lock-down: each risk the object takes is refused in prod unless accepted by name with a reason."""
+    taken = {risk.rule for risk in obj.risks()}
+    accepted = {a.rule for a in obj.accepted_risks}
+    for risk in obj.risks():
+        if env == "prod" and risk.rule not in accepted:
+            yield _line(
+                f"{prefix}.{risk.path}",
+                risk.value,
+                f"{risk.allowed} in prod; or accept the risk: acceptedRisks: [{{rule: {risk.rule}, reason: ...}}]",
+            )
+    for i, a in enumerate(obj.accepted_risks):
+        if any(b.rule == a.rule for b in obj.accepted_risks[:i]):
+            yield _line(f"{prefix}.acceptedRisks[{i}].rule", a.rule, "a rule not accepted twice")
+        elif a.rule not in taken:
+            yield _line(
+                f"{prefix}.acceptedRisks[{i}].rule",
+                a.rule,
+                f"a risk this {'workload' if isinstance(obj, WorkloadSpec) else 'cluster'} takes "
+                f"({', '.join(sorted(taken)) or 'it takes none'})",
+            )
 
 
 def _index(raw: list[Any], key: str, value: Any) -> int:
@@ -1047,7 +1424,8 @@ def _stack_rules(
                     f"(targets that do: {', '.join(sorted(IDENTITY_TARGETS))})",
                 )
             if cluster_name not in names:
-                known = ", ".join(names) or "none defined"
+                # Only names that are names: a cluster's raw `name` may hold anything, a key included.
+                known = ", ".join(n for n in names if re.fullmatch(DNS_LABEL, n) and len(n) <= 24) or "none defined"
                 yield _line(
                     f"workloads[{i}].clusters[{j}]", cluster_name, f"the name of a cluster in this stack ({known})"
                 )
@@ -1063,13 +1441,16 @@ def load(config: Mapping[str, Any] | None = None) -> StackSpec:
 
 
 def read_config() -> dict[str, Any]:
-    """The namespace's keys as plain values.
+    """The namespace's keys as plain values, with every secret leaf a `SecretStr`.
 
     Read below `pulumi.Config` on purpose: a stack that set one nested secret with
-    `--path` marks the whole key secret, and the spec knows which leaves are
-    secret (they are SecretStr and leave here only as `Output.secret`).
+    `--path` marks the whole key secret, and the spec must know which leaves are
+    secret, so that each stays a secret and none lands where a plain value goes
+    (`runtime.secret_leaves` finds them).
     """
     from pulumi.runtime.config import CONFIG, get_config_env
+
+    from components.runtime import secret_leaves
 
     prefix = f"{NAMESPACE}:"
     out: dict[str, Any] = {}
@@ -1079,4 +1460,4 @@ def read_config() -> dict[str, Any]:
         with contextlib.suppress(TypeError, json.JSONDecodeError):
             value = json.loads(value) if full_key != f"{prefix}environment" else value
         out[full_key.removeprefix(prefix)] = value
-    return out
+    return secret_leaves(out, NAMESPACE)

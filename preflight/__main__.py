@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from components.spec import NAMESPACE, SpecError, parse
+from components.runtime import marked
+from components.spec import NAMESPACE, SpecError, StackSpec, parse
+from components.stackfile import StackFile, StackFileError, parse_key_path
 from preflight import admission, engine, policy, rejects, report
 from preflight.diagram import mermaid
 from preflight.stackconfig import StackNotFound, load
@@ -35,22 +39,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    refused = [
+        line
+        for line in (_unwritable("--json", args.json, stdout_ok=True), _unwritable("--diagram", args.diagram))
+        if line
+    ]
+    if args.json and args.json != "-" and args.json == args.diagram:
+        refused.append(f"preflight: --json and --diagram both write {args.json}; allowed: two different files")
+    if refused:
+        _lines(refused)
+        return 2
     try:
         config = load(args.project_dir, args.stack)
     except StackNotFound as exc:
         print(f"preflight: {exc}", file=sys.stderr)
         return 2
-    try:
-        parse(config.namespace(NAMESPACE))
-    except SpecError as err:
-        for line in err.problems:
-            print(line, file=sys.stderr)
+    except StackFileError as exc:
+        _lines(exc.problems)
         return 2
+    try:
+        stack = parse({key: marked(value) for key, value in config.namespace(NAMESPACE).items()})
+    except SpecError as err:
+        _lines(located(err.problems, config.source))
+        return 2
+    env = stack.environment
+    pack_config = None
+    if not args.no_policies:
+        try:
+            pack_config = policy.load_pack_config(args.policy_config or env)
+        except policy.PolicyError as exc:
+            print(f"preflight: {exc}", file=sys.stderr)
+            return 2
 
     plan = engine.run(config, args.project_dir)
-    if args.diagram:
-        Path(args.diagram).write_text(mermaid(plan))
     document = plan.to_json()
+    document["acceptedRisks"] = [
+        {"subject": subject, "rule": rule, "reason": reason} for subject, rule, reason in stack.accepted_risks()
+    ]
     rejected = rejects.run(plan) if plan.ok else []
     document["rejections"] = [asdict(r) for r in rejected]
     seen = admission.review(plan) if plan.ok else None
@@ -59,10 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.images and seen is not None:
         _print_images(seen)
     result: policy.PolicyResult | None = None
-    if plan.ok and not args.no_policies:
-        env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
+    if plan.ok and pack_config is not None:
         try:
-            result = policy.analyze(plan, config, policy.load_pack_config(args.policy_config or env))
+            result = policy.analyze(plan, config, pack_config)
         except policy.PolicyError as exc:
             print(f"preflight: {exc}", file=sys.stderr)
             return 2
@@ -72,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             "violations": [asdict(v) for v in result.violations],
         }
 
+    try:
+        if args.diagram:
+            Path(args.diagram).write_text(mermaid(plan))
+        if args.json and args.json != "-":
+            Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        print(f"preflight: cannot write the plan ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+        return 2
     if args.json == "-":
         json.dump(document, sys.stdout, indent=2)
         print()
@@ -81,11 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             _print_charts(seen)
         if result is not None:
             _print_policies(result, args.policy_config or document["policies"]["config"])
-    if args.json and args.json != "-":
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        _print_accepted_risks(stack)
     if not plan.ok:
-        for line in plan.errors:
-            print(line, file=sys.stderr)
+        _lines(located(plan.errors, config.source))
         return 2
     if rejected:
         print(f"\n{len(rejected)} thing(s) a cloud or a cluster would reject:", file=sys.stderr)
@@ -123,6 +153,50 @@ def _print_charts(seen: admission.Review) -> None:
         print(f"\n{len(seen.findings)} chart finding(s) (no cluster refuses these):")
         for f in seen.findings:
             print(f"  {f.line()}")
+
+
+def _lines(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _unwritable(option: str, value: str | None, *, stdout_ok: bool = False) -> str | None:
+    """Why an output path cannot be written, found before a plan that may take minutes; None if it can."""
+    if value is None or (stdout_ok and value == "-"):
+        return None
+    path = Path(value)
+    try:
+        if len(path.name.encode()) > 255:
+            why = "its name is longer than 255 bytes"
+        elif path.is_dir():
+            why = "is a directory"
+        elif not path.parent.is_dir():
+            why = f"its directory {path.parent} does not exist"
+        elif not os.access(path if path.exists() else path.parent, os.W_OK):
+            why = "is not writable"
+        else:
+            return None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+    return f"preflight: {option} {value}: {why}; allowed: a file path this user can write"
+
+
+def located(lines: Iterable[str], source: StackFile | None) -> list[str]:
+    """Problem lines led by the stack file and the line of the key they name, where the file wrote it."""
+    out = []
+    for line in lines:
+        parts = parse_key_path(line.split(": ", 1)[0]) if source is not None else None
+        number = source.line_of(parts) if source is not None and parts else None
+        out.append(f"{source.display}:{number}: {line}" if source is not None and number else line)
+    return out
+
+
+def _print_accepted_risks(stack: StackSpec) -> None:
+    accepted = stack.accepted_risks()
+    if accepted:
+        print("\nAccepted risks (prod lock-down rules broken on purpose):")
+        for subject, rule, reason in accepted:
+            print(f"  {subject}: {rule}: {reason}")
 
 
 def _print_policies(result: policy.PolicyResult, config: str) -> None:

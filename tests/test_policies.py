@@ -88,6 +88,7 @@ def check_stack(rule: str, resources: list[Any], *, env: str = "prod", messages:
 EKS = "aws:eks/cluster:Cluster"
 GKE = "gcp:container/cluster:Cluster"
 AKS = "azure-native:containerservice:ManagedCluster"
+DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 PVE = "proxmoxve:index/vm:Vm"
 DEPLOY = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -294,3 +295,21 @@ def test_policies_declare_environment_in_their_config_schema() -> None:
 
 
 Checker = Callable[..., list[str]]
+
+
+@pytest.mark.parametrize(
+    ("rule", "type_", "props"),
+    [
+        ("eks-api-not-world-open", EKS, {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": "{}"}}),
+        ("aks-api-not-world-open", AKS, {"apiServerAccessProfile": {"authorizedIPRanges": "{}"}}),
+        ("doks-api-restricted", DOKS, {"controlPlaneFirewall": {"enabled": True, "allowedAddresses": "{}"}}),
+    ],
+)
+def test_ranges_that_together_cover_the_internet_are_world_open(rule: str, type_: str, props: dict[str, Any]) -> None:
+    def with_ranges(ranges: list[str]) -> dict[str, Any]:
+        return json.loads(json.dumps(props).replace('"{}"', json.dumps(ranges)))
+
+    messages = check(rule, type_, with_ranges(["0.0.0.0/1", "128.0.0.0/1"]))
+    assert len(messages) == 1 and "0.0.0.0/1 + 128.0.0.0/1" in messages[0], messages
+    assert check(rule, type_, with_ranges(["0.0.0.0/1", "128.0.0.0/2"])) == []
+    assert check(rule, type_, with_ranges(["203.0.113.0/24", "::/1", "8000::/1"])) != []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -154,6 +155,8 @@ def test_inline_kubeconfig_is_secret_everywhere() -> None:
 
 
 def test_kubeconfig_file_is_cut_down_to_the_stack_context(tmp_path: Path) -> None:
+    from components.targets.existing import from_file
+
     other = KUBECONFIG.replace("lab", "prod").replace("admin", "root").replace(SECRET, "token: other-credential")
     doc = yaml.safe_load(KUBECONFIG)
     extra = yaml.safe_load(other)
@@ -161,14 +164,47 @@ def test_kubeconfig_file_is_cut_down_to_the_stack_context(tmp_path: Path) -> Non
         doc[key] += extra[key]
     path = tmp_path / "config"
     path.write_text(yaml.safe_dump(doc))
+    text, endpoint = from_file(str(path), "lab")
+    kubeconfig = yaml.safe_load(text)
+    assert [c["name"] for c in kubeconfig["contexts"]] == ["lab"]
+    assert "other-credential" not in text
+    assert endpoint == "https://10.1.2.3:6443"
+
+
+def test_an_offline_plan_reads_no_kubeconfig_file(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(KUBECONFIG)
     plan = plan_spec(
         {"clusters": [{"name": "lab", "target": "existing", "kubeconfigPath": str(path), "context": "lab"}]}
     )
     assert plan.ok, plan.errors
-    kubeconfig = yaml.safe_load(plan.one("pulumi:providers:kubernetes", "lab-k8s").plain["kubeconfig"])
-    assert [c["name"] for c in kubeconfig["contexts"]] == ["lab"]
-    assert "other-credential" not in json.dumps(kubeconfig)
-    assert plan.stack_outputs["clusters"]["lab"]["endpoint"] == "https://10.1.2.3:6443"
+    kubeconfig = plan.one("pulumi:providers:kubernetes", "lab-k8s").inputs["kubeconfig"]
+    assert isinstance(kubeconfig, engine.Secret) and kubeconfig.value is engine.UNKNOWN
+    dumped = json.dumps(plan.to_json())
+    assert "s3cr3t" not in dumped and str(tmp_path) not in dumped
+
+
+def test_the_same_stack_plans_the_same_whatever_the_machine_holds(tmp_path: Path) -> None:
+    """HOME and KUBECONFIG point at different kubeconfigs (or none): the plan does not change by a byte."""
+    outputs = []
+    for i, content in enumerate([KUBECONFIG.replace("lab", "kind-orquestra"), None]):
+        home = tmp_path / f"home{i}"
+        (home / ".kube").mkdir(parents=True)
+        if content is not None:
+            (home / ".kube" / "config").write_text(content)
+        env = {**os.environ, "HOME": str(home), "KUBECONFIG": str(home / ".kube" / "config")}
+        result = subprocess.run(
+            [sys.executable, "-m", "preflight", "dev", "--json", "-"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "s3cr3t" not in result.stdout and str(home) not in result.stdout
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
 
 
 def test_encrypted_config_becomes_an_unknown_secret() -> None:
@@ -274,7 +310,7 @@ def test_cli_config_error_exits_2_with_one_line_messages(tmp_path: Path, capsys:
     assert main(["broken", "--project-dir", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
-        "orquestra:clusters[0].kubernetesVersion: '1.12'; allowed: one of "
+        "stacks/Pulumi.broken.yaml:4: orquestra:clusters[0].kubernetesVersion: '1.12'; allowed: one of "
         "1.30, 1.31, 1.32, 1.33, 1.34, 1.35, 1.36, 1.37 on existing"
     ]
     assert "Traceback" not in captured.err + captured.out

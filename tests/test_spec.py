@@ -84,8 +84,14 @@ def test_prod_defaults_are_highly_available_and_locked_down() -> None:
 
 
 def test_any_key_overrides_the_environment() -> None:
+    accepted = [{"rule": "single-nat-gateway", "reason": "a cost trial, reviewed by the platform team"}]
     cluster = parse(
-        {"environment": "prod", "clusters": [aws(deletionProtection=False, network={"zones": 2}, natGateways="single")]}
+        {
+            "environment": "prod",
+            "clusters": [
+                aws(deletionProtection=False, network={"zones": 2}, natGateways="single", acceptedRisks=accepted)
+            ],
+        }
     ).clusters[0]
     assert isinstance(cluster, spec.AwsSpec)
     assert (cluster.deletion_protection, cluster.network.zones, cluster.nat_gateways) == (False, 2, "single")
@@ -364,7 +370,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "acme email",
         {"clusters": [existing(platform={"certManager": {"acmeEmail": "nobody"}})]},
         "orquestra:clusters[0].platform.certManager.acmeEmail",
-        "matching",
+        "an e-mail address",
     ),
     (
         "workload unpinned",
@@ -422,6 +428,310 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "matching",
     ),
 ]
+
+
+def gcp(**over: Any) -> dict[str, Any]:
+    return {"name": "gke", "target": "gcp", "region": "europe-west1", "project": "acme-prod", **over}
+
+
+def azure(**over: Any) -> dict[str, Any]:
+    return {"name": "aks", "target": "azure", "region": "westeurope", **over}
+
+
+def doks(**over: Any) -> dict[str, Any]:
+    return {"name": "doks", "target": "digitalocean", "region": "fra1", **over}
+
+
+def pool(**over: Any) -> list[dict[str, Any]]:
+    return [{"name": "general", **over}]
+
+
+def proxmox(**over: Any) -> dict[str, Any]:
+    return {
+        "source": "proxmox",
+        "endpoint": "https://pve1.dc1.example.internal:8006/",
+        "node": "pve1",
+        "templateVmId": 9000,
+        "addresses": ["192.168.10.11/24", "192.168.10.21/24"],
+        "gateway": "192.168.10.1",
+        **over,
+    }
+
+
+def vsphere(**over: Any) -> dict[str, Any]:
+    return {
+        "source": "vsphere",
+        "server": "vcenter.dc1.example.com",
+        "datacenter": "dc1",
+        "cluster": "c1",
+        "datastore": "ds1",
+        "network": "VM Network",
+        "template": "templates/ubuntu-24.04",
+        "addresses": ["192.168.10.11/24", "192.168.10.21/24"],
+        "gateway": "192.168.10.1",
+        **over,
+    }
+
+
+def web(**over: Any) -> dict[str, Any]:
+    return {"clusters": [existing()], "workloads": [workload(**over)]}
+
+
+KEY_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+# Free-form strings checked against the syntax the receiving API applies (components/syntax.py).
+SYNTAX: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "node label in the kubelet's namespace",
+        {"clusters": [aws(nodePools=pool(labels={"kubernetes.io/role": "x"}))]},
+        'orquestra:clusters[0].nodePools[0].labels["kubernetes.io/role"]',
+        "the kubelet refuses",
+    ),
+    (
+        "label value with a space",
+        {"clusters": [aws(nodePools=pool(labels={"tier": "a b"}))]},
+        "orquestra:clusters[0].nodePools[0].labels.tier",
+        "a Kubernetes label value",
+    ),
+    (
+        "pool label contradicting the pool",
+        {"clusters": [aws(nodePools=pool(labels={"orquestra.io/pool": "other"}))]},
+        'orquestra:clusters[0].nodePools[0].labels["orquestra.io/pool"]',
+        "'general'",
+    ),
+    (
+        "taint value with a space",
+        {"clusters": [aws(nodePools=pool(taints=[{"key": "k", "value": "a b", "effect": "NoSchedule"}]))]},
+        "orquestra:clusters[0].nodePools[0].taints[0].value",
+        "a Kubernetes taint value",
+    ),
+    (
+        "taint key",
+        {"clusters": [aws(nodePools=pool(taints=[{"key": "a b", "effect": "NoSchedule"}]))]},
+        "orquestra:clusters[0].nodePools[0].taints[0].key",
+        "a Kubernetes taint key",
+    ),
+    (
+        "taints repeated",
+        {"clusters": [aws(nodePools=pool(taints=[{"key": "k", "effect": "NoSchedule"}] * 2))]},
+        "orquestra:clusters[0].nodePools[0].taints[1]",
+        "key and effect pair",
+    ),
+    (
+        "aws zone",
+        {"clusters": [aws(nodePools=pool(zones=["eu-west-1"]))]},
+        "orquestra:clusters[0].nodePools[0].zones[0]",
+        "an AWS availability zone",
+    ),
+    (
+        "gcp zone",
+        {"clusters": [gcp(apiAccess={"private": True}, nodePools=pool(zones=["europe-west1"]))]},
+        "orquestra:clusters[0].nodePools[0].zones[0]",
+        "a GCP zone",
+    ),
+    (
+        "azure zone",
+        {"clusters": [azure(apiAccess={"private": True}, nodePools=pool(zones=["westeurope-1"]))]},
+        "orquestra:clusters[0].nodePools[0].zones[0]",
+        "1, 2 or 3",
+    ),
+    (
+        "ec2 instance type",
+        {"clusters": [aws(nodePools=pool(instanceTypes=["large"]))]},
+        "orquestra:clusters[0].nodePools[0].instanceTypes[0]",
+        "an EC2 instance type",
+    ),
+    (
+        "gce machine type",
+        {"clusters": [gcp(apiAccess={"private": True}, nodePools=pool(instanceTypes=["n2 standard"]))]},
+        "orquestra:clusters[0].nodePools[0].instanceTypes[0]",
+        "a GCE machine type",
+    ),
+    (
+        "azure vm size",
+        {"clusters": [azure(apiAccess={"private": True}, nodePools=pool(instanceTypes=["D4s_v5"]))]},
+        "orquestra:clusters[0].nodePools[0].instanceTypes[0]",
+        "an Azure VM size",
+    ),
+    (
+        "droplet size",
+        {"clusters": [doks(apiAccess={"publicCidrs": ["203.0.113.0/24"]}, nodePools=pool(instanceTypes=["S-4VCPU"]))]},
+        "orquestra:clusters[0].nodePools[0].instanceTypes[0]",
+        "a Droplet size slug",
+    ),
+    ("aws region", {"clusters": [aws(region="eu-west")]}, "orquestra:clusters[0].region", "an AWS region code"),
+    (
+        "gcp region",
+        {"clusters": [gcp(region="europe-west1-b", apiAccess={"private": True})]},
+        "orquestra:clusters[0].region",
+        "a GCP region",
+    ),
+    (
+        "azure location",
+        {"clusters": [azure(region="West Europe", apiAccess={"private": True})]},
+        "orquestra:clusters[0].region",
+        "an Azure location",
+    ),
+    (
+        "do region",
+        {"clusters": [doks(region="frankfurt", apiAccess={"publicCidrs": ["203.0.113.0/24"]})]},
+        "orquestra:clusters[0].region",
+        "a DigitalOcean region slug",
+    ),
+    (
+        "tag value with a newline",
+        {"clusters": [aws(tags={"team": "platform\nx"})]},
+        "orquestra:clusters[0].tags.team",
+        "a tag value",
+    ),
+    (
+        "aws reserved tag",
+        {"clusters": [aws(tags={"aws:owner": "me"})]},
+        'orquestra:clusters[0].tags["aws:owner"]',
+        "aws:",
+    ),
+    (
+        "azure tag with a slash",
+        {"clusters": [azure(apiAccess={"private": True}, tags={"team/a": "x"})]},
+        'orquestra:clusters[0].tags["team/a"]',
+        "refuses '/'",
+    ),
+    (
+        "wildcard admin role",
+        {"clusters": [aws(adminRoleArns=["arn:aws:iam::123456789012:role/*"])]},
+        "orquestra:clusters[0].adminRoleArns[0]",
+        "no wildcards",
+    ),
+    (
+        "malformed kms key",
+        {"clusters": [aws(kmsKeyArn="arn:aws:kms:*")]},
+        "orquestra:clusters[0].kmsKeyArn",
+        "the ARN of a KMS key",
+    ),
+    (
+        "kms key in another region",
+        {"clusters": [aws(kmsKeyArn=f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}")]},
+        "orquestra:clusters[0].kmsKeyArn",
+        "in the cluster's region (eu-west-1)",
+    ),
+    (
+        "proxmox node",
+        {"clusters": [onprem(machines=proxmox(node="pve 1"))]},
+        "orquestra:clusters[0].machines.node",
+        "a Proxmox VE node name",
+    ),
+    (
+        "proxmox datastore",
+        {"clusters": [onprem(machines=proxmox(datastore="local lvm"))]},
+        "orquestra:clusters[0].machines.datastore",
+        "a Proxmox VE storage ID",
+    ),
+    (
+        "proxmox bridge",
+        {"clusters": [onprem(machines=proxmox(bridge="vmbr0;reboot"))]},
+        "orquestra:clusters[0].machines.bridge",
+        "a Linux bridge name",
+    ),
+    (
+        "proxmox endpoint over http",
+        {"clusters": [onprem(machines=proxmox(endpoint="http://pve1:8006/"))]},
+        "orquestra:clusters[0].machines.endpoint",
+        "an https:// URL",
+    ),
+    (
+        "proxmox endpoint with a user",
+        {"clusters": [onprem(machines=proxmox(endpoint="https://root@pve1:8006/"))]},
+        "orquestra:clusters[0].machines.endpoint",
+        "no user or password",
+    ),
+    (
+        "vsphere server with a scheme",
+        {"clusters": [onprem(machines=vsphere(server="https://vcenter"))]},
+        "orquestra:clusters[0].machines.server",
+        "a host name or an IP address",
+    ),
+    (
+        "vsphere name on two lines",
+        {"clusters": [onprem(machines=vsphere(datastore="ds1\nds2"))]},
+        "orquestra:clusters[0].machines.datastore",
+        "a vSphere inventory name",
+    ),
+    (
+        "kubeconfig pasted as the context",
+        {"clusters": [existing(context="apiVersion: v1\nkind: Config\n")]},
+        "orquestra:clusters[0].context",
+        "the name of a kubeconfig context",
+    ),
+    (
+        "kubeconfig pasted as the path",
+        {"clusters": [existing(kubeconfigPath="apiVersion: v1\nkind: Config\n")]},
+        "orquestra:clusters[0].kubeconfigPath",
+        "a file path",
+    ),
+    (
+        "existing pool range",
+        {"clusters": [existing(loadBalancer="metallb", loadBalancerPool=["everything"])]},
+        "orquestra:clusters[0].loadBalancerPool[0]",
+        "an address range",
+    ),
+    (
+        "acme email without a domain",
+        {"clusters": [existing(platform={"certManager": {"acmeEmail": "ops@localhost"}})]},
+        "orquestra:clusters[0].platform.certManager.acmeEmail",
+        "an e-mail address",
+    ),
+    (
+        "dns zone in capitals",
+        {"clusters": [existing(platform={"dns": {"zone": "Example.COM"}})]},
+        "orquestra:clusters[0].platform.dns.zone",
+        "a public DNS name",
+    ),
+    (
+        "txt owner id",
+        {"clusters": [existing(platform={"dns": {"txtOwnerId": "a b"}})]},
+        "orquestra:clusters[0].platform.dns.txtOwnerId",
+        "letters, digits",
+    ),
+    (
+        "unicode digits in a version",
+        {"clusters": [existing(kubernetesVersion="1.\u0663\u0665")]},
+        "orquestra:clusters[0].kubernetesVersion",
+        "matching",
+    ),
+    (
+        "image with a trailing newline",
+        web(image="ghcr.io/stefanprodan/podinfo:6.9.2\n"),
+        "orquestra:workloads[0].image",
+        "an image reference",
+    ),
+    (
+        "image with unicode",
+        web(image="ghcr.io/acme/web:1.\u0663"),
+        "orquestra:workloads[0].image",
+        "an image reference",
+    ),
+    ("health path", web(healthPath="healthz"), "orquestra:workloads[0].healthPath", "an absolute HTTP path"),
+    ("health path with a space", web(healthPath="/a b"), "orquestra:workloads[0].healthPath", "RFC 3986"),
+    ("route path", web(expose={"path": "/a/../b"}), "orquestra:workloads[0].expose.path", "no '//', '/./', '/../'"),
+    ("wildcard host", web(expose={"host": "*.example.com"}), "orquestra:workloads[0].expose.host", "no wildcard"),
+    ("host in capitals", web(expose={"host": "API.example.com"}), "orquestra:workloads[0].expose.host", "lowercase"),
+    ("system namespace", web(namespace="kube-system"), "orquestra:workloads[0].namespace", "not default, kube-*"),
+    ("platform namespace", web(namespace="cert-manager"), "orquestra:workloads[0].namespace", "the platform"),
+    (
+        "limit below the request",
+        web(resources={"cpu": "500m", "cpuLimit": "250m"}),
+        "orquestra:workloads[0].resources.cpuLimit",
+        "a limit >= the request (500m)",
+    ),
+    ("env value not text", web(env={"PORT": 8080}), "orquestra:workloads[0].env.PORT", "text, or a secret"),
+    (
+        "ssh public key comment on two lines",
+        {"clusters": [onprem(ssh={"privateKey": "k", "publicKey": "ssh-ed25519 AAAA me\nssh-rsa AAAA you"})]},
+        "orquestra:clusters[0].ssh.publicKey",
+        "matching",
+    ),
+]
+BAD += SYNTAX
 
 
 @pytest.mark.parametrize(("config", "path", "allowed"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])

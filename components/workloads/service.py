@@ -17,8 +17,10 @@ from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import SecretStr
 
 from components.cluster import KubernetesCluster
+from components.runtime import secret_output
 from components.spec import WorkloadSpec
 from components.workloads.platform import GATEWAY_ACCESS_LABEL, GATEWAY_NAME, GATEWAY_NAMESPACE, spread
 
@@ -83,6 +85,32 @@ def service_account(w: WorkloadSpec, annotations: Mapping[str, Any]) -> dict[str
     }
 
 
+def env_secret_name(w: WorkloadSpec) -> str:
+    return f"{w.name}-env"
+
+
+def env_vars(w: WorkloadSpec) -> list[dict[str, Any]]:
+    """Plain values inline; secret ones by reference to the workload's Secret, so no plan or Deployment holds them."""
+    return [
+        {"name": k, "valueFrom": {"secretKeyRef": {"name": env_secret_name(w), "key": k}}}
+        if isinstance(v, SecretStr)
+        else {"name": k, "value": v}
+        for k, v in sorted(w.env.items())
+    ]
+
+
+def env_secret(w: WorkloadSpec) -> dict[str, Any] | None:
+    """The Secret holding the workload's secret env values, each a secret Output; None when it has none."""
+    secrets = {k: v for k, v in w.env.items() if isinstance(v, SecretStr)}
+    if not secrets:
+        return None
+    return {
+        "metadata": {"name": env_secret_name(w), "namespace": namespace_of(w), "labels": labels(w)},
+        "type": "Opaque",
+        "string_data": {k: secret_output(v) for k, v in sorted(secrets.items())},
+    }
+
+
 def deployment(w: WorkloadSpec, identity: bool) -> dict[str, Any]:
     probe = {"httpGet": {"path": w.health_path, "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
     limits = {"memory": w.resources.memory_limit or w.resources.memory}
@@ -93,7 +121,7 @@ def deployment(w: WorkloadSpec, identity: bool) -> dict[str, Any]:
         "image": w.image,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": w.port, "protocol": "TCP"}],
-        "env": [{"name": k, "value": v} for k, v in sorted(w.env.items())],
+        "env": env_vars(w),
         "resources": {"requests": {"cpu": w.resources.cpu, "memory": w.resources.memory}, "limits": limits},
         "readinessProbe": {**probe, "failureThreshold": 3},
         "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
@@ -236,12 +264,18 @@ class ServiceWorkload(pulumi.ComponentResource):
             annotations = cluster.workload_identity(namespace_of(w), w.name, pulumi.ResourceOptions(parent=self))
         k8s.core.v1.ServiceAccount(f"{name}-sa", **service_account(w, annotations), opts=in_ns)
 
+        secret = env_secret(w)
+        uses: list[pulumi.Resource] = []
+        if secret is not None:
+            uses.append(k8s.core.v1.Secret(f"{name}-env", **secret, opts=in_ns))
         deploy = deployment(w, identity=w.cloud_identity)
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             **deploy,
             # The HPA owns the replica count once it exists; a re-deploy must not reset it.
-            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+            opts=pulumi.ResourceOptions.merge(
+                in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"], depends_on=uses)
+            ),
         )
         k8s.core.v1.Service(f"{name}-service", **service(w), opts=in_ns)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", **disruption_budget(w), opts=in_ns)

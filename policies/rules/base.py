@@ -403,14 +403,32 @@ def autoscaled(pool: Node, where: str, flag: str, low: str, high: str) -> Iterat
 
 
 def world_open(cidrs: Iterable[str]) -> list[str]:
-    """The CIDRs that let the whole internet in (a /0 of either family)."""
-    out = []
+    """The ranges that let the whole internet in: a /0, or ranges that together cover an address family.
+
+    Judged on the union, so that `0.0.0.0/1` plus `128.0.0.0/1` is seen for what it is.
+    """
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
     for cidr in cidrs:
         try:
-            if ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0:
-                out.append(str(cidr))
+            net = ipaddress.ip_network(str(cidr), strict=False)
         except ValueError:
             continue
+        if isinstance(net, ipaddress.IPv4Network):
+            v4.append(net)
+        else:
+            v6.append(net)
+    held = {
+        4: sum(n.num_addresses for n in ipaddress.collapse_addresses(v4)),
+        6: sum(n.num_addresses for n in ipaddress.collapse_addresses(v6)),
+    }
+    out: list[str] = []
+    for version, family in ((4, [str(n) for n in v4]), (6, [str(n) for n in v6])):
+        zero = [c for c in family if c.endswith("/0")]
+        if zero:
+            out.extend(zero)
+        elif family and held[version] == 2 ** (32 if version == 4 else 128):
+            out.append(" + ".join(family))
     return out
 
 

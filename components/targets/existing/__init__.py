@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from components.cluster import Capabilities, KubernetesCluster
-from components.runtime import secret_output
+from components.runtime import OFFLINE_ENV, UNKNOWN_SECRET, secret_output
 from components.spec import Environment, ExistingSpec, Problem
 from components.targets.existing import capabilities
 from components.targets.existing.kubeconfig import minify
@@ -22,6 +22,17 @@ from components.targets.existing.kubeconfig import minify
 
 def _expand(path: str) -> Path:
     return Path(os.path.expandvars(os.path.expanduser(path)))
+
+
+def from_file(path: str, context: str | None) -> tuple[str, str]:
+    """The cut-down kubeconfig and server URL of a file on the deploying machine; read only by a real deployment.
+
+    A missing file is handed over as its path, which the provider reports on.
+    """
+    expanded = _expand(path)
+    if expanded.is_file():
+        return minify(expanded.read_text(), context)
+    return str(expanded), ""
 
 
 class ExistingCluster(KubernetesCluster[ExistingSpec]):
@@ -44,14 +55,14 @@ class ExistingCluster(KubernetesCluster[ExistingSpec]):
             kubeconfig = pair.apply(lambda p: p[0])
             # The server URL is not sensitive; keep it readable in outputs and plans.
             endpoint: pulumi.Input[str] = pulumi.Output.unsecret(pair.apply(lambda p: p[1]))
+        elif os.environ.get(OFFLINE_ENV):
+            # An offline plan reads nothing of the machine it runs on (not even where HOME is): the
+            # kubeconfig is what the deploying machine's file will hold, unknown and secret until then,
+            # so one stack plans the same on every laptop and in CI.
+            kubeconfig, endpoint = secret_output(UNKNOWN_SECRET), ""
         else:
             assert spec.kubeconfig_path is not None
-            path = _expand(spec.kubeconfig_path)
-            if path.is_file():
-                kubeconfig, endpoint = minify(path.read_text(), spec.context)
-            else:
-                # Offline plans (see `check_local`): the provider reads a path itself.
-                kubeconfig, endpoint = str(path), ""
+            kubeconfig, endpoint = from_file(spec.kubeconfig_path, spec.context)
 
         self._publish(
             kubeconfig=kubeconfig,
