@@ -27,16 +27,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.targets import sdk_modules
 from preflight import engine, stackconfig
 
-CLOUD_SDKS = (
-    "pulumi_aws",
-    "pulumi_gcp",
-    "pulumi_azure_native",
-    "pulumi_digitalocean",
-    "pulumi_proxmoxve",
-    "pulumi_vsphere",
-)
+CLOUD_SDKS = tuple(sorted(sdk_modules()))
+"""Every target's SDKs (the registry's): a stack should load its own targets' only."""
 
 _COUNT_IMPORTS = """
 import contextlib, io, json, sys

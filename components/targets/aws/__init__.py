@@ -39,7 +39,7 @@ from components.targets.aws import (
 class AwsCluster(KubernetesCluster[AwsSpec]):
     @classmethod
     def check(cls, spec: AwsSpec) -> list[Problem]:
-        """A pool's zones are zones of the cluster's region (each supported minor has its add-on pins: tested)."""
+        """A pool's zones must be zones of the cluster's region."""
         problems = []
         for i, pool in enumerate(spec.node_pools):
             for j, zone in enumerate(pool.zones):
