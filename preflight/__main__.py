@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         help="policy pack config: dev, staging, prod or a JSON file (default: the stack's orquestra:environment)",
     )
     parser.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    parser.add_argument(
+        "--policy-grpc",
+        action="store_true",
+        help="serve the pack in its own process over gRPC, as the Pulumi engine does (slower, same verdicts)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -52,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if plan.ok and not args.no_policies:
         env = str(config.values.get(f"{NAMESPACE}:environment", "dev"))
         try:
-            result = policy.analyze(plan, config, policy.load_pack_config(args.policy_config or env))
+            result = policy.analyze(
+                plan, config, policy.load_pack_config(args.policy_config or env), served=args.policy_grpc
+            )
         except policy.PolicyError as exc:
             print(f"preflight: {exc}", file=sys.stderr)
             return 2
