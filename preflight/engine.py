@@ -8,7 +8,9 @@ fresh `contextvars.Context`, so several stacks can be planned in one process.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import gc
 import logging
 import os
 import runpy
@@ -316,6 +318,25 @@ def canonical(registrations: list[Registration]) -> list[Registration]:
     return ordered + sorted((r for r in registrations if r.urn not in seen), key=lambda r: r.urn)
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while the program registers its resources.
+
+    The provider SDKs the program imports leave millions of long-lived objects (their
+    typed argument classes), and each collection that reaches the oldest generation
+    walks all of them: a third to a half of a fleet's plan went there. The run makes
+    little cyclic garbage (peak memory +4% for 1,300 resources), left to the
+    collector once the run is over.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run(config: StackConfig, project_dir: Path = PROJECT_DIR) -> Plan:
     """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised."""
     return contextvars.Context().run(_run, config, project_dir)
@@ -348,7 +369,8 @@ def _run(config: StackConfig, project_dir: Path) -> Plan:
         def program() -> None:
             runpy.run_path(main, run_name="__main__")
 
-        _sync_await(run_in_stack(program))
+        with _no_cycle_collection():
+            _sync_await(run_in_stack(program))
     except pulumi.RunError as exc:
         errors.append(str(exc))
     finally:
