@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
 
-from policies.rules.kubernetes import _validator
+from policies.rules.kubernetes import _definitions, _validator
 from tests.test_policies import deployment
 
 SERVICE = {
@@ -58,6 +58,9 @@ def test_the_cases_cover_every_outcome() -> None:
 
 def test_each_kind_and_version_is_read_once() -> None:
     _validator.cache_clear()
+    _definitions.cache_clear()
     for _ in range(3):
-        _validator("1.35", "v1", "Service")
-    assert _validator.cache_info().misses == 1
+        for kind in ("Service", "Namespace"):
+            _validator("1.35", "v1", kind)
+    assert _validator.cache_info().misses == 2
+    assert _definitions.cache_info().misses == 1

@@ -263,8 +263,8 @@ def _validator(version: str, api_version: str, kind: str) -> Any:
     Its lookup, step for step (kubernetes-validate 1.37.0, `kubernetes_validate/utils.py`):
     the newest schema version not newer than `version`, the `<kind>-<group>-<version>.json`
     file of its `-local-strict` directory and the shared `_definitions.json`. It re-reads
-    and parses both JSON files on every call (~0.1 s); a plan validates many objects of a few
-    kinds. Raises its `VersionNotSupportedError` and `SchemaNotFoundError`.
+    and parses both JSON files on every call (the definitions are 1.5 MB); a plan validates
+    many objects of a few kinds. Raises its `VersionNotSupportedError` and `SchemaNotFoundError`.
     """
     import jsonschema
     from kubernetes_validate import utils
@@ -282,10 +282,18 @@ def _validator(version: str, api_version: str, kind: str) -> Any:
         raise utils.SchemaNotFoundError(
             version=utils.major_minor(desired), kind=kind, api_version=api_version
         ) from None
-    definitions = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", desired)
-    registry: Any = Resource.from_contents(schema) @ Registry()
-    registry = Resource.from_contents(definitions) @ registry
+    registry = _definitions(schema_dir).combine(Resource.from_contents(schema) @ Registry())
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@functools.cache
+def _definitions(schema_dir: str) -> Any:
+    """The registry holding one schema version's `_definitions.json`, shared by every kind of that version."""
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    definitions = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir)
+    return Resource.from_contents(definitions) @ Registry()
 
 
 def _schema(r: Resource, ctx: Context) -> Iterator[str]:
