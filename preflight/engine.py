@@ -337,6 +337,28 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """Spare the SDK from capturing the call stack of every registration.
+
+    So that a real engine can point at the line that created a resource, the SDK's
+    `register_resource` walks the whole Python stack each time (`traceback.extract_stack`,
+    a `stat` of each frame's file, a file URI per frame; pulumi 3.272,
+    `pulumi/runtime/resource.py:_get_stack_trace`). Preflight records no source
+    positions, and a component tree's stacks are deep: a quarter to a third of a plan's
+    time went there. Requests carry an empty stack trace while the program runs.
+    """
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = resource._get_stack_trace
+    setattr(resource, "_get_stack_trace", source_pb2.StackTrace)  # noqa: B010 (a module function, replaced)
+    try:
+        yield
+    finally:
+        setattr(resource, "_get_stack_trace", original)  # noqa: B010
+
+
 def run(config: StackConfig, project_dir: Path = PROJECT_DIR) -> Plan:
     """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised."""
     return contextvars.Context().run(_run, config, project_dir)
@@ -369,7 +391,7 @@ def _run(config: StackConfig, project_dir: Path) -> Plan:
         def program() -> None:
             runpy.run_path(main, run_name="__main__")
 
-        with _no_cycle_collection():
+        with _no_cycle_collection(), _no_source_positions():
             _sync_await(run_in_stack(program))
     except pulumi.RunError as exc:
         errors.append(str(exc))

@@ -51,3 +51,21 @@ def test_a_crashing_program_restores_the_collector(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         engine.run(stackconfig.load(project, "t"), project)
     assert gc.isenabled()
+
+
+def test_the_sdk_captures_no_call_stacks_while_the_program_runs(tmp_path: Path) -> None:
+    from pulumi.runtime import resource
+
+    original = resource._get_stack_trace
+    project = _project(
+        tmp_path,
+        """\
+        import pulumi
+        from pulumi.runtime import resource
+
+        pulumi.export("capture", resource._get_stack_trace.__qualname__)
+        """,
+    )
+    plan = engine.run(stackconfig.load(project, "t"), project)
+    assert plan.stack_outputs == {"capture": "StackTrace"}, "an empty StackTrace message instead of the walk"
+    assert resource._get_stack_trace is original
