@@ -369,7 +369,7 @@ class LocalAnalyzer:
         """Run one policy as the servicer does: unknowns become an advisory diagnostic, not-applicable is recorded."""
         try:
             result = policy.validate(args, report)
-            if isawaitable(result):
+            if result is not None and isawaitable(result):
                 loop = asyncio.new_event_loop()
                 try:
                     loop.run_until_complete(asyncio.Task(result, loop=loop))  # type: ignore[arg-type]
