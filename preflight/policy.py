@@ -544,7 +544,13 @@ def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], *, 
 
         def local() -> PolicyResult:
             with in_process(config) as analyzer:
-                return _run(analyzer, plan, config, pack_config)
+                try:
+                    return _run(analyzer, plan, config, pack_config)
+                except PolicyError:
+                    raise
+                except Exception as exc:
+                    # What the served pack reports when a rule raises, as one line instead of a traceback.
+                    raise PolicyError(f"policy pack failed: {type(exc).__name__}: {exc}") from None
 
         return contextvars.Context().run(local)
     except grpc.RpcError as exc:

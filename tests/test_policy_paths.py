@@ -145,3 +145,15 @@ def test_in_process_analysis_leaves_the_process_as_it_found_it() -> None:
     policy.analyze(broken(), env_config("prod"), policy.load_pack_config("prod"))
     assert {k: os.environ.get(k) for k in before} == before
     assert dict(runtime_config.CONFIG.get()) == config_before
+
+
+def test_a_rule_that_raises_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the served pack's failure comes back as one gRPC error line, so does the in-process one."""
+    from policies.rules import base
+
+    def broken_view(args: Any) -> Any:
+        raise ValueError("rule crashed")
+
+    monkeypatch.setattr(base, "from_args", broken_view)
+    with pytest.raises(policy.PolicyError, match=r"^policy pack failed: ValueError: rule crashed$"):
+        policy.analyze(broken(), env_config("dev"), policy.load_pack_config("dev"))
