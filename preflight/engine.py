@@ -236,6 +236,7 @@ class Plan:
     invokes: list[tuple[str, dict[str, Any]]]
     errors: list[str]
     warnings: list[str]
+    _estimates: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -268,9 +269,15 @@ class Plan:
             out[r.type] = out.get(r.type, 0) + 1
         return dict(sorted(out.items()))
 
-    def to_json(self) -> dict[str, Any]:
-        from preflight.estimates import estimate  # it reads Plans; imported here to avoid a cycle
+    def estimates(self) -> Any:
+        """Cost and deploy-time estimates (`preflight.estimates.Estimates`), worked out once for the report and JSON."""
+        if self._estimates is None:
+            from preflight.estimates import estimate  # it reads Plans; imported here to avoid a cycle
 
+            self._estimates = estimate(self)
+        return self._estimates
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
             "resources": [r.to_json() for r in self.registrations],
@@ -279,7 +286,7 @@ class Plan:
             "counts": self.counts(),
             "errors": self.errors,
             "warnings": self.warnings,
-            "estimates": estimate(self).to_json(),
+            "estimates": self.estimates().to_json(),
         }
 
 
