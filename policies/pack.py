@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyPack
+from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from policies.rules import RULES
 from policies.rules.base import ENVIRONMENTS, Environment, stack_environment
@@ -28,15 +29,33 @@ def pack_config(environment: Environment) -> dict[str, Any]:
     }
 
 
-def build(environment: Environment | None = None) -> PolicyPack:
-    """Serve the pack over gRPC (prints the port, then blocks): what the engine launches."""
+def _arguments(environment: Environment | None) -> dict[str, Any]:
     env = environment or stack_environment()
     assert env in ENVIRONMENTS
-    return PolicyPack(
-        name=NAME,
-        policies=[rule.policy(env) for rule in RULES],
-        enforcement_level=EnforcementLevel.ADVISORY,
-        description="Lock-down, hardening and workload rules for orquestra's Kubernetes clusters.",
+    return {
+        "name": NAME,
+        "policies": [rule.policy(env) for rule in RULES],
+        "enforcement_level": EnforcementLevel.ADVISORY,
+        "description": "Lock-down, hardening and workload rules for orquestra's Kubernetes clusters.",
+    }
+
+
+def build(environment: Environment | None = None) -> PolicyPack:
+    """Serve the pack over gRPC (prints the port, then blocks): what the engine launches."""
+    return PolicyPack(**_arguments(environment))
+
+
+def analyzer(environment: Environment | None = None) -> _PolicyAnalyzerServicer:
+    """The Analyzer `build()` would serve, built from the same arguments, without a server.
+
+    Preflight drives it in its own process. `PolicyPack.__init__` (pulumi-policy 1.21.0,
+    `pulumi_policy/policy.py`) passes its arguments on in this order, with version
+    "0.0.1" (the CLI takes the real one from PulumiPolicy.yaml) and no initial config;
+    a test compares this servicer's `GetAnalyzerInfo` with the served pack's.
+    """
+    args = _arguments(environment)
+    return _PolicyAnalyzerServicer(
+        args["name"], "0.0.1", args["policies"], args["enforcement_level"], None, args["description"]
     )
 
 

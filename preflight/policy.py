@@ -1,16 +1,23 @@
 """Run the policy pack against a plan exactly as the Pulumi CLI runs it during `preview`.
 
-The pack's `__main__.py` is started the way the engine starts a Python analyzer
-plugin (`python -m pulumi.policy <engine> <pack dir>` with the stack's project,
-name and config in `PULUMI_*`); it prints the port of its Analyzer gRPC server.
-Preflight then does what the engine does: read the pack's metadata, reconcile
-the `--policy-pack-config` document with it, `Configure`, `Analyze` each planned
-resource and `AnalyzeStack` once with all of them. Secret inputs travel as secret
-property values and unknowns as unknowns, so rules see what a real preview shows.
+The engine starts a Python pack as a plugin (`python -m pulumi.policy <engine> <pack dir>`
+with the stack's project, name and config in `PULUMI_*`) and speaks the Analyzer gRPC
+interface to it: read the pack's metadata, reconcile the `--policy-pack-config`
+document with it, `Configure`, `Analyze` each planned resource and `AnalyzeStack` once
+with all of them. Secret inputs travel as secret property values and unknowns as
+unknowns, so rules see what a real preview shows.
+
+Preflight does the same with the same request and response messages, by default to
+the pack's own Analyzer servicer in this process (`in_process`): no second
+interpreter to start and no round trip per resource, which cost ~20 ms each. Behind
+`--policy-grpc` it starts the pack as the engine does (`serve`); a test runs both on
+every shipped stack and requires the same violations.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import os
 import selectors
@@ -20,13 +27,25 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from inspect import isawaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+    _NotApplicableError,
+)
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from preflight.engine import PROJECT_DIR, UNKNOWN, Plan, Registration, Secret
 from preflight.stackconfig import StackConfig
@@ -143,26 +162,39 @@ def reconcile(info: Any, given: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def _runtime_config(config: StackConfig) -> dict[str, str]:
-    """Stack config as the engine hands it to a pack.
+def _pack_environment(config: StackConfig) -> dict[str, str]:
+    """What the engine puts in a pack's environment: the stack's identity and its config.
 
     Encrypted leaves are already placeholders here (preflight has no key), so keys that hold a
     secret keep their readable structure, such as each cluster's kubernetesVersion.
     """
-    return config.for_runtime()
+    return {
+        "PULUMI_PROJECT": config.project,
+        "PULUMI_STACK": config.stack,
+        "PULUMI_ORGANIZATION": "organization",
+        "PULUMI_DRY_RUN": "true",
+        "PULUMI_CONFIG": json.dumps(config.for_runtime()),
+    }
+
+
+class Analyzer(Protocol):
+    """The Analyzer interface as the engine calls it: one request message in, one response out."""
+
+    def GetAnalyzerInfo(self, request: empty_pb2.Empty) -> Any: ...  # noqa: N802 (gRPC method names)
+
+    def Configure(self, request: analyzer_pb2.ConfigureAnalyzerRequest) -> Any: ...  # noqa: N802
+
+    def ConfigureStack(self, request: analyzer_pb2.AnalyzerStackConfigureRequest) -> Any: ...  # noqa: N802
+
+    def Analyze(self, request: analyzer_pb2.AnalyzeRequest) -> Any: ...  # noqa: N802
+
+    def AnalyzeStack(self, request: analyzer_pb2.AnalyzeStackRequest) -> Any: ...  # noqa: N802
 
 
 @contextmanager
 def serve(config: StackConfig, pack_dir: Path = PACK_DIR) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """Start the pack as the engine would and yield a connected Analyzer stub; stop it afterwards."""
-    env = {
-        **os.environ,
-        "PULUMI_PROJECT": config.project,
-        "PULUMI_STACK": config.stack,
-        "PULUMI_ORGANIZATION": "organization",
-        "PULUMI_DRY_RUN": "true",
-        "PULUMI_CONFIG": json.dumps(_runtime_config(config)),
-    }
+    env = {**os.environ, **_pack_environment(config)}
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
             # The engine passes its own address first; nothing in the pack dials it during analysis.
@@ -208,14 +240,204 @@ def _read_port(proc: subprocess.Popen[bytes], errors: Any) -> int:
     raise PolicyError(f"policy pack did not start: {reason}")
 
 
+class LocalAnalyzer:
+    """The pack's own Analyzer servicer (`policies.pack.analyzer()`), called in this process.
+
+    Every method takes and returns the engine's messages. `GetAnalyzerInfo`, `Configure`
+    and `ConfigureStack` are the servicer's own. `Analyze` and `AnalyzeStack` are the
+    servicer's (pulumi-policy 1.21.0, `pulumi_policy/policy.py`) with one change: a
+    request's properties, options and provider are decoded once for all policies, not
+    once per policy, which was most of their cost. Every policy still gets its own
+    validation args and report callback, levels and diagnostics come from the
+    servicer's helpers, and the runtime settings it would configure on every request
+    are configured once (they never change within a stack). The pack's rules only read
+    their inputs, so sharing the decoded view cannot change a verdict;
+    tests/test_policy_paths.py compares every response with the served pack's.
+    """
+
+    def __init__(self, servicer: Any) -> None:
+        self._servicer = servicer
+        # The servicer keeps these in name-mangled attributes; a missing one fails here, loudly.
+        mangled = "_PolicyAnalyzerServicer__"
+        self._policies: list[Any] = getattr(servicer, f"{mangled}policies")
+        self._pack_name: str = getattr(servicer, f"{mangled}policy_pack_name")
+        self._pack_version: str = getattr(servicer, f"{mangled}policy_pack_version")
+        self._tags_attribute = f"{mangled}stack_tags"
+        self._providers: dict[str, Any] = {}
+
+    def _stack_tags(self) -> Any:
+        """Set by `ConfigureStack`."""
+        return getattr(self._servicer, self._tags_attribute)
+
+    def GetAnalyzerInfo(self, request: empty_pb2.Empty) -> Any:  # noqa: N802 (gRPC method names)
+        return self._servicer.GetAnalyzerInfo(request, None)
+
+    def Configure(self, request: analyzer_pb2.ConfigureAnalyzerRequest) -> Any:  # noqa: N802
+        return self._servicer.Configure(request, None)
+
+    def ConfigureStack(self, request: analyzer_pb2.AnalyzerStackConfigureRequest) -> Any:  # noqa: N802
+        return self._servicer.ConfigureStack(request, None)
+
+    def Analyze(self, request: analyzer_pb2.AnalyzeRequest) -> Any:  # noqa: N802
+        servicer = self._servicer
+        response = analyzer_pb2.AnalyzeResponse()
+        decoded: tuple[Any, Any, Any] | None = None
+        for policy in self._policies:
+            level = servicer._get_enforcement_level(policy)
+            if level == EnforcementLevel.DISABLED or not isinstance(policy, ResourceValidationPolicy):
+                continue
+            if not policy.has_validation():
+                response.not_applicable.append(
+                    analyzer_pb2.PolicyNotApplicable(
+                        policy_name=policy.name, reason="Policy does not implement validate"
+                    )
+                )
+                continue
+            if level == EnforcementLevel.REMEDIATE:
+                level = EnforcementLevel.MANDATORY
+            report = servicer._create_report_violation(
+                response, policy.name, policy.description, level, policy.severity
+            )
+            if decoded is None:
+                decoded = (_properties(request), servicer._get_resource_options(request), self._provider(request))
+            props, opts, provider = decoded
+            config = servicer._get_policy_config(policy.name)
+            args = ResourceValidationArgs(
+                request.type, props, request.urn, request.name, opts, provider, config, self._stack_tags()
+            )
+            self._validate(policy, args, report, response)
+        return response
+
+    def AnalyzeStack(self, request: analyzer_pb2.AnalyzeStackRequest) -> Any:  # noqa: N802
+        """The servicer's `AnalyzeStack`, with the stack's resources decoded and linked once for all stack policies."""
+        servicer = self._servicer
+        servicer._configure_runtime_settings()
+        response = analyzer_pb2.AnalyzeResponse()
+        resources: list[Any] | None = None
+        for policy in self._policies:
+            level = servicer._get_enforcement_level(policy)
+            if level == EnforcementLevel.DISABLED or not isinstance(policy, StackValidationPolicy):
+                continue
+            if level == EnforcementLevel.REMEDIATE:
+                level = EnforcementLevel.MANDATORY
+            report = servicer._create_report_violation(
+                response, policy.name, policy.description, level, policy.severity
+            )
+            if resources is None:
+                resources = self._stack_resources(request)
+            args = StackValidationArgs(resources, servicer._get_policy_config(policy.name), self._stack_tags())
+            self._validate(policy, args, report, response)
+        return response
+
+    def _stack_resources(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Any]:
+        """`PolicyResource`s with parent and dependencies linked to each other, as the servicer builds them."""
+        servicer = self._servicer
+        linked: list[tuple[Any, str, list[str], dict[str, list[str]]]] = []
+        for r in request.resources:
+            resource = PolicyResource(
+                r.type,
+                _properties(r),
+                r.urn,
+                r.name,
+                servicer._get_resource_options(r),
+                self._provider(r),
+                None,
+                [],
+                {},
+            )
+            deps = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
+            linked.append((resource, r.parent, list(r.dependencies), deps))
+        by_urn = {resource.urn: resource for resource, *_ in linked}
+        for resource, parent, dependencies, property_dependencies in linked:
+            if parent is not None and parent in by_urn:
+                resource.parent = by_urn[parent]
+            resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
+            for key, urns in property_dependencies.items():
+                resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
+        return [resource for resource, *_ in linked]
+
+    def _provider(self, message: Any) -> Any:
+        """`_get_provider_resource`, decoded once per provider: a plan has a few providers and many resources."""
+        if not message.HasField("provider"):
+            return None
+        urn = message.provider.urn
+        if urn not in self._providers:
+            self._providers[urn] = self._servicer._get_provider_resource(message)
+        return self._providers[urn]
+
+    def _validate(self, policy: Any, args: Any, report: Any, response: Any) -> None:
+        """Run one policy as the servicer does: unknowns become an advisory diagnostic, not-applicable is recorded."""
+        try:
+            result = policy.validate(args, report)
+            if result is not None and isawaitable(result):
+                loop = asyncio.new_event_loop()
+                try:
+                    loop.run_until_complete(asyncio.Task(result, loop=loop))  # type: ignore[arg-type]
+                finally:
+                    loop.close()
+        except UnknownValueError as e:
+            response.diagnostics.append(
+                analyzer_pb2.AnalyzeDiagnostic(
+                    policyName=policy.name,
+                    policyPackName=self._pack_name,
+                    policyPackVersion=self._pack_version,
+                    message=(
+                        f"can't run policy '{policy.name}' from policy pack "
+                        f"'{self._pack_name}@v{self._pack_version}' during preview: {e.message}"
+                    ),
+                    urn="",
+                    description=policy.description,
+                    enforcementLevel=self._servicer._map_enforcement_level(EnforcementLevel.ADVISORY),
+                )
+            )
+        except _NotApplicableError as e:
+            response.not_applicable.append(
+                analyzer_pb2.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+            )
+
+
+def _properties(message: Any) -> Any:
+    """A message's `properties` as the servicer hands them to a policy: decoded, behind its unknown-checking proxy."""
+    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(message.properties)))
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def in_process(config: StackConfig) -> Iterator[LocalAnalyzer]:
+    """The pack built in this process as its `__main__` builds it for the engine, with the engine's environment.
+
+    The rules read the stack's config from `PULUMI_CONFIG`, as they do in a plugin, so it is
+    set while the analyzer lives. The servicer configures the Pulumi runtime from it on
+    every request; run this in its own `contextvars.Context` (as `analyze` does) so that
+    reaches no plan of this process.
+    """
+    with _environment(_pack_environment(config)):
+        from policies.pack import analyzer
+
+        servicer = analyzer()
+        servicer._configure_runtime_settings()
+        yield LocalAnalyzer(servicer)
+
+
 def _provider(plan: Plan, reg: Registration) -> analyzer_pb2.AnalyzerProviderResource | None:
-    if not reg.provider:
+    """The provider of a chart's rendered object: its release's."""
+    urn = reg.provider.rsplit("::", 1)[0] if reg.provider else ""
+    prov = next((r for r in plan.registrations if r.urn == urn), None) if urn else None
+    if prov is None:
         return None
-    urn = reg.provider.rsplit("::", 1)[0]
-    found = [r for r in plan.registrations if r.urn == urn]
-    if not found:
-        return None
-    prov = found[0]
     return analyzer_pb2.AnalyzerProviderResource(
         type=prov.type, properties=_struct(prov.inputs), urn=prov.urn, name=prov.name
     )
@@ -236,8 +458,117 @@ def _analyzed(reg: Registration) -> bool:
     return reg.type != "pulumi:pulumi:Stack" and not reg.type.startswith("pulumi:providers:")
 
 
-def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], pack_dir: Path = PACK_DIR) -> PolicyResult:
-    """Every diagnostic the pack reports for the plan, with `pack_config` applied as `--policy-pack-config` would."""
+def configure(analyzer: Analyzer, config: StackConfig, pack_config: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """What the engine says to a pack before analysis; returns its `AnalyzerInfo` and the reconciled config."""
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    reconciled = reconcile(info, pack_config)
+    analyzer.Configure(
+        analyzer_pb2.ConfigureAnalyzerRequest(
+            policyConfig={
+                name: analyzer_pb2.PolicyConfig(
+                    enforcementLevel=_LEVELS.Value(entry["enforcementLevel"].upper()),
+                    properties=_struct(entry["properties"]),
+                )
+                for name, entry in reconciled.items()
+            }
+        )
+    )
+    analyzer.ConfigureStack(
+        analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=config.stack, project=config.project, organization="organization", dry_run=True
+        )
+    )
+    return info, reconciled
+
+
+def requests(plan: Plan) -> tuple[list[analyzer_pb2.AnalyzeRequest], analyzer_pb2.AnalyzeStackRequest]:
+    """One `Analyze` request per custom resource, in plan order, and the `AnalyzeStack` request.
+
+    Each registration's properties and each provider become a message once, for both.
+    """
+    by_urn = {r.urn: r for r in plan.registrations}
+    properties: dict[str, struct_pb2.Struct] = {}
+    providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+    def props(reg: Registration) -> struct_pb2.Struct:
+        if reg.urn not in properties:
+            properties[reg.urn] = _struct(reg.inputs)
+        return properties[reg.urn]
+
+    def provider(reg: Registration) -> analyzer_pb2.AnalyzerProviderResource | None:
+        urn = reg.provider.rsplit("::", 1)[0]
+        if urn and urn not in providers:
+            prov = by_urn.get(urn)
+            providers[urn] = (
+                analyzer_pb2.AnalyzerProviderResource(
+                    type=prov.type, properties=props(prov), urn=prov.urn, name=prov.name
+                )
+                if prov
+                else None
+            )
+        return providers.get(urn)
+
+    resources = [r for r in plan.registrations if _analyzed(r)]
+    each = [
+        analyzer_pb2.AnalyzeRequest(
+            type=reg.type,
+            properties=props(reg),
+            urn=reg.urn,
+            name=reg.name,
+            options=_options(reg),
+            provider=provider(reg),
+        )
+        for reg in resources
+        if reg.custom
+    ]
+    stack = analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=reg.type,
+                properties=props(reg),
+                urn=reg.urn,
+                name=reg.name,
+                options=_options(reg),
+                provider=provider(reg),
+                parent=reg.parent,
+                dependencies=reg.dependencies,
+                propertyDependencies={
+                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in reg.property_dependencies.items()
+                },
+            )
+            for reg in resources
+        ]
+    )
+    return each, stack
+
+
+def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], *, served: bool = False) -> PolicyResult:
+    """Every diagnostic the pack reports for the plan, with `pack_config` applied as `--policy-pack-config` would.
+
+    `served`: start the pack in its own process and speak gRPC to it, as the engine does,
+    instead of calling its servicer here.
+    """
+    try:
+        if served:
+            with serve(config) as stub:
+                return _run(stub, plan, config, pack_config)
+
+        def local() -> PolicyResult:
+            with in_process(config) as analyzer:
+                try:
+                    return _run(analyzer, plan, config, pack_config)
+                except PolicyError:
+                    raise
+                except Exception as exc:
+                    # What the served pack reports when a rule raises, as one line instead of a traceback.
+                    raise PolicyError(f"policy pack failed: {type(exc).__name__}: {exc}") from None
+
+        return contextvars.Context().run(local)
+    except grpc.RpcError as exc:
+        raise PolicyError(f"policy pack failed: {exc.details() if hasattr(exc, 'details') else exc}") from None
+
+
+def _run(analyzer: Analyzer, plan: Plan, config: StackConfig, pack_config: Mapping[str, Any]) -> PolicyResult:
     by_urn = {r.urn: r for r in plan.registrations}
     violations: list[Violation] = []
 
@@ -256,63 +587,15 @@ def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], pac
                 )
             )
 
-    try:
-        with serve(config, pack_dir) as stub:
-            info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-            reconciled = reconcile(info, pack_config)
-            stub.Configure(
-                analyzer_pb2.ConfigureAnalyzerRequest(
-                    policyConfig={
-                        name: analyzer_pb2.PolicyConfig(
-                            enforcementLevel=_LEVELS.Value(entry["enforcementLevel"].upper()),
-                            properties=_struct(entry["properties"]),
-                        )
-                        for name, entry in reconciled.items()
-                    }
-                )
-            )
-            stub.ConfigureStack(
-                analyzer_pb2.AnalyzerStackConfigureRequest(
-                    stack=config.stack, project=config.project, organization="organization", dry_run=True
-                )
-            )
-            resources = [r for r in plan.registrations if _analyzed(r)]
-            for reg in (r for r in resources if r.custom):
-                request = analyzer_pb2.AnalyzeRequest(
-                    type=reg.type,
-                    properties=_struct(reg.inputs),
-                    urn=reg.urn,
-                    name=reg.name,
-                    options=_options(reg),
-                    provider=_provider(plan, reg),
-                )
-                collect(stub.Analyze(request), reg.urn)
-            for request, subject, release_urn in _rendered(plan):
-                found = len(violations)
-                collect(stub.Analyze(request))
-                violations[found:] = [_chart_finding(plan, v, release_urn, subject) for v in violations[found:]]
-            stack = analyzer_pb2.AnalyzeStackRequest(
-                resources=[
-                    analyzer_pb2.AnalyzerResource(
-                        type=reg.type,
-                        properties=_struct(reg.inputs),
-                        urn=reg.urn,
-                        name=reg.name,
-                        options=_options(reg),
-                        provider=_provider(plan, reg),
-                        parent=reg.parent,
-                        dependencies=reg.dependencies,
-                        propertyDependencies={
-                            k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
-                            for k, v in reg.property_dependencies.items()
-                        },
-                    )
-                    for reg in resources
-                ]
-            )
-            collect(stub.AnalyzeStack(stack))
-    except grpc.RpcError as exc:
-        raise PolicyError(f"policy pack failed: {exc.details() if hasattr(exc, 'details') else exc}") from None
+    info, reconciled = configure(analyzer, config, pack_config)
+    each, stack = requests(plan)
+    for request in each:
+        collect(analyzer.Analyze(request), request.urn)
+    for request, subject, release_urn in _rendered(plan):
+        found = len(violations)
+        collect(analyzer.Analyze(request))
+        violations[found:] = [_chart_finding(plan, v, release_urn, subject) for v in violations[found:]]
+    collect(analyzer.AnalyzeStack(stack))
     return PolicyResult(pack=info.name, config=reconciled, violations=violations)
 
 
@@ -360,4 +643,16 @@ def _chart_finding(plan: Plan, v: Violation, release_urn: str, subject: str) -> 
     return Violation(v.policy, level, f"{v.message} (in the chart's objects)", v.urn, subject)
 
 
-__all__ = ["PolicyError", "PolicyResult", "Violation", "analyze", "load_pack_config"]
+__all__ = [
+    "Analyzer",
+    "LocalAnalyzer",
+    "PolicyError",
+    "PolicyResult",
+    "Violation",
+    "analyze",
+    "configure",
+    "in_process",
+    "load_pack_config",
+    "requests",
+    "serve",
+]

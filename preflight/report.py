@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from preflight.engine import Plan, Registration
-from preflight.estimates import estimate, report_lines
+from preflight.estimates import report_lines
 
 
 def rendered_summary(kinds: Counter[str]) -> str:
@@ -57,7 +57,7 @@ def print_plan(plan: Plan, out: TextIO, rendered: Mapping[str, Counter[str]] | N
         if type_ != "pulumi:pulumi:Stack":
             print(f"  {n:4d}  {type_}", file=out)
     print("", file=out)
-    for line in report_lines(estimate(plan)):
+    for line in report_lines(plan.estimates()):
         print(line, file=out)
     for w in plan.warnings:
         print(f"warning: {w}", file=out)

@@ -7,6 +7,7 @@ rendered objects are not visible here; its rule checks that the chart is pinned.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -269,8 +270,48 @@ def _schema_reason(exc: Any) -> str:
     return f"must satisfy {exc.validator}: {wanted[:80]}{'...' if len(wanted) > 80 else ''}"
 
 
+@functools.cache
+def _validator(version: str, api_version: str, kind: str) -> Any:
+    """The strict schema validator `kubernetes_validate.validate` builds for one kind, built once.
+
+    Its lookup, step for step (kubernetes-validate 1.37.0, `kubernetes_validate/utils.py`):
+    the newest schema version not newer than `version`, the `<kind>-<group>-<version>.json`
+    file of its `-local-strict` directory and the shared `_definitions.json`. It re-reads
+    and parses both JSON files on every call (the definitions are 1.5 MB); a plan validates
+    many objects of a few kinds. Raises its `VersionNotSupportedError` and `SchemaNotFoundError`.
+    """
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    desired = version.removeprefix("v")
+    if utils.major_minor(desired) > utils.latest_version():
+        raise utils.VersionNotSupportedError(version=utils.major_minor(desired))
+    found = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(desired)][-1]
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema_dir = f"v{found}-local-strict"
+    try:
+        schema = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", desired)
+    except FileNotFoundError:
+        raise utils.SchemaNotFoundError(
+            version=utils.major_minor(desired), kind=kind, api_version=api_version
+        ) from None
+    registry = _definitions(schema_dir).combine(Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@functools.cache
+def _definitions(schema_dir: str) -> Any:
+    """The registry holding one schema version's `_definitions.json`, shared by every kind of that version."""
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    definitions = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir)
+    return Resource.from_contents(definitions) @ Registry()
+
+
 def _schema(r: Resource, ctx: Context) -> Iterator[str]:
-    import kubernetes_validate
+    import jsonschema
     from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
 
     manifest = {k: v for k, v in r.props.value.items() if not k.startswith("__")}
@@ -282,8 +323,8 @@ def _schema(r: Resource, ctx: Context) -> Iterator[str]:
         yield "cannot tell the cluster's Kubernetes version; set kubernetesVersion in this rule's config"
         return
     try:
-        kubernetes_validate.validate(manifest, version, strict=True)
-    except kubernetes_validate.ValidationError as exc:
+        _validator(version, str(manifest["apiVersion"]), str(manifest["kind"])).validate(manifest)
+    except jsonschema.ValidationError as exc:
         path = ".".join(str(p) for p in exc.path) or "(root)"
         yield f"not valid for Kubernetes {version}: {path}: {_schema_reason(exc)}"
     except VersionNotSupportedError:
