@@ -387,6 +387,8 @@ def test_kubeconfig_is_secret_and_uses_the_auth_plugin(any_plan: Plan) -> None:
     assert set(user) == {"exec"}
     assert user["exec"]["command"] == "gke-gcloud-auth-plugin"
     assert user["exec"]["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    # ADC covers gcloud logins, service-account keys and workload identity federation (CI) alike.
+    assert user["exec"]["args"] == ["--use_application_default_credentials"]
     server = doc["clusters"][0]["cluster"]
     assert server["server"] == component.outputs["endpoint"]
     assert base64.b64decode(server["certificate-authority-data"]).startswith(b"-----BEGIN CERTIFICATE-----\n")
