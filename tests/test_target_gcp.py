@@ -7,6 +7,7 @@ import contextvars
 import datetime as dt
 import ipaddress
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -253,11 +254,30 @@ def test_secrets_encrypted_with_rotated_kms_key(any_plan: Plan) -> None:
     ring = any_plan.one(KEY_RING)
     region = any_plan.one(SUBNET).plain["region"]
     assert ring.plain["location"] == region
-    assert key.plain["keyRing"] == f"projects/{c['project']}/locations/{region}/keyRings/{ring.plain['name']}"
+    assert key.plain["keyRing"] == ring.id
+    assert ring.id.startswith(f"projects/{c['project']}/locations/{region}/keyRings/")
     assert key.plain["purpose"] == "ENCRYPT_DECRYPT"
     assert key.plain["rotationPeriod"] == "7776000s"
     key_id = f"{key.plain['keyRing']}/cryptoKeys/{key.plain['name']}"
     assert c["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": key_id}
+
+
+def test_destroy_then_up_gets_a_key_ring_name_never_used_before(any_plan: Plan) -> None:
+    """GCP never deletes a KeyRing or CryptoKey; a fixed ring name makes the `up` after a destroy fail with 409.
+
+    The ring is named by the provider at create (`<logical name>-<7 random hex>`, kept in state), so a
+    redeploy creates a new ring and key, and the old ones stay behind harmlessly (keyrings cost nothing;
+    the old key's versions are scheduled for destruction).
+    Source: pulumi_gcp/kms/key_ring.py ("KeyRings cannot be deleted from Google Cloud Platform") and
+    https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming.
+    """
+    ring = any_plan.one(KEY_RING)
+    assert "name" not in ring.plain
+    component = any_plan.one(COMPONENT)
+    assert re.fullmatch(rf"{re.escape(ring.name)}-[0-9a-f]{{7}}", ring.id.rsplit("/", 1)[1])
+    assert ring.name.startswith(f"{component.name}-") and len(ring.name) + 8 <= 63
+    # Deleting the key would only destroy its versions: Pulumi forgets it and it goes with its ring.
+    assert any_plan.one(KEY).plain["keyRing"] == ring.id
 
 
 def test_gke_service_agent_may_use_the_key(any_plan: Plan) -> None:

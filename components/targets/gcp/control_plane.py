@@ -100,10 +100,14 @@ class SecretsKey:
 def secrets_key(c: GcpCluster, apis: Sequence[pulumi.Resource], resource_labels: Mapping[str, str]) -> SecretsKey:
     """A rotating KMS key for envelope encryption of Secrets in etcd, usable by GKE's service agent only."""
     name, project, region = c.spec.name, c.spec.project, c.spec.region
+    # GCP never deletes a KeyRing (nor a CryptoKey): `pulumi destroy` only forgets them, so a fixed
+    # name would make the next `up` fail with 409. No `name`: the provider names the ring
+    # `<name>-keyring-<7 random hex>` on create and keeps it in state, so every deployment gets a ring
+    # of its own. Source: pulumi_gcp/kms/key_ring.py ("KeyRings cannot be deleted from Google Cloud
+    # Platform"); https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming
     key_ring = gcp.kms.KeyRing(
         f"{name}-keyring",
         project=project,
-        name=f"{name}-gke",
         location=region,
         opts=c.child_opts(stateful=True, depends_on=apis),
     )
