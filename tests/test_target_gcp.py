@@ -562,3 +562,37 @@ def test_prod_defaults_spread_a_system_pool_over_three_zones() -> None:
     assert p["system"].plain["nodeLocations"] == ZONES["us-east1"]
     assert p["system"].plain["nodeConfig"]["machineType"] == "n2-standard-4"
     assert p["system"].plain["nodeConfig"]["taints"][0]["key"] == "CriticalAddonsOnly"
+
+
+# ------------------------------------------------ Binary Authorization (CIS GKE 5.10.5)
+
+POLICY = "gcp:binaryauthorization/policy:Policy"
+
+
+def test_prod_enforces_binary_authorization_with_an_allowlist_policy() -> None:
+    for plan in (prod(), shipped()):
+        c = cluster(plan)
+        assert c["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+        policy = plan.one(POLICY)
+        assert policy.urn in plan.one(CLUSTER).dependencies
+        p = policy.plain
+        assert p["project"] == c["project"]
+        # Everything not admitted below is refused, and the refusal is audited.
+        assert p["defaultAdmissionRule"] == {
+            "evaluationMode": "ALWAYS_DENY",
+            "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+        }
+        # Google-maintained system images (GKE's own add-ons) pass.
+        assert p["globalPolicyEvaluationMode"] == "ENABLE"
+        patterns = [w["namePattern"] for w in p["admissionWhitelistPatterns"]]
+        region = plan.one(SUBNET).plain["region"]
+        assert f"{region}-docker.pkg.dev/{c['project']}/**" in patterns
+        assert {"quay.io/jetstack/*", "docker.io/envoyproxy/*", "registry.k8s.io/external-dns/*"} <= set(patterns)
+        assert not any(
+            pattern.split("/")[0] in {"*", "**", "docker.io"} and len(pattern.split("/")) < 3 for pattern in patterns
+        )
+
+
+def test_dev_leaves_binary_authorization_off() -> None:
+    assert cluster(dev())["binaryAuthorization"] == {"evaluationMode": "DISABLED"}
+    assert dev().resources(POLICY) == []

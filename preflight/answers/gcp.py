@@ -233,4 +233,5 @@ RESOURCES = {
     "gcp:projects/service:Service": _service,
     "gcp:container/cluster:Cluster": _cluster,
     "gcp:container/nodePool:NodePool": _node_pool,
+    "gcp:binaryauthorization/policy:Policy": lambda name, inputs, stack: {"id": f"projects/{_project(inputs)}"},
 }
