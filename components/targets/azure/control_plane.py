@@ -93,10 +93,10 @@ def secrets_key(c: AzureCluster, plane_identity: managedidentity.UserAssignedIde
             "enable_soft_delete": True,
             "soft_delete_retention_in_days": 90,
             "enable_purge_protection": True,
-            # No public network path (CIS Azure 8.7 "private endpoints for Key Vault"): AKS reaches the
-            # vault over the private link it creates itself (`key_vault_network_access: Private` below);
-            # Pulumi manages the key through ARM, which network rules do not gate. A firewall that admits
-            # selected public networks is not an option: the KMS plugin cannot pass it.
+            # No public network path (CIS Azure Foundations, Key Vault: private endpoints): AKS reaches
+            # the vault over the private link it creates itself (`key_vault_network_access: Private`);
+            # Pulumi manages the key through ARM, which network rules do not gate. A firewall admitting
+            # selected public networks is no option: the KMS plugin cannot pass it.
             # https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption (limitations, private key vault)
             "public_network_access": "Disabled",
             "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},

@@ -139,9 +139,9 @@ BINAUTHZ_ALLOWED: tuple[str, ...] = (
     "registry.k8s.io/external-dns/*",
     "registry.k8s.io/metrics-server/*",
 )
-"""Registries of the platform add-ons the workloads layer installs, read from the pinned charts' values
-(cert-manager v1.19.1, envoy-gateway v1.8.2 with its Envoy proxies, external-dns 1.19.0, metrics-server
-3.13.0 in /work/shared/charts). Pattern syntax: https://cloud.google.com/binary-authorization/docs/policy-yaml-reference"""
+"""Registries of the platform add-ons the workloads layer installs, read from the pinned charts' values.yaml
+(cert-manager v1.19.1, envoy-gateway v1.8.2 and the Envoy proxies it runs, external-dns 1.19.0,
+metrics-server 3.13.0). Pattern syntax: https://cloud.google.com/binary-authorization/docs/policy-yaml-reference"""
 
 
 def binary_authorization(c: GcpCluster, apis: Sequence[pulumi.Resource]) -> gcp.binaryauthorization.Policy | None:
