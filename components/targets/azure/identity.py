@@ -60,34 +60,21 @@ def control_plane_grants(
 ) -> Grants:
     """The control plane may use the etcd key, link its private vault and manage the VNet, and nothing else."""
     name, environment = c.spec.name, c.environment
-    kms_role = authorization.RoleAssignment(
-        f"{name}-kms-crypto-user",
-        role_assignment_name=guid(environment, name, "kms-crypto-user"),
-        scope=vault.id,
-        role_definition_id=role_definition(c, ROLE_KEY_VAULT_CRYPTO_USER),
-        principal_id=identity.principal_id,
-        principal_type="ServicePrincipal",
-        opts=c.child_opts(),
-    )
-    link_role = authorization.RoleAssignment(
-        f"{name}-kms-vault-contributor",
-        role_assignment_name=guid(environment, name, "kms-vault-contributor"),
-        scope=vault.id,
-        role_definition_id=role_definition(c, ROLE_KEY_VAULT_CONTRIBUTOR),
-        principal_id=identity.principal_id,
-        principal_type="ServicePrincipal",
-        opts=c.child_opts(),
-    )
-    network_role = authorization.RoleAssignment(
-        f"{name}-network-contributor",
-        role_assignment_name=guid(environment, name, "network-contributor"),
-        scope=vnet.id,
-        role_definition_id=role_definition(c, ROLE_NETWORK_CONTRIBUTOR),
-        principal_id=identity.principal_id,
-        principal_type="ServicePrincipal",
-        opts=c.child_opts(),
-    )
 
+    def grant(suffix: str, scope: pulumi.Input[str], role: str) -> authorization.RoleAssignment:
+        return authorization.RoleAssignment(
+            f"{name}-{suffix}",
+            role_assignment_name=guid(environment, name, suffix),
+            scope=scope,
+            role_definition_id=role_definition(c, role),
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            opts=c.child_opts(),
+        )
+
+    kms_role = grant("kms-crypto-user", vault.id, ROLE_KEY_VAULT_CRYPTO_USER)
+    link_role = grant("kms-vault-contributor", vault.id, ROLE_KEY_VAULT_CONTRIBUTOR)
+    network_role = grant("network-contributor", vnet.id, ROLE_NETWORK_CONTRIBUTOR)
     return Grants(kms_role, link_role, network_role)
 
 
