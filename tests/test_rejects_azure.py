@@ -56,9 +56,10 @@ def test_pool_names_follow_aks_naming() -> None:
     assert fields(plan_of(reg(POOL, "w", pool(agentPoolName="windows1", osType="Windows")))) == {("w", "agentPoolName")}
 
 
-def cluster(profiles: list[dict[str, Any]], **kms: Any) -> Any:
+def cluster(profiles: list[dict[str, Any]], vnet_integration: bool = True, **kms: Any) -> Any:
     security = {"azureKeyVaultKms": {"enabled": True, "keyId": KEY, "keyVaultNetworkAccess": "Public", **kms}}
-    return reg(AKS, "aks", {"agentPoolProfiles": profiles, "securityProfile": security})
+    api = {"enableVnetIntegration": vnet_integration}
+    return reg(AKS, "aks", {"agentPoolProfiles": profiles, "securityProfile": security, "apiServerAccessProfile": api})
 
 
 def test_system_pools_and_the_inline_profiles() -> None:
@@ -76,6 +77,17 @@ def test_kms_wants_a_versioned_key_and_network_access_paired_with_the_vault() ->
     assert fields(plan_of(private)) == {("aks", "securityProfile.azureKeyVaultKms.keyVaultResourceId")}
     public_with_vault = cluster([system], keyVaultResourceId="/subscriptions/x/vaults/v")
     assert fields(plan_of(public_with_vault)) == {("aks", "securityProfile.azureKeyVaultKms.keyVaultResourceId")}
+
+
+def test_a_private_kms_vault_needs_api_server_vnet_integration() -> None:
+    system = {"name": "system", "mode": "System", "osType": "Linux", "count": 1}
+    vault = "/subscriptions/x/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v"
+    private = {"keyVaultNetworkAccess": "Private", "keyVaultResourceId": vault}
+    assert rejected(plan_of(cluster([system], **private))) == []
+    refused = cluster([system], vnet_integration=False, **private)
+    assert fields(plan_of(refused)) == {("aks", "apiServerAccessProfile.enableVnetIntegration")}
+    # A public vault works over Konnectivity as well.
+    assert rejected(plan_of(cluster([system], vnet_integration=False))) == []
 
 
 def test_the_program_plans_spot_pools_aks_accepts() -> None:

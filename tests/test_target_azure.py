@@ -469,3 +469,105 @@ def test_a_cluster_without_a_usable_system_pool_fails_before_any_resource() -> N
     assert any(e.startswith("orquestra:clusters[0].nodePools:") for e in plan.errors)
     spec["clusters"][0]["nodePools"] = [{"name": "system", "role": "system", "min": 1, "max": 3, "spot": True}]
     assert any(e.startswith("orquestra:clusters[0].nodePools[0].spot:") for e in plan_spec(spec).errors)
+
+
+# ------------------------------------------------- issue 22: defects and CIS
+
+CI_STREAMS = [
+    "Microsoft-ContainerLog",
+    "Microsoft-ContainerLogV2",
+    "Microsoft-KubeEvents",
+    "Microsoft-KubePodInventory",
+    "Microsoft-KubeNodeInventory",
+    "Microsoft-KubePVInventory",
+    "Microsoft-KubeServices",
+    "Microsoft-KubeMonAgentEvents",
+    "Microsoft-InsightsMetrics",
+    "Microsoft-ContainerInventory",
+    "Microsoft-ContainerNodeInventory",
+    "Microsoft-Perf",
+]
+"""The streams Microsoft's own managed-identity onboarding sends (microsoft/Docker-Provider,
+scripts/onboarding/aks/onboarding-msi-terraform/variables.tf)."""
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_container_insights_agent_has_a_data_collection_rule_on_the_cluster(get: Any) -> None:
+    """With managed-identity auth the agent collects only what a DCR associated with the cluster names."""
+    plan = get()
+    workspace = plan.one("azure-native:operationalinsights:Workspace")
+    assert cluster(plan).plain["addonProfiles"]["omsagent"]["config"]["useAADAuth"] == "true"
+    rule = plan.one("azure-native:monitor:DataCollectionRule")
+    dcr = rule.plain
+    mc = cluster(plan).plain
+    assert dcr["dataCollectionRuleName"] == f"MSCI-{mc['location']}-{mc['resourceName']}"
+    assert dcr["kind"] == "Linux" and dcr["location"] == mc["location"]
+    (extension,) = dcr["dataSources"]["extensions"]
+    assert extension["name"] == "ContainerInsightsExtension"
+    assert extension["extensionName"] == "ContainerInsights"
+    assert extension["streams"] == CI_STREAMS
+    assert extension["extensionSettings"]["dataCollectionSettings"]["enableContainerLogV2"] is True
+    (destination,) = dcr["destinations"]["logAnalytics"]
+    assert rule.property_dependencies["destinations"] == [workspace.urn]
+    assert destination["workspaceResourceId"].endswith(f"/workspaces/{workspace.plain['workspaceName']}")
+    assert dcr["dataFlows"] == [{"streams": CI_STREAMS, "destinations": [destination["name"]]}]
+
+    association = plan.one("azure-native:monitor:DataCollectionRuleAssociation")
+    assert association.plain["associationName"] == "ContainerInsightsExtension"
+    assert association.property_dependencies["resourceUri"] == [cluster(plan).urn]
+    assert association.plain["resourceUri"].endswith(f"/managedClusters/{mc['resourceName']}")
+    assert association.plain["dataCollectionRuleId"].endswith(f"/dataCollectionRules/{dcr['dataCollectionRuleName']}")
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_a_redeploy_after_destroy_gets_a_vault_name_no_soft_deleted_vault_holds(get: Any) -> None:
+    """A destroyed vault stays soft-deleted (purge-protected: 90 days) and keeps its name; Azure refuses a
+    new vault of that name (409 "A vault with the same name already exists in deleted state").
+    The name carries the control-plane identity's principal id, which Entra ID assigns afresh on each create."""
+    plan = get()
+    vault = plan.one("azure-native:keyvault:Vault")
+    identity = next(r for r in plan.resources(IDENTITY) if r.name.endswith("-control-plane"))
+    name = vault.plain["vaultName"]
+    principal = answers.identity_principal(plan.one(AKS).urn.split("::")[0].split(":")[-1], identity.name)
+    assert name.endswith(f"-kms-{principal[:8]}")
+    assert vault.property_dependencies["vaultName"] == [identity.urn]
+    # Azure's rule for vault names: 3-24 letters, digits and hyphens, a letter first, no "--", no trailing "-".
+    assert re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", name) and "--" not in name
+    props = vault.plain["properties"]
+    assert props["enablePurgeProtection"] is True and props.get("createMode", "default") == "default"
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_the_etcd_key_vault_is_private_and_aks_reaches_it_privately(get: Any) -> None:
+    plan = get()
+    vault = plan.one("azure-native:keyvault:Vault")
+    props = vault.plain["properties"]
+    assert props["publicNetworkAccess"] == "Disabled"
+    assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    kms = cluster(plan).plain["securityProfile"]["azureKeyVaultKms"]
+    assert kms["keyVaultNetworkAccess"] == "Private"
+    assert kms["keyVaultResourceId"].endswith(f"/vaults/{vault.plain['vaultName']}")
+    assert cluster(plan).plain["apiServerAccessProfile"]["enableVnetIntegration"] is True
+    # AKS links the private vault itself, as the control-plane identity.
+    contributor = plan.one(ROLE, f"{cluster(plan).plain['resourceName']}-kms-vault-contributor")
+    assert contributor.plain["roleDefinitionId"].endswith("/roleDefinitions/f25e0fa2-a7c8-4377-a976-54943a77a395")
+    assert contributor.plain["scope"].endswith(f"/vaults/{vault.plain['vaultName']}")
+    assert any(u == contributor.urn for u in cluster(plan).dependencies)
+
+
+@pytest.mark.parametrize("get", [dev, prod])
+def test_every_pool_encrypts_at_host(get: Any) -> None:
+    plan = get()
+    profiles = [cluster(plan).plain["agentPoolProfiles"][0], *(p.plain for p in plan.resources(POOL))]
+    assert len(profiles) >= 2
+    assert all(p["enableEncryptionAtHost"] is True for p in profiles)
+
+
+def test_prod_runs_defender_and_azure_policy() -> None:
+    mc = cluster(prod()).plain
+    defender = mc["securityProfile"]["defender"]
+    assert defender["securityMonitoring"] == {"enabled": True}
+    workspace = prod().one("azure-native:operationalinsights:Workspace").plain["workspaceName"]
+    assert defender["logAnalyticsWorkspaceResourceId"].endswith(f"/workspaces/{workspace}")
+    assert mc["addonProfiles"]["azurepolicy"]["enabled"] is True
+    assert "defender" not in cluster(dev()).plain["securityProfile"]

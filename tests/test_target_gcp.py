@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -253,11 +254,30 @@ def test_secrets_encrypted_with_rotated_kms_key(any_plan: Plan) -> None:
     ring = any_plan.one(KEY_RING)
     region = any_plan.one(SUBNET).plain["region"]
     assert ring.plain["location"] == region
-    assert key.plain["keyRing"] == f"projects/{c['project']}/locations/{region}/keyRings/{ring.plain['name']}"
+    assert key.plain["keyRing"] == ring.id
+    assert ring.id.startswith(f"projects/{c['project']}/locations/{region}/keyRings/")
     assert key.plain["purpose"] == "ENCRYPT_DECRYPT"
     assert key.plain["rotationPeriod"] == "7776000s"
     key_id = f"{key.plain['keyRing']}/cryptoKeys/{key.plain['name']}"
     assert c["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": key_id}
+
+
+def test_destroy_then_up_gets_a_key_ring_name_never_used_before(any_plan: Plan) -> None:
+    """GCP never deletes a KeyRing or CryptoKey; a fixed ring name makes the `up` after a destroy fail with 409.
+
+    The ring is named by the provider at create (`<logical name>-<7 random hex>`, kept in state), so a
+    redeploy creates a new ring and key, and the old ones stay behind harmlessly (keyrings cost nothing;
+    the old key's versions are scheduled for destruction).
+    Source: pulumi_gcp/kms/key_ring.py ("KeyRings cannot be deleted from Google Cloud Platform") and
+    https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming.
+    """
+    ring = any_plan.one(KEY_RING)
+    assert "name" not in ring.plain
+    component = any_plan.one(COMPONENT)
+    assert re.fullmatch(rf"{re.escape(ring.name)}-[0-9a-f]{{7}}", ring.id.rsplit("/", 1)[1])
+    assert ring.name.startswith(f"{component.name}-") and len(ring.name) + 8 <= 63
+    # Deleting the key would only destroy its versions: Pulumi forgets it and it goes with its ring.
+    assert any_plan.one(KEY).plain["keyRing"] == ring.id
 
 
 def test_gke_service_agent_may_use_the_key(any_plan: Plan) -> None:
@@ -387,6 +407,8 @@ def test_kubeconfig_is_secret_and_uses_the_auth_plugin(any_plan: Plan) -> None:
     assert set(user) == {"exec"}
     assert user["exec"]["command"] == "gke-gcloud-auth-plugin"
     assert user["exec"]["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    # ADC covers gcloud logins, service-account keys and workload identity federation (CI) alike.
+    assert user["exec"]["args"] == ["--use_application_default_credentials"]
     server = doc["clusters"][0]["cluster"]
     assert server["server"] == component.outputs["endpoint"]
     assert base64.b64decode(server["certificate-authority-data"]).startswith(b"-----BEGIN CERTIFICATE-----\n")
@@ -516,3 +538,37 @@ def test_prod_defaults_spread_a_system_pool_over_three_zones() -> None:
     assert p["system"].plain["nodeLocations"] == ZONES["us-east1"]
     assert p["system"].plain["nodeConfig"]["machineType"] == "n2-standard-4"
     assert p["system"].plain["nodeConfig"]["taints"][0]["key"] == "CriticalAddonsOnly"
+
+
+# ------------------------------------------------ Binary Authorization (CIS GKE 5.10.5)
+
+POLICY = "gcp:binaryauthorization/policy:Policy"
+
+
+def test_prod_enforces_binary_authorization_with_an_allowlist_policy() -> None:
+    for plan in (prod(), shipped()):
+        c = cluster(plan)
+        assert c["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+        policy = plan.one(POLICY)
+        assert policy.urn in plan.one(CLUSTER).dependencies
+        p = policy.plain
+        assert p["project"] == c["project"]
+        # Everything not admitted below is refused, and the refusal is audited.
+        assert p["defaultAdmissionRule"] == {
+            "evaluationMode": "ALWAYS_DENY",
+            "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+        }
+        # Google-maintained system images (GKE's own add-ons) pass.
+        assert p["globalPolicyEvaluationMode"] == "ENABLE"
+        patterns = [w["namePattern"] for w in p["admissionWhitelistPatterns"]]
+        region = plan.one(SUBNET).plain["region"]
+        assert f"{region}-docker.pkg.dev/{c['project']}/**" in patterns
+        assert {"quay.io/jetstack/*", "docker.io/envoyproxy/*", "registry.k8s.io/external-dns/*"} <= set(patterns)
+        assert not any(
+            pattern.split("/")[0] in {"*", "**", "docker.io"} and len(pattern.split("/")) < 3 for pattern in patterns
+        )
+
+
+def test_dev_leaves_binary_authorization_off() -> None:
+    assert cluster(dev())["binaryAuthorization"] == {"evaluationMode": "DISABLED"}
+    assert dev().resources(POLICY) == []

@@ -122,6 +122,26 @@ def _workspace(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def _data_collection_rule(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    rule = inputs.get("dataCollectionRuleName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Insights/dataCollectionRules/{rule}",
+        "name": rule,
+        "immutableId": "dcr-" + _guid(stack, rule).replace("-", ""),
+        "provisioningState": "Succeeded",
+    }
+
+
+def _data_collection_rule_association(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    association = inputs.get("associationName") or name
+    return {
+        "id": f"{inputs.get('resourceUri', '')}/providers/Microsoft.Insights/dataCollectionRuleAssociations/"
+        f"{association}",
+        "name": association,
+        "provisioningState": "Succeeded",
+    }
+
+
 def _managed_cluster(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     cluster = inputs.get("resourceName") or name
     location = inputs.get("location", "westeurope")
@@ -237,6 +257,8 @@ RESOURCES = {
     "azure-native:keyvault:Key": _key,
     "azure-native:authorization:RoleAssignment": _role_assignment,
     "azure-native:operationalinsights:Workspace": _workspace,
+    "azure-native:monitor:DataCollectionRule": _data_collection_rule,
+    "azure-native:monitor:DataCollectionRuleAssociation": _data_collection_rule_association,
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
     "azure-native:containerservice:AgentPool": _child("agentPools", "agentPoolName"),
     "azure-native:containerservice:MaintenanceConfiguration": _child("maintenanceConfigurations", "configName"),

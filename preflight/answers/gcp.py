@@ -116,9 +116,14 @@ def _router_nat(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]
     return {"id": f"{project}/{region}/{inputs.get('router')}/{inputs.get('name') or name}"}
 
 
+def _autoname(name: str, stack: str) -> str:
+    """What the provider names a resource given no name: its logical name, `-`, seven random hex digits."""
+    return f"{name}-{hashlib.sha256(f'{stack}/{name}'.encode()).hexdigest()[:7]}"
+
+
 def _key_ring(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
-    project = _project(inputs)
-    return {"id": f"projects/{project}/locations/{inputs.get('location')}/keyRings/{inputs.get('name') or name}"}
+    project, ring = _project(inputs), inputs.get("name") or _autoname(name, stack)
+    return {"id": f"projects/{project}/locations/{inputs.get('location')}/keyRings/{ring}", "name": ring}
 
 
 def _crypto_key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
@@ -228,4 +233,5 @@ RESOURCES = {
     "gcp:projects/service:Service": _service,
     "gcp:container/cluster:Cluster": _cluster,
     "gcp:container/nodePool:NodePool": _node_pool,
+    "gcp:binaryauthorization/policy:Policy": lambda name, inputs, stack: {"id": f"projects/{_project(inputs)}"},
 }

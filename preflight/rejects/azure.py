@@ -100,6 +100,11 @@ def kms_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
         yield reject(r, f"{field}.keyVaultResourceId", "required when keyVaultNetworkAccess is Private", KMS)
     if access == "Public" and vault:
         yield reject(r, f"{field}.keyVaultResourceId", "must be empty when keyVaultNetworkAccess is Public", KMS)
+    # "KMS supports API Server VNet Integration for both private and public key vaults"; Konnectivity is no
+    # longer supported for private key vaults (new subscriptions since 2024-09-15). Same page as KMS.
+    vnet = (view(r).get("apiServerAccessProfile") or {}).get("enableVnetIntegration")
+    if access == "Private" and known(vnet) and vnet is not True:
+        yield reject(r, "apiServerAccessProfile.enableVnetIntegration", "must be true for a private KMS key vault", KMS)
 
 
 RULES: Table = {

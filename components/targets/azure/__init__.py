@@ -76,7 +76,7 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
 
         net = network.build(self)
         plane_identity = identity.control_plane(self)
-        kms = control_plane.secrets_key(self)
+        kms = control_plane.secrets_key(self, plane_identity)
         grants = identity.control_plane_grants(self, plane_identity, kms.vault, net.vnet)
         logs = control_plane.workspace(self)
         cluster = control_plane.build(self, net, plane_identity, kms, logs, grants)
@@ -84,6 +84,7 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
         pools = nodes.build(self, cluster, net.nodes.id)
         maintenance = control_plane.maintenance(self, cluster)
         control_plane.diagnostics(self, cluster, logs)
+        insights = control_plane.container_insights(self, cluster, logs)
         admins = identity.admins(self, cluster)
 
         creds = containerservice.list_managed_cluster_user_credentials_output(
@@ -104,7 +105,7 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
             endpoint=fqdn.apply(lambda f: f"https://{f}:443"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
-            ready=[cluster, *pools, *maintenance, *admins],
+            ready=[cluster, *pools, *maintenance, *admins, insights],
         )
 
     def capabilities(self) -> Capabilities:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,14 +64,26 @@ class Kms:
     key: keyvault.Key
 
 
-def secrets_key(c: AzureCluster) -> Kms:
-    """A Key Vault (purge-protected, RBAC) and the key that encrypts etcd secrets (KMS v2); HSM-backed in prod."""
+def vault_name(cluster: str, principal_id: str) -> str:
+    """`<cluster, 11 chars>-kms-<8 hex of the control-plane identity's principal id>`: 24 at most.
+
+    A destroyed vault stays soft-deleted for 90 days under purge protection and keeps its (global)
+    name, so a fixed name makes the redeploy fail with 409. Entra ID gives the identity a new
+    principal id on every create, so every deployment gets a vault name of its own.
+    Name rule (3-24 letters, digits, hyphens; a letter first; no `--`):
+    https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault
+    """
+    prefix = re.sub(r"-+", "-", cluster[:11]).rstrip("-")
+    return f"{prefix}-kms-{principal_id.replace('-', '')[:8]}"
+
+
+def secrets_key(c: AzureCluster, plane_identity: managedidentity.UserAssignedIdentity) -> Kms:
+    """A private Key Vault (purge-protected, RBAC) and the key that encrypts etcd secrets (KMS v2); HSM in prod."""
     name, location, environment, rg = c.spec.name, c.spec.region, c.environment, c.resource_group.name
     tags = c.tags()
-    digest = hashlib.sha256(f"{environment}/{name}".encode()).hexdigest()[:6]
     vault = keyvault.Vault(
         f"{name}-kms",
-        vault_name=f"{name[:13]}-kms-{digest}",
+        vault_name=plane_identity.principal_id.apply(lambda principal: vault_name(name, principal)),
         resource_group_name=rg,
         location=location,
         properties={
@@ -81,6 +93,13 @@ def secrets_key(c: AzureCluster) -> Kms:
             "enable_soft_delete": True,
             "soft_delete_retention_in_days": 90,
             "enable_purge_protection": True,
+            # No public network path (CIS Azure Foundations, Key Vault: private endpoints): AKS reaches
+            # the vault over the private link it creates itself (`key_vault_network_access: Private`);
+            # Pulumi manages the key through ARM, which network rules do not gate. A firewall admitting
+            # selected public networks is no option: the KMS plugin cannot pass it.
+            # https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption (limitations, private key vault)
+            "public_network_access": "Disabled",
+            "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
         },
         tags=tags,
         opts=c.child_opts(stateful=True),
@@ -139,6 +158,13 @@ def build(
         api_access["authorized_ip_ranges"] = list(spec.api_access.public_cidrs)
 
     service_net = ipaddress.ip_network(spec.network.service_cidr)
+    # Microsoft Defender for Containers' sensor (CIS AKS 5.1.1 image scanning, runtime threat detection);
+    # the subscription's Defender plan itself is outside this program (docs/targets/azure.md).
+    defender: dict[str, Any] = (
+        {"defender": {"log_analytics_workspace_resource_id": workspace.id, "security_monitoring": {"enabled": True}}}
+        if environment == "prod"
+        else {}
+    )
     cluster = containerservice.ManagedCluster(
         f"{name}-aks",
         resource_name_=name,
@@ -178,9 +204,12 @@ def build(
             "azure_key_vault_kms": {
                 "enabled": True,
                 "key_id": kms.key.key_uri_with_version,
-                "key_vault_network_access": "Public",
+                # A private vault needs API server VNet integration (on above) and its resource id.
+                "key_vault_network_access": "Private",
+                "key_vault_resource_id": kms.vault.id,
             },
             "image_cleaner": {"enabled": True, "interval_hours": 48},
+            **defender,
         },
         auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
         addon_profiles={
@@ -196,7 +225,9 @@ def build(
             "snapshot_controller": {"enabled": True},
         },
         tags=tags,
-        opts=c.child_opts(stateful=True, ignore_changes=CLUSTER_IGNORE, depends_on=[grants.kms, grants.network]),
+        opts=c.child_opts(
+            stateful=True, ignore_changes=CLUSTER_IGNORE, depends_on=[grants.kms, grants.kms_link, grants.network]
+        ),
     )
     return cluster
 
@@ -228,6 +259,75 @@ def maintenance(
     ]
 
     return maintenance
+
+
+CONTAINER_INSIGHTS_STREAMS: tuple[str, ...] = (
+    "Microsoft-ContainerLog",
+    "Microsoft-ContainerLogV2",
+    "Microsoft-KubeEvents",
+    "Microsoft-KubePodInventory",
+    "Microsoft-KubeNodeInventory",
+    "Microsoft-KubePVInventory",
+    "Microsoft-KubeServices",
+    "Microsoft-KubeMonAgentEvents",
+    "Microsoft-InsightsMetrics",
+    "Microsoft-ContainerInventory",
+    "Microsoft-ContainerNodeInventory",
+    "Microsoft-Perf",
+)
+"""What Microsoft's own managed-identity onboarding collects (microsoft/Docker-Provider, ci_prod,
+scripts/onboarding/aks/onboarding-msi-terraform/variables.tf)."""
+
+
+def container_insights(
+    c: AzureCluster, cluster: containerservice.ManagedCluster, workspace: operationalinsights.Workspace
+) -> monitor.DataCollectionRuleAssociation:
+    """The data collection rule the Container Insights agent reads, associated with the cluster.
+
+    With managed-identity auth (`useAADAuth`) the agent sends only what a DCR associated with
+    the cluster names; the add-on alone collects nothing. Shape and names as in
+    https://learn.microsoft.com/azure/azure-monitor/containers/kubernetes-monitoring-enable and
+    Docker-Provider's onboarding-msi-terraform/main.tf (`MSCI-<region>-<cluster>`, association
+    `ContainerInsightsExtension`).
+    """
+    spec, name, rg = c.spec, c.spec.name, c.resource_group.name
+    streams = list(CONTAINER_INSIGHTS_STREAMS)
+    rule = monitor.DataCollectionRule(
+        f"{name}-container-insights",
+        data_collection_rule_name=f"MSCI-{spec.region}-{name}",
+        resource_group_name=rg,
+        location=spec.region,
+        kind="Linux",
+        description="Container Insights of the cluster",
+        data_sources={
+            "extensions": [
+                {
+                    "name": "ContainerInsightsExtension",
+                    "extension_name": "ContainerInsights",
+                    "streams": streams,
+                    "extension_settings": {
+                        "dataCollectionSettings": {
+                            "interval": "1m",
+                            "namespaceFilteringMode": "Off",
+                            "enableContainerLogV2": True,
+                        }
+                    },
+                }
+            ]
+        },
+        destinations={"log_analytics": [{"name": "ciworkspace", "workspace_resource_id": workspace.id}]},
+        data_flows=[{"streams": streams, "destinations": ["ciworkspace"]}],
+        tags=c.tags(),
+        opts=c.child_opts(),
+    )
+    return monitor.DataCollectionRuleAssociation(
+        f"{name}-container-insights-association",
+        association_name="ContainerInsightsExtension",
+        resource_uri=cluster.id,
+        data_collection_rule_id=rule.id,
+        description="Container Insights of the cluster; without it the agent collects nothing.",
+        opts=c.child_opts(),
+    )
 
 
 def diagnostics(

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 # Built-in role definitions (the same GUIDs in every tenant).
 ROLE_KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+ROLE_KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
+"""Lets AKS create the private link to a private KMS vault (no data access); Source:
+https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-contributor"""
 ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
@@ -47,34 +50,32 @@ def control_plane(c: AzureCluster) -> managedidentity.UserAssignedIdentity:
 @dataclass(frozen=True)
 class Grants:
     kms: authorization.RoleAssignment
+    kms_link: authorization.RoleAssignment
+    """AKS links the private vault itself: https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption"""
     network: authorization.RoleAssignment
 
 
 def control_plane_grants(
     c: AzureCluster, identity: managedidentity.UserAssignedIdentity, vault: keyvault.Vault, vnet: network.VirtualNetwork
 ) -> Grants:
-    """The control plane may use the etcd key and manage the VNet, and nothing else."""
+    """The control plane may use the etcd key, link its private vault and manage the VNet, and nothing else."""
     name, environment = c.spec.name, c.environment
-    kms_role = authorization.RoleAssignment(
-        f"{name}-kms-crypto-user",
-        role_assignment_name=guid(environment, name, "kms-crypto-user"),
-        scope=vault.id,
-        role_definition_id=role_definition(c, ROLE_KEY_VAULT_CRYPTO_USER),
-        principal_id=identity.principal_id,
-        principal_type="ServicePrincipal",
-        opts=c.child_opts(),
-    )
-    network_role = authorization.RoleAssignment(
-        f"{name}-network-contributor",
-        role_assignment_name=guid(environment, name, "network-contributor"),
-        scope=vnet.id,
-        role_definition_id=role_definition(c, ROLE_NETWORK_CONTRIBUTOR),
-        principal_id=identity.principal_id,
-        principal_type="ServicePrincipal",
-        opts=c.child_opts(),
-    )
 
-    return Grants(kms_role, network_role)
+    def grant(suffix: str, scope: pulumi.Input[str], role: str) -> authorization.RoleAssignment:
+        return authorization.RoleAssignment(
+            f"{name}-{suffix}",
+            role_assignment_name=guid(environment, name, suffix),
+            scope=scope,
+            role_definition_id=role_definition(c, role),
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            opts=c.child_opts(),
+        )
+
+    kms_role = grant("kms-crypto-user", vault.id, ROLE_KEY_VAULT_CRYPTO_USER)
+    link_role = grant("kms-vault-contributor", vault.id, ROLE_KEY_VAULT_CONTRIBUTOR)
+    network_role = grant("network-contributor", vnet.id, ROLE_NETWORK_CONTRIBUTOR)
+    return Grants(kms_role, link_role, network_role)
 
 
 def admins(c: AzureCluster, cluster: containerservice.ManagedCluster) -> list[authorization.RoleAssignment]:

@@ -72,7 +72,8 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
         net = network.build(self, apis)
         key = control_plane.secrets_key(self, apis, resource_labels)
         node_identity = identity.nodes(self)
-        cluster = control_plane.build(self, net, key, node_identity, zones, location, resource_labels)
+        policy = control_plane.binary_authorization(self, apis)
+        cluster = control_plane.build(self, net, key, node_identity, zones, location, resource_labels, policy)
         self.cluster = cluster
 
         pools = [

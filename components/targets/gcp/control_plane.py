@@ -100,10 +100,14 @@ class SecretsKey:
 def secrets_key(c: GcpCluster, apis: Sequence[pulumi.Resource], resource_labels: Mapping[str, str]) -> SecretsKey:
     """A rotating KMS key for envelope encryption of Secrets in etcd, usable by GKE's service agent only."""
     name, project, region = c.spec.name, c.spec.project, c.spec.region
+    # GCP never deletes a KeyRing (nor a CryptoKey): `pulumi destroy` only forgets them, so a fixed
+    # name would make the next `up` fail with 409. No `name`: the provider names the ring
+    # `<name>-keyring-<7 random hex>` on create and keeps it in state, so every deployment gets a ring
+    # of its own. Source: pulumi_gcp/kms/key_ring.py ("KeyRings cannot be deleted from Google Cloud
+    # Platform"); https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming
     key_ring = gcp.kms.KeyRing(
         f"{name}-keyring",
         project=project,
-        name=f"{name}-gke",
         location=region,
         opts=c.child_opts(stateful=True, depends_on=apis),
     )
@@ -129,6 +133,50 @@ def secrets_key(c: GcpCluster, apis: Sequence[pulumi.Resource], resource_labels:
     return SecretsKey(crypto_key, key_grant)
 
 
+BINAUTHZ_ALLOWED: tuple[str, ...] = (
+    "quay.io/jetstack/*",
+    "docker.io/envoyproxy/*",
+    "registry.k8s.io/external-dns/*",
+    "registry.k8s.io/metrics-server/*",
+)
+"""Registries of the platform add-ons the workloads layer installs, read from the pinned charts' values.yaml
+(cert-manager v1.19.1, envoy-gateway v1.8.2 and the Envoy proxies it runs, external-dns 1.19.0,
+metrics-server 3.13.0). Pattern syntax: https://cloud.google.com/binary-authorization/docs/policy-yaml-reference"""
+
+
+def binary_authorization(c: GcpCluster, apis: Sequence[pulumi.Resource]) -> gcp.binaryauthorization.Policy | None:
+    """Prod admits only allowlisted images (CIS GKE 5.10.5); dev runs whatever it is given.
+
+    Admitted: Google-maintained GKE system images (`globalPolicyEvaluationMode`), the project's
+    own Artifact Registry in the cluster's region, and the add-on registries above; everything
+    else is blocked and audited. The policy is the project's single one: one prod cluster a project.
+    """
+    if c.environment != "prod":
+        return None
+    name, project, region = c.spec.name, c.spec.project, c.spec.region
+    service = gcp.projects.Service(
+        f"{name}-binaryauthorization-api",
+        project=project,
+        service="binaryauthorization.googleapis.com",
+        disable_on_destroy=False,
+        opts=c.child_opts(),
+    )
+    patterns = [f"{region}-docker.pkg.dev/{project}/**", *BINAUTHZ_ALLOWED]
+    return gcp.binaryauthorization.Policy(
+        f"{name}-binauthz",
+        project=project,
+        description=f"orquestra: images cluster {name} may run",
+        global_policy_evaluation_mode="ENABLE",
+        admission_whitelist_patterns=[
+            gcp.binaryauthorization.PolicyAdmissionWhitelistPatternArgs(name_pattern=p) for p in patterns
+        ],
+        default_admission_rule=gcp.binaryauthorization.PolicyDefaultAdmissionRuleArgs(
+            evaluation_mode="ALWAYS_DENY", enforcement_mode="ENFORCED_BLOCK_AND_AUDIT_LOG"
+        ),
+        opts=c.child_opts(depends_on=[*apis, service]),
+    )
+
+
 def build(
     c: GcpCluster,
     network: Network,
@@ -137,6 +185,7 @@ def build(
     zones: Sequence[str],
     location: str,
     resource_labels: Mapping[str, str],
+    policy: gcp.binaryauthorization.Policy | None,
 ) -> gcp.container.Cluster:
     """The cluster: regional in prod, private nodes, Dataplane V2, Workload Identity, Shielded Nodes, KMS."""
     spec, name, project = c.spec, c.spec.name, c.spec.project
@@ -207,6 +256,9 @@ def build(
             )
         ),
         enable_legacy_abac=False,
+        binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(
+            evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE" if policy else "DISABLED"
+        ),
         enable_shielded_nodes=True,
         workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=c.workload_pool),
         # Dataplane V2 (eBPF) enforces NetworkPolicy itself; the Calico add-on stays off.
@@ -230,7 +282,7 @@ def build(
         ),
         opts=c.child_opts(
             stateful=True,
-            depends_on=[key.grant, network.nat, *nodes.roles],
+            depends_on=[key.grant, network.nat, *nodes.roles, *([policy] if policy else [])],
             # Both only shape the default pool, which is deleted on create; a change would replace the cluster.
             ignore_changes=["nodeConfig", "initialNodeCount"],
         ),
