@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 from google.protobuf import json_format
@@ -30,6 +30,9 @@ from pulumi.runtime.sync_await import _sync_await
 from components.runtime import OFFLINE_ENV
 from preflight import answers
 from preflight.stackconfig import StackConfig
+
+if TYPE_CHECKING:
+    from preflight.estimates import Estimates
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -239,7 +242,7 @@ class Plan:
     invokes: list[tuple[str, dict[str, Any]]]
     errors: list[str]
     warnings: list[str]
-    _estimates: Any = field(default=None, init=False, repr=False, compare=False)
+    _estimates: Estimates | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -272,8 +275,8 @@ class Plan:
             out[r.type] = out.get(r.type, 0) + 1
         return dict(sorted(out.items()))
 
-    def estimates(self) -> Any:
-        """Cost and deploy-time estimates (`preflight.estimates.Estimates`), worked out once for the report and JSON."""
+    def estimates(self) -> Estimates:
+        """Cost and deploy-time estimates, worked out once for the report and the JSON plan."""
         if self._estimates is None:
             from preflight.estimates import estimate  # it reads Plans; imported here to avoid a cycle
 

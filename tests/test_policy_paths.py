@@ -41,7 +41,7 @@ def responses(analyzer: policy.Analyzer, plan: Plan, config: StackConfig, pack_c
 
 
 def both(plan: Plan, config: StackConfig, pack_configs: list[str]) -> list[tuple[list[Any], list[Any]]]:
-    """(in-process, served) responses for each pack config: one served pack, reconfigured, as a CLI would not."""
+    """(in-process, served) responses for each pack config; the served pack starts once and is reconfigured."""
     out = []
     with policy.serve(config) as stub:
         for pack_config in pack_configs:

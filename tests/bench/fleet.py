@@ -2,9 +2,9 @@
 
 The shipped stacks hold one or two clusters each; a platform team that runs many
 regions plans one stack of dozens. `fleet(n)` writes such a stack in code: clusters
-cycle through EKS, GKE and on-prem k3s (the three targets with the most resources
-per cluster among those whose SDKs load quickly), each in its own address space so
-the spec's stack-wide overlap rule holds, with one service workload on every cluster.
+cycle through EKS, GKE and on-prem k3s (pulumi-azure-native alone takes seconds to
+import, which would swamp the per-resource figures), each in its own address space
+so the spec's stack-wide overlap rule holds, with one service workload on every cluster.
 """
 
 from __future__ import annotations
