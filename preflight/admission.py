@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.rules.kubernetes import is_builtin
 from preflight import validate
 from preflight.engine import Plan, Registration
 from preflight.rejects import Rejection
@@ -82,12 +81,6 @@ def object_name(obj: Mapping[str, Any]) -> str:
     return f"{obj.get('kind')}/{ns + '/' if ns else ''}{meta.get('name')}"
 
 
-def _builtin_type(obj: Mapping[str, Any]) -> str:
-    api = str(obj.get("apiVersion", ""))
-    group, _, version = api.rpartition("/")
-    return f"kubernetes:{group or 'core'}/{version}:{obj.get('kind')}"
-
-
 def _validate(
     subject: str,
     obj: Mapping[str, Any],
@@ -96,40 +89,35 @@ def _validate(
     review: Review,
     incomplete: bool = False,
 ) -> None:
-    """Validate one object into `review`; `incomplete` when a release of the cluster could not be rendered."""
-    if is_builtin(_builtin_type(obj)):
-        problems = validate.builtin(obj, cluster.minor)
-        if problems is None:
-            review.rejections.append(
-                Rejection(
-                    subject,
-                    "apiVersion",
-                    f"{obj.get('apiVersion')} {obj.get('kind')} does not exist in Kubernetes {cluster.minor}",
-                    f"Kubernetes {cluster.minor} OpenAPI schema",
-                )
-            )
-            return
-    else:
-        group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-        crd = crds.get((group, version, str(obj.get("kind", ""))))
-        if crd is None and incomplete:
-            return  # a release of this cluster could not be rendered; that is the line to read, not this one
-        if crd is None:
-            review.rejections.append(
-                Rejection(
-                    subject,
-                    "apiVersion",
-                    f"no release on cluster {cluster.name} installs a CRD serving "
-                    f"{obj.get('apiVersion')} {obj.get('kind')}",
-                    MIRROR_SOURCE,
-                )
-            )
-            return
+    """Validate one object into `review`; `incomplete` when a release of the cluster could not be rendered.
+
+    A kind is a custom resource when a CRD on the cluster serves it (no CRD may serve a
+    built-in group), else a built-in kind when the cluster's minor has a schema for it.
+    """
+    group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+    crd = crds.get((group, version, str(obj.get("kind", ""))))
+    if crd is not None:
         problems, unevaluable = validate.custom(obj, crd)
         review.findings += [
             Finding(subject, u.field, f"CEL rule cannot be evaluated here ({u.reason}): {u.rule} [{u.source}]")
             for u in unevaluable
         ]
+    else:
+        found = validate.builtin(obj, cluster.minor)
+        if found is None and incomplete:
+            return  # a release of this cluster could not be rendered; that is the line to read, not this one
+        if found is None:
+            review.rejections.append(
+                Rejection(
+                    subject,
+                    "apiVersion",
+                    f"{obj.get('apiVersion')} {obj.get('kind')} is neither a built-in kind of Kubernetes "
+                    f"{cluster.minor} nor served by a CRD that a release on cluster {cluster.name} installs",
+                    f"Kubernetes {cluster.minor} OpenAPI schema; {MIRROR_SOURCE}",
+                )
+            )
+            return
+        problems = found
     review.rejections += [Rejection(subject, p.field, p.message, p.source) for p in problems]
 
 

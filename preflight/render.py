@@ -55,7 +55,6 @@ class Release:
     namespace: str
     values: Mapping[str, Any]
     skip_crds: bool
-    cluster: str
     minor: str
     chart: Chart | None
     """None when the release's chart reference is not in the lock table."""
@@ -226,7 +225,6 @@ class Cluster:
 
     name: str
     minor: str
-    provider_urn: str
     releases: list[Release] = field(default_factory=list)
     objects: list[Registration] = field(default_factory=list)
     """The program's own Kubernetes objects on this cluster (every type but Release)."""
@@ -258,7 +256,7 @@ def clusters(plan: Plan) -> list[Cluster]:
         component = by_urn.get(p.parent)
         version = (component.outputs.get("kubernetesVersion") if component else None) or p.inputs.get("version")
         name = p.name.removesuffix("-k8s")
-        found[p.urn] = Cluster(name, minor_of(version if isinstance(version, str) else None), p.urn)
+        found[p.urn] = Cluster(name, minor_of(version if isinstance(version, str) else None))
     for r in plan.registrations:
         if not r.type.startswith("kubernetes:") or not r.provider:
             continue
@@ -288,7 +286,7 @@ def _release(reg: Registration, cluster: Cluster, api_versions: Sequence[str] = 
     values = wire(inputs.get("values") or {})
     name = str(inputs.get("name") or reg.name)
     namespace = str(inputs.get("namespace") or "default")
-    base = Release(reg, name, namespace, values, bool(inputs.get("skipCrds")), cluster.name, cluster.minor, chart)
+    base = Release(reg, name, namespace, values, bool(inputs.get("skipCrds")), cluster.minor, chart)
     if chart is None:
         return base
     try:

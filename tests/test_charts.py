@@ -243,6 +243,13 @@ def test_builtin_schema_refuses_a_mutated_object_and_names_the_field() -> None:
     assert {p.field for p in problems} == {"spec.strategy.rollingUpdate", "spec.replicas"}
     assert all("two" not in p.message for p in problems), "messages never echo a value"
     assert validate.builtin({"apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget"}, "1.35") is None
+    removed = admission.Review([])
+    cluster = render.Cluster("eks-prod", "1.35")
+    admission._validate("pdb", {"apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget"}, cluster, {}, removed)
+    assert [r.message for r in removed.rejections] == [
+        "policy/v1beta1 PodDisruptionBudget is neither a built-in kind of Kubernetes 1.35 nor served by a CRD that a "
+        "release on cluster eks-prod installs"
+    ]
 
 
 def test_crd_schema_refuses_a_mutated_custom_resource() -> None:
@@ -336,8 +343,9 @@ def test_a_custom_resource_whose_crd_no_release_installs_is_rejected() -> None:
     unserved = admission.Review([])
     admission._validate(subject, obj, cluster, {}, unserved)
     assert [r.line() for r in unserved.rejections] == [
-        "kubernetes:gateway.networking.k8s.io/v1:Gateway lab-gateway: apiVersion: no release on cluster lab installs a "
-        f"CRD serving gateway.networking.k8s.io/v1 Gateway (source: {admission.MIRROR_SOURCE})"
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway lab-gateway: apiVersion: gateway.networking.k8s.io/v1 Gateway "
+        "is neither a built-in kind of Kubernetes 1.35 nor served by a CRD that a release on cluster lab installs "
+        f"(source: Kubernetes 1.35 OpenAPI schema; {admission.MIRROR_SOURCE})"
     ]
 
 
