@@ -171,20 +171,51 @@ def test_access_entries_replace_the_aws_auth_configmap() -> None:
     assert not [r for r in plan.registrations if r.type == "kubernetes:core/v1:ConfigMap" and "aws-auth" in r.name]
 
 
+def upstream(plan: Plan, reg: Any) -> set[str]:
+    """Every URN `reg` waits for on an update: its dependencies, theirs, and so on."""
+    seen: set[str] = set()
+    todo = list(reg.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            todo.extend(plan.by_urn(urn).dependencies)
+    return seen
+
+
 def test_addons_are_managed_and_pinned_and_coredns_waits_for_nodes(dev: Plan) -> None:
     addons = {a.plain["addonName"]: a for a in dev.resources(ADDON)}
     assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
     for name, addon in addons.items():
         assert addon.plain["addonVersion"] == ADDON_VERSIONS["1.35"][name]
-    groups = {g.urn for g in dev.resources(NODE_GROUP)}
-    for late in ("coredns", "aws-ebs-csi-driver"):
-        assert groups <= set(addons[late].dependencies), late
-    for early in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
-        for group in dev.resources(NODE_GROUP):
-            assert addons[early].urn in group.dependencies
     assert json.loads(addons["vpc-cni"].plain["configurationValues"])["enableNetworkPolicy"] == "true"
     assert addons["aws-ebs-csi-driver"].plain["podIdentityAssociations"][0]["serviceAccount"] == "ebs-csi-controller-sa"
     assert dev.one(EKS).plain["bootstrapSelfManagedAddons"] is False
+
+
+@pytest.mark.parametrize("autoscaler", ["karpenter", "cluster-autoscaler"])
+def test_an_upgrade_moves_control_plane_then_nodes_then_the_addons_bound_to_kubelets(autoscaler: str) -> None:
+    """Pulumi updates in dependency order: the graph is the upgrade order.
+
+    kube-proxy must not be newer than the kubelets beside it, coredns and the EBS CSI
+    driver schedule on nodes; only the CNI (nodes are NotReady without it) and the
+    Pod Identity agent (controllers on the first nodes take their credentials from
+    it) come before the node groups.
+    """
+    plan = plan_env("dev", nodeAutoscaler=autoscaler, nodePools=[{"name": "general"}, {"name": "x", "role": "system"}])
+    addons = {a.plain["addonName"]: a for a in plan.resources(ADDON)}
+    eks = plan.one(EKS)
+    groups = plan.resources(NODE_GROUP)
+    assert groups
+    for group in groups:
+        before = upstream(plan, group)
+        assert eks.urn in before
+        assert {addons["vpc-cni"].urn, addons["eks-pod-identity-agent"].urn} <= before
+        for late in ("kube-proxy", "coredns", "aws-ebs-csi-driver"):
+            assert addons[late].urn not in before, f"{late} would move before the nodes"
+            assert group.urn in upstream(plan, addons[late]), f"{late} must wait for {group.name}"
+    for addon in addons.values():
+        assert eks.urn in upstream(plan, addon)
 
 
 # ---------------------------------------------------------------- node groups

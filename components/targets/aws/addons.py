@@ -84,8 +84,23 @@ def gp3_storage_class(c: AwsCluster, opts: pulumi.ResourceOptions) -> pulumi.Res
     )
 
 
+# The order of an upgrade is the order of the dependency graph: Pulumi updates a
+# resource only after everything it depends on. EKS upgrades the control plane
+# first, then the nodes, then the add-ons
+# (https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html), and
+# kube-proxy follows the Kubernetes skew policy
+# (https://kubernetes.io/releases/version-skew-policy/#kube-proxy, referenced from
+# https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html): it must
+# not be newer than kube-apiserver nor run ahead of the kubelets beside it. So only
+# what nodes need to become Ready comes before the node groups.
+
+
 def before_nodes(c: AwsCluster) -> list[aws.eks.Addon]:
-    """DaemonSet add-ons first: nodes join with networking, kube-proxy and the identity agent ready."""
+    """What the first nodes need: the CNI (a node is NotReady without one) and the Pod Identity agent.
+
+    The agent is there before the nodes because controllers on the system nodes
+    (Karpenter, the EBS CSI controller) take their credentials from it.
+    """
     versions = ADDON_VERSIONS[c.spec.kubernetes_version]
     return [
         addon(
@@ -94,14 +109,14 @@ def before_nodes(c: AwsCluster) -> list[aws.eks.Addon]:
             versions["vpc-cni"],
             {"enableNetworkPolicy": "true", "env": {"ENABLE_PREFIX_DELEGATION": "true"}},
         ),
-        addon(c, "kube-proxy", versions["kube-proxy"]),
         addon(c, "eks-pod-identity-agent", versions["eks-pod-identity-agent"]),
     ]
 
 
 def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> list[aws.eks.Addon]:
-    """Deployment add-ons need nodes to schedule on; created before them they would wait until timeout."""
+    """kube-proxy, bound to the kubelets' version, and the Deployments that schedule on nodes."""
     versions = ADDON_VERSIONS[c.spec.kubernetes_version]
+    kube_proxy = addon(c, "kube-proxy", versions["kube-proxy"], depends_on=groups)
     critical = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
     coredns = addon(
         c,
@@ -131,4 +146,4 @@ def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> l
         depends_on=groups,
         role=(ebs_role, "ebs-csi-controller-sa"),
     )
-    return [coredns, ebs]
+    return [kube_proxy, coredns, ebs]
