@@ -431,3 +431,33 @@ def test_local_checks_fail_before_anything_is_registered() -> None:
     plan = plan_spec({"clusters": [cluster(nodePools=[{"name": "a", "zones": ["us-east-1a"]}])]})
     assert plan.errors[0] == "orquestra:clusters[0].nodePools[0].zones[0]: 'us-east-1a'; allowed: a zone of eu-west-1"
     assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize("autoscaler", ["karpenter", "cluster-autoscaler"])
+def test_a_pool_zone_beyond_the_first_zones_joins_the_vpc(autoscaler: str) -> None:
+    """The VPC spans the zones pools name, filled up to `network.zones` in the account's order."""
+    pools = [{"name": "general", "zones": ["eu-west-1c"]}]
+    plan = plan_env("dev", nodeAutoscaler=autoscaler, nodePools=pools)
+    zones = {s.plain["availabilityZone"] for s in plan.resources("aws:ec2/subnet:Subnet")}
+    assert zones == {"eu-west-1a", "eu-west-1c"}, "dev has two zones: the named one and the account's first"
+    if autoscaler == "cluster-autoscaler":
+        group = plan.one(NODE_GROUP)
+        (subnet,) = [s for s in plan.resources("aws:ec2/subnet:Subnet") if s.name == "eks-private-eu-west-1c"]
+        assert subnet.urn in group.property_dependencies["subnetIds"]
+        assert len(group.plain["subnetIds"]) == 1
+
+
+def test_pools_may_not_name_more_zones_than_the_vpc_spans() -> None:
+    pools = [{"name": "a", "zones": ["eu-west-1a", "eu-west-1b"]}, {"name": "b", "zones": ["eu-west-1c"]}]
+    plan = plan_spec({"environment": "dev", "clusters": [cluster(nodePools=pools)]})
+    assert plan.errors[0] == (
+        "orquestra:clusters[0].nodePools[1].zones[0]: 'eu-west-1c'; allowed: one of the "
+        "network.zones (2) zones the VPC spans; the pools already name eu-west-1a, eu-west-1b"
+    )
+    assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_a_pool_zone_the_account_does_not_offer_is_rejected() -> None:
+    plan = plan_env("dev", nodeAutoscaler="cluster-autoscaler", nodePools=[{"name": "a", "zones": ["eu-west-1d"]}])
+    found = [(r.field, r.message) for r in rejects.run(plan) if r.subject.endswith("eks-private-eu-west-1d")]
+    assert found and found[0][0] == "availabilityZone" and "eu-west-1a, eu-west-1b, eu-west-1c" in found[0][1]

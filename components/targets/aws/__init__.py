@@ -51,6 +51,7 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
             for j, zone in enumerate(pool.zones):
                 if not zone.startswith(spec.region):
                     problems.append(Problem(f"nodePools[{i}].zones[{j}]", zone, f"a zone of {spec.region}"))
+        problems.extend(network.check_pool_zones(spec))
         return problems
 
     def __init__(self, spec: AwsSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
@@ -67,7 +68,7 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         self.partition = aws.get_partition(opts=invoke).partition
         self.account = aws.get_caller_identity(opts=invoke).account_id
         available = aws.get_availability_zones(state="available", opts=invoke).names
-        self.zones = list(available[: spec.network.zones])
+        self.zones = network.cluster_zones([z for p in spec.node_pools for z in p.zones], available, spec.network.zones)
 
         self.network = network.build(self)
         self.cluster = control_plane.build(self, self.network)

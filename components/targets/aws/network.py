@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
+
+from components.spec import AwsSpec, Problem
 
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
@@ -24,6 +26,38 @@ class Network:
     public: list[pulumi.Input[str]]
     private_by_zone: Mapping[str, pulumi.Input[str]]
     """Zone -> private subnet id; empty for an `existingVpc`, whose subnets' zones are not known here."""
+
+
+def cluster_zones(named: Sequence[str], available: Sequence[str], count: int) -> list[str]:
+    """The zones the pools name, filled up to `count` with the account's first others, in the account's order.
+
+    A pool may name any zone of the region, not only the account's first ones; a
+    named zone the account does not offer stays in, for preflight to reject.
+    """
+    wanted = list(dict.fromkeys(named))
+    others = [z for z in available if z not in wanted]
+    chosen = set(wanted) | set(others[: max(0, count - len(wanted))])
+    return [z for z in available if z in chosen] + [z for z in wanted if z not in available]
+
+
+def check_pool_zones(spec: AwsSpec) -> Iterator[Problem]:
+    """The pools together name at most `network.zones` zones: the VPC has a subnet in that many."""
+    if spec.existing_vpc is not None:
+        return
+    named: list[str] = []
+    for i, pool in enumerate(spec.node_pools):
+        for j, zone in enumerate(pool.zones):
+            if zone in named:
+                continue
+            if len(named) == spec.network.zones:
+                yield Problem(
+                    f"nodePools[{i}].zones[{j}]",
+                    zone,
+                    f"one of the network.zones ({spec.network.zones}) zones the VPC spans; "
+                    f"the pools already name {', '.join(named)}",
+                )
+                continue
+            named.append(zone)
 
 
 def split_network(cidr: str, zones: int) -> tuple[list[str], list[str]]:
