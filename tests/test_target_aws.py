@@ -461,3 +461,17 @@ def test_a_pool_zone_the_account_does_not_offer_is_rejected() -> None:
     plan = plan_env("dev", nodeAutoscaler="cluster-autoscaler", nodePools=[{"name": "a", "zones": ["eu-west-1d"]}])
     found = [(r.field, r.message) for r in rejects.run(plan) if r.subject.endswith("eks-private-eu-west-1d")]
     assert found and found[0][0] == "availabilityZone" and "eu-west-1a, eu-west-1b, eu-west-1c" in found[0][1]
+
+
+def test_karpenter_nodes_get_their_pools_disk_size() -> None:
+    pools = [{"name": "general"}, {"name": "batch", "diskSizeGb": 200}]
+    plan = plan_env("dev", nodePools=pools)
+    classes = {c.plain["metadata"]["name"]: c for c in plan.resources("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")}
+    for pool in plan.resources("kubernetes:karpenter.sh/v1:NodePool"):
+        ref = pool.plain["spec"]["template"]["spec"]["nodeClassRef"]
+        node_class = classes[ref["name"]]
+        assert node_class.urn in pool.dependencies
+        (root,) = node_class.plain["spec"]["blockDeviceMappings"]
+        want = 200 if pool.plain["metadata"]["name"] == "batch" else 50
+        assert root["ebs"] == {"volumeSize": f"{want}Gi", "volumeType": "gp3", "encrypted": True}
+        assert root["deviceName"] == "/dev/xvda"
