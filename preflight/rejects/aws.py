@@ -310,6 +310,7 @@ RULES: Table = {
     "aws:iam/rolePolicy:RolePolicy": (policy_lints,),
     "aws:iam/policy:Policy": (policy_lints,),
     "aws:sqs/queuePolicy:QueuePolicy": (policy_lints,),
+    "aws:kms/key:Key": (policy_lints,),
     SUBNET: (subnet_zone_offered,),
     # EKS API constraints, each with its document.
     "aws:eks/addon:Addon": (addon_version_fits_minor,),

@@ -29,6 +29,7 @@ from components.targets.aws import (
     control_plane,
     identity,
     karpenter,
+    keys,
     kubeconfig,
     lb_controller,
     network,
@@ -70,8 +71,23 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         available = aws.get_availability_zones(state="available", opts=invoke).names
         self.zones = network.cluster_zones([z for p in spec.node_pools for z in p.zones], available, spec.network.zones)
 
-        self.network = network.build(self)
-        self.cluster = control_plane.build(self, self.network)
+        self.key_admins = keys.administrators(self)
+        logs_key = keys.key(
+            self,
+            "logs",
+            f"alias/eks/{name}/logs",
+            f"Encryption of the control-plane and VPC flow logs of EKS cluster {name}",
+            keys.logs_policy(
+                self,
+                self.key_admins,
+                [
+                    keys.log_group_arn(self, g.format(name=name))
+                    for g in (control_plane.CONTROL_PLANE_LOG_GROUP, network.FLOW_LOG_GROUP)
+                ],
+            ),
+        )
+        self.network = network.build(self, logs_key)
+        self.cluster = control_plane.build(self, self.network, logs_key)
         for arn in spec.admin_role_arns:
             control_plane.admin(self, arn)
         if spec.pod_identity == "irsa":
