@@ -52,7 +52,7 @@ def administrators(c: AwsCluster) -> list[str]:
     return list(dict.fromkeys([deployer, *c.spec.admin_role_arns]))
 
 
-def _policy(c: AwsCluster, admins: Sequence[str], *use: Mapping[str, Any]) -> str:
+def _policy(admins: Sequence[str], *use: Mapping[str, Any]) -> str:
     return policy_document(
         {
             "Sid": "KeyAdministrators",
@@ -89,7 +89,6 @@ def secrets_policy(c: AwsCluster, admins: Sequence[str], cluster_role_arn: str) 
     (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
     """
     return _policy(
-        c,
         admins,
         {
             "Sid": "ClusterRoleUse",
@@ -117,7 +116,6 @@ def logs_policy(c: AwsCluster, admins: Sequence[str], log_groups: Sequence[str])
     """
     logs = {"Service": f"logs.{c.spec.region}.amazonaws.com"}
     return _policy(
-        c,
         admins,
         {
             "Sid": "CloudWatchLogsUse",
