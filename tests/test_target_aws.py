@@ -126,7 +126,7 @@ def test_prod_api_is_private_and_the_cluster_protected(prod: Plan) -> None:
     assert eks.plain["vpcConfig"]["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in eks.plain["vpcConfig"]
     assert eks.plain["deletionProtection"] is True and eks.protect
-    assert prod.one("aws:kms/key:Key").protect
+    assert prod.one("aws:kms/key:Key", "eks-secrets").protect and prod.one("aws:kms/key:Key", "eks-logs").protect
 
 
 def test_dev_cluster_is_not_protected(dev: Plan) -> None:
@@ -138,7 +138,7 @@ def test_dev_cluster_is_not_protected(dev: Plan) -> None:
 def test_secrets_are_encrypted_with_a_rotating_key_and_every_log_type_is_on(env: str, dev: Plan, prod: Plan) -> None:
     plan = dev if env == "dev" else prod
     eks = plan.one(EKS)
-    key = plan.one("aws:kms/key:Key")
+    key = plan.one("aws:kms/key:Key", "eks-secrets")
     assert key.plain["enableKeyRotation"] is True
     (config,) = (
         eks.plain["encryptionConfig"]
@@ -160,7 +160,7 @@ def test_secrets_are_encrypted_with_a_rotating_key_and_every_log_type_is_on(env:
 def test_own_kms_key_replaces_the_generated_one() -> None:
     arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     plan = plan_env("dev", kmsKeyArn=arn)
-    assert plan.resources("aws:kms/key:Key") == []
+    assert [k.name for k in plan.resources("aws:kms/key:Key")] == ["eks-logs"], "only the logs key is made"
     assert plan.one(EKS).plain["encryptionConfig"]["provider"]["keyArn"] == arn
 
 
@@ -173,6 +173,18 @@ def test_access_entries_replace_the_aws_auth_configmap() -> None:
     (assoc,) = plan.resources("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert assoc.plain["policyArn"].endswith("cluster-access-policy/AmazonEKSClusterAdminPolicy")
     assert not [r for r in plan.registrations if r.type == "kubernetes:core/v1:ConfigMap" and "aws-auth" in r.name]
+
+
+def upstream(plan: Plan, reg: Any) -> set[str]:
+    """Every URN `reg` waits for on an update: its dependencies, theirs, and so on."""
+    seen: set[str] = set()
+    todo = list(reg.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            todo.extend(plan.by_urn(urn).dependencies)
+    return seen
 
 
 def test_addons_are_managed_and_pinned_and_coredns_waits_for_nodes(dev: Plan) -> None:
@@ -189,6 +201,32 @@ def test_addons_are_managed_and_pinned_and_coredns_waits_for_nodes(dev: Plan) ->
     assert json.loads(addons["vpc-cni"].plain["configurationValues"])["enableNetworkPolicy"] == "true"
     assert addons["aws-ebs-csi-driver"].plain["podIdentityAssociations"][0]["serviceAccount"] == "ebs-csi-controller-sa"
     assert dev.one(EKS).plain["bootstrapSelfManagedAddons"] is False
+
+
+@pytest.mark.parametrize("autoscaler", ["karpenter", "cluster-autoscaler"])
+def test_an_upgrade_moves_control_plane_then_nodes_then_the_addons_bound_to_kubelets(autoscaler: str) -> None:
+    """Pulumi updates in dependency order: the graph is the upgrade order.
+
+    coredns and the EBS CSI driver schedule on nodes and move after them; what a node
+    needs to become Ready comes before the node groups: the CNI, kube-proxy (the CNI
+    reaches the API through the `kubernetes` Service; the skew policy lets kube-proxy
+    be newer than the kubelets, never than the API server) and the Pod Identity agent
+    (controllers on the first nodes take their credentials from it).
+    """
+    plan = plan_env("dev", nodeAutoscaler=autoscaler, nodePools=[{"name": "general"}, {"name": "x", "role": "system"}])
+    addons = {a.plain["addonName"]: a for a in plan.resources(ADDON)}
+    eks = plan.one(EKS)
+    groups = plan.resources(NODE_GROUP)
+    assert groups
+    for group in groups:
+        before = upstream(plan, group)
+        assert eks.urn in before
+        assert {addons["vpc-cni"].urn, addons["kube-proxy"].urn, addons["eks-pod-identity-agent"].urn} <= before
+        for late in ("coredns", "aws-ebs-csi-driver"):
+            assert addons[late].urn not in before, f"{late} would move before the nodes"
+            assert group.urn in upstream(plan, addons[late]), f"{late} must wait for {group.name}"
+    for addon in addons.values():
+        assert eks.urn in upstream(plan, addon)
 
 
 # ---------------------------------------------------------------- node groups
@@ -404,3 +442,138 @@ def test_local_checks_fail_before_anything_is_registered() -> None:
     plan = plan_spec({"clusters": [cluster(nodePools=[{"name": "a", "zones": ["us-east-1a"]}])]})
     assert plan.errors[0] == "orquestra:clusters[0].nodePools[0].zones[0]: 'us-east-1a'; allowed: a zone of eu-west-1"
     assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize("autoscaler", ["karpenter", "cluster-autoscaler"])
+def test_a_pool_zone_beyond_the_first_zones_joins_the_vpc(autoscaler: str) -> None:
+    """The VPC spans the zones pools name, filled up to `network.zones` in the account's order."""
+    pools = [{"name": "general", "zones": ["eu-west-1c"]}]
+    plan = plan_env("dev", nodeAutoscaler=autoscaler, nodePools=pools)
+    zones = {s.plain["availabilityZone"] for s in plan.resources("aws:ec2/subnet:Subnet")}
+    assert zones == {"eu-west-1a", "eu-west-1c"}, "dev has two zones: the named one and the account's first"
+    if autoscaler == "cluster-autoscaler":
+        group = plan.one(NODE_GROUP)
+        (subnet,) = [s for s in plan.resources("aws:ec2/subnet:Subnet") if s.name == "eks-private-eu-west-1c"]
+        assert subnet.urn in group.property_dependencies["subnetIds"]
+        assert len(group.plain["subnetIds"]) == 1
+
+
+def test_pools_may_not_name_more_zones_than_the_vpc_spans() -> None:
+    pools = [{"name": "a", "zones": ["eu-west-1a", "eu-west-1b"]}, {"name": "b", "zones": ["eu-west-1c"]}]
+    plan = plan_spec({"environment": "dev", "clusters": [cluster(nodePools=pools)]})
+    assert plan.errors[0] == (
+        "orquestra:clusters[0].nodePools[1].zones[0]: 'eu-west-1c'; allowed: one of the "
+        "network.zones (2) zones the VPC spans; the pools already name eu-west-1a, eu-west-1b"
+    )
+    assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_a_pool_zone_the_account_does_not_offer_is_rejected() -> None:
+    plan = plan_env("dev", nodeAutoscaler="cluster-autoscaler", nodePools=[{"name": "a", "zones": ["eu-west-1d"]}])
+    found = [(r.field, r.message) for r in rejects.run(plan) if r.subject.endswith("eks-private-eu-west-1d")]
+    assert found and found[0][0] == "availabilityZone" and "eu-west-1a, eu-west-1b, eu-west-1c" in found[0][1]
+
+
+def test_karpenter_nodes_get_their_pools_disk_size() -> None:
+    pools = [{"name": "general"}, {"name": "batch", "diskSizeGb": 200}]
+    plan = plan_env("dev", nodePools=pools)
+    classes = {c.plain["metadata"]["name"]: c for c in plan.resources("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")}
+    for pool in plan.resources("kubernetes:karpenter.sh/v1:NodePool"):
+        ref = pool.plain["spec"]["template"]["spec"]["nodeClassRef"]
+        node_class = classes[ref["name"]]
+        assert node_class.urn in pool.dependencies
+        (root,) = node_class.plain["spec"]["blockDeviceMappings"]
+        want = 200 if pool.plain["metadata"]["name"] == "batch" else 50
+        assert root["ebs"] == {"volumeSize": f"{want}Gi", "volumeType": "gp3", "encrypted": True}
+        assert root["deviceName"] == "/dev/xvda"
+
+
+# ------------------------------------------------------------------ hardening
+
+KEY = "aws:kms/key:Key"
+DEPLOYER = "arn:aws:iam::123456789012:role/platform-deployer"
+
+
+def statements(policy: str) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in json.loads(policy)["Statement"]}
+
+
+def test_key_policies_separate_administrators_from_the_one_service_that_uses_each_key() -> None:
+    admin = "arn:aws:iam::123456789012:role/platform-admins"
+    plan = plan_env("dev", adminRoleArns=[admin])
+    secrets = statements(plan.one(KEY, "eks-secrets").plain["policy"])
+    logs = statements(plan.one(KEY, "eks-logs").plain["policy"])
+    for policy in (secrets, logs):
+        admins = policy["KeyAdministrators"]
+        assert admins["Principal"] == {"AWS": [DEPLOYER, admin]}, "the deployer keeps PutKeyPolicy (lockout check)"
+        assert not any(a in admins["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:*"))
+        assert not any(":root" in json.dumps(s["Principal"]) for s in policy.values()), "no default key policy"
+    cluster_role = next(r for r in plan.resources("aws:iam/role:Role") if r.name == "eks-cluster")
+    use = secrets["ClusterRoleUse"]
+    assert use["Principal"]["AWS"].startswith("arn:aws:iam::123456789012:role/eks-cluster-")
+    assert cluster_role.urn in plan.one(KEY, "eks-secrets").property_dependencies["policy"]
+    assert secrets["ClusterRoleGrants"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    logs_use = logs["CloudWatchLogsUse"]
+    assert logs_use["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert logs_use["Condition"]["StringEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/eks/cluster",
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vpc/eks/flow-logs",
+    ]
+    assert rejects.run(plan) == [], "key policies pass the IAM linter preflight runs on every aws:kms/key:Key"
+
+
+def test_a_deploying_role_session_is_named_by_its_role() -> None:
+    from preflight import answers
+
+    got = answers.invoke(
+        "aws:iam/getSessionContext:getSessionContext",
+        {"arn": "arn:aws:sts::123456789012:assumed-role/platform-deployer/ci-1234"},
+    )
+    assert got["issuerArn"] == DEPLOYER and got["sessionName"] == "ci-1234"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_log_groups_are_kms_encrypted_and_kept(env: str, dev: Plan, prod: Plan) -> None:
+    plan = dev if env == "dev" else prod
+    logs_key = plan.one(KEY, "eks-logs")
+    groups = {g.plain["name"]: g for g in plan.resources("aws:cloudwatch/logGroup:LogGroup")}
+    assert set(groups) == {"/aws/eks/eks/cluster", "/aws/vpc/eks/flow-logs"}
+    for group in groups.values():
+        assert group.plain["kmsKeyId"].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
+        assert logs_key.urn in group.property_dependencies["kmsKeyId"]
+        assert group.plain["retentionInDays"] == (365 if env == "prod" else 30)
+    assert groups["/aws/eks/eks/cluster"].urn in plan.one(EKS).dependencies, "EKS would make its own, unencrypted"
+
+
+def test_the_vpc_logs_all_flows_and_its_default_security_group_allows_nothing(dev: Plan) -> None:
+    vpc = dev.one("aws:ec2/vpc:Vpc")
+    flow = dev.one("aws:ec2/flowLog:FlowLog").plain
+    assert flow["vpcId"] == vpc.id and flow["trafficType"] == "ALL"
+    assert flow["logDestinationType"] == "cloud-watch-logs"
+    assert flow["logDestination"].endswith(":log-group:/aws/vpc/eks/flow-logs")
+    role = next(r for r in dev.resources("aws:iam/role:Role") if r.name == "eks-flow-logs")
+    assert flow["iamRoleArn"].startswith("arn:aws:iam::123456789012:role/eks-flow-logs-")
+    assert role.urn in dev.one("aws:ec2/flowLog:FlowLog").property_dependencies["iamRoleArn"]
+    (trust,) = json.loads(role.plain["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    default_sg = dev.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").plain
+    assert default_sg["vpcId"] == vpc.id
+    assert default_sg.get("ingress", []) == [] and default_sg.get("egress", []) == []
+
+
+def test_external_dns_may_change_only_the_stacks_hosted_zone() -> None:
+    plan = plan_stack("prod-aws")
+    (asked,) = [a for t, a in plan.invokes if t == "aws:route53/getZone:getZone"]
+    assert asked["name"] == "prod.example.com" and asked["privateZone"] is False
+    from preflight import answers
+
+    zone_id = answers.invoke("aws:route53/getZone:getZone", asked)["zoneId"]
+    policy = next(
+        p for p in plan.resources("aws:iam/rolePolicy:RolePolicy") if p.name == "eks-prod-external-dns-policy"
+    )
+    for statement in json.loads(policy.plain["policy"])["Statement"]:
+        if statement["Action"] != "route53:ListHostedZones":
+            assert statement["Resource"] == f"arn:aws:route53:::hostedzone/{zone_id}", statement
+    values = releases(plan)["external-dns"]["values"]
+    assert values["extraArgs"] == {"zone-id-filter": zone_id, "aws-zone-type": "public"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Any
 
 ACCOUNT = "123456789012"
@@ -45,7 +46,47 @@ def _zones(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _session_context(args: dict[str, Any]) -> dict[str, Any]:
+    """An STS role session's issuer is its role (with its path); any other ARN passes through, as AWS answers."""
+    arn = str(args.get("arn", ""))
+    session = re.match(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)$", arn)
+    if not session:
+        return {"arn": arn, "issuerArn": arn, "issuerId": "", "issuerName": "", "sessionName": "", "id": arn}
+    role = f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}"
+    return {
+        "arn": arn,
+        "issuerArn": role,
+        "issuerId": f"AROA{_hex(role, 17).upper()}",
+        "issuerName": session[3],
+        "sessionName": session[4],
+        "id": arn,
+    }
+
+
+def _hosted_zone(args: dict[str, Any]) -> dict[str, Any]:
+    """A public hosted zone of that name (Route 53 ids are Z + 13-32 upper-case alphanumerics)."""
+    name = str(args.get("name") or "example.com").rstrip(".")
+    zone_id = "Z" + _hex(name, 20).upper()
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "name": name,
+        "privateZone": bool(args.get("privateZone", False)),
+        "callerReference": _uuid(name),
+        "comment": "",
+        "nameServers": [
+            f"ns-{i}.awsdns-{i:02d}.{tld}" for i, tld in ((1, "com"), (2, "net"), (3, "org"), (4, "co.uk"))
+        ],
+        "primaryNameServer": "ns-1.awsdns-01.com",
+        "resourceRecordSetCount": 2,
+        "tags": {},
+    }
+
+
 INVOKES = {
+    "aws:iam/getSessionContext:getSessionContext": _session_context,
+    "aws:route53/getZone:getZone": _hosted_zone,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args: {
         "accountId": ACCOUNT,
@@ -158,6 +199,8 @@ RESOURCES = {
     "aws:iam/role:Role": _role,
     "aws:kms/key:Key": _key,
     "aws:ec2/vpc:Vpc": _prefixed("vpc"),
+    "aws:ec2/flowLog:FlowLog": _prefixed("fl"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _prefixed("sg"),
     "aws:ec2/subnet:Subnet": _prefixed("subnet"),
     "aws:ec2/internetGateway:InternetGateway": _prefixed("igw"),
     "aws:ec2/natGateway:NatGateway": _prefixed("nat"),

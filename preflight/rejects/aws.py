@@ -23,6 +23,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 TAG = "aws:ec2/tag:Tag"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CALLER = "aws:index/getCallerIdentity:getCallerIdentity"
+ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
 
 ADDON_VERSION = re.compile(r"^v(?P<major>\d+)\.(?P<minor>\d+)\.\d+-eksbuild\.\d+$")
 INTERNAL_ELB = "kubernetes.io/role/internal-elb"
@@ -75,6 +76,29 @@ def policy_lints(r: Registration, plan: Plan) -> Iterator[Rejection]:
 
 def trust_policy_lints(r: Registration, plan: Plan) -> Iterator[Rejection]:
     yield from _lint(r, "assumeRolePolicy")
+
+
+# ------------------------------------------------------------------------- EC2
+
+
+def subnet_zone_offered(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A subnet only in a zone the account offers: CreateSubnet fails otherwise (InvalidParameterValue).
+
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html (AvailabilityZone);
+    which zones an account has is what DescribeAvailabilityZones answered the program.
+    """
+    zone = view(r).get("availabilityZone")
+    asked = [args for token, args in plan.invokes if token == ZONES]
+    if not asked or not isinstance(zone, str) or not known(zone):
+        return
+    offered = [str(z) for z in answers.invoke(ZONES, asked[0]).get("names", [])]
+    if zone not in offered:
+        yield reject(
+            r,
+            "availabilityZone",
+            f"{zone} is not a zone this account offers ({', '.join(offered)})",
+            "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html",
+        )
 
 
 # ------------------------------------------------------------------------- EKS
@@ -286,6 +310,8 @@ RULES: Table = {
     "aws:iam/rolePolicy:RolePolicy": (policy_lints,),
     "aws:iam/policy:Policy": (policy_lints,),
     "aws:sqs/queuePolicy:QueuePolicy": (policy_lints,),
+    "aws:kms/key:Key": (policy_lints,),
+    SUBNET: (subnet_zone_offered,),
     # EKS API constraints, each with its document.
     "aws:eks/addon:Addon": (addon_version_fits_minor,),
     "aws:eks/accessEntry:AccessEntry": (creator_entry_conflicts,),

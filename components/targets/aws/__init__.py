@@ -29,6 +29,7 @@ from components.targets.aws import (
     control_plane,
     identity,
     karpenter,
+    keys,
     kubeconfig,
     lb_controller,
     network,
@@ -45,6 +46,7 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
             for j, zone in enumerate(pool.zones):
                 if not zone.startswith(spec.region):
                     problems.append(Problem(f"nodePools[{i}].zones[{j}]", zone, f"a zone of {spec.region}"))
+        problems.extend(network.check_pool_zones(spec))
         return problems
 
     def __init__(self, spec: AwsSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
@@ -61,10 +63,25 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         self.partition = aws.get_partition(opts=invoke).partition
         self.account = aws.get_caller_identity(opts=invoke).account_id
         available = aws.get_availability_zones(state="available", opts=invoke).names
-        self.zones = list(available[: spec.network.zones])
+        self.zones = network.cluster_zones([z for p in spec.node_pools for z in p.zones], available, spec.network.zones)
 
-        self.network = network.build(self)
-        self.cluster = control_plane.build(self, self.network)
+        self.key_admins = keys.administrators(self)
+        logs_key = keys.key(
+            self,
+            "logs",
+            f"alias/eks/{name}/logs",
+            f"Encryption of the control-plane and VPC flow logs of EKS cluster {name}",
+            keys.logs_policy(
+                self,
+                self.key_admins,
+                [
+                    keys.log_group_arn(self, g.format(name=name))
+                    for g in (control_plane.CONTROL_PLANE_LOG_GROUP, network.FLOW_LOG_GROUP)
+                ],
+            ),
+        )
+        self.network = network.build(self, logs_key)
+        self.cluster = control_plane.build(self, self.network, logs_key)
         for arn in spec.admin_role_arns:
             control_plane.admin(self, arn)
         if spec.pod_identity == "irsa":

@@ -58,6 +58,18 @@ def gp3_storage_class(c: AwsCluster, opts: pulumi.ResourceOptions) -> pulumi.Res
     )
 
 
+# The order of an upgrade is the order of the dependency graph: Pulumi updates a
+# resource only after everything it depends on. The control plane moves first, then
+# the node groups (they carry the cluster's version), then the add-ons that run as
+# Deployments (https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html).
+# kube-proxy stays before the nodes: a node's VPC CNI reaches the API server through
+# the `kubernetes` Service, which needs kube-proxy, and the cluster is created without
+# EKS's self-managed copy (`bootstrapSelfManagedAddons` off). Moving it with the
+# control plane keeps to the skew policy, which lets kube-proxy be up to three minors
+# newer than the kubelets beside it and never newer than kube-apiserver
+# (https://kubernetes.io/releases/version-skew-policy/#kube-proxy).
+
+
 def before_nodes(c: AwsCluster) -> list[aws.eks.Addon]:
     """DaemonSet add-ons first: nodes join with networking, kube-proxy and the identity agent ready."""
     versions = EKS_ADDONS[c.spec.kubernetes_version]

@@ -7,38 +7,42 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from components.targets.aws import identity
+from components.targets.aws import identity, keys
 
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
     from components.targets.aws.network import Network
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# EKS writes control-plane logs to this group, whatever else exists
+# (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
+CONTROL_PLANE_LOG_GROUP = "/aws/eks/{name}/cluster"
 
 
-def build(c: AwsCluster, network: Network) -> aws.eks.Cluster:
+def build(c: AwsCluster, network: Network, logs_key: aws.kms.Key) -> aws.eks.Cluster:
     """The cluster (private endpoint in prod, public from listed CIDRs otherwise), its key, role and log group."""
     spec, name, environment = c.spec, c.spec.name, c.environment
+    cluster_role = identity.role(c, f"{name}-cluster", "eks.amazonaws.com", ["AmazonEKSClusterPolicy"])
     key_arn: pulumi.Input[str]
     if spec.kms_key_arn:
         key_arn = spec.kms_key_arn
     else:
-        key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets of EKS cluster {name}",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=30,
-            opts=c.opts(stateful=True),
-        )
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{name}", target_key_id=key.key_id, opts=c.opts())
-        key_arn = key.arn
+        admins = c.key_admins
+        key_arn = keys.key(
+            c,
+            "secrets",
+            f"alias/eks/{name}",
+            f"Envelope encryption of Kubernetes secrets of EKS cluster {name}",
+            cluster_role.arn.apply(lambda arn: keys.secrets_policy(c, admins, arn)),
+        ).arn
 
-    cluster_role = identity.role(c, f"{name}-cluster", "eks.amazonaws.com", ["AmazonEKSClusterPolicy"])
+    # CIS EKS Benchmark 2.1.1 (audit logs on; all five types here) and CIS AWS Foundations
+    # (CloudWatch log groups encrypted with a customer managed key, kept for a year in prod).
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-control-plane-logs",
-        name=f"/aws/eks/{name}/cluster",
+        name=CONTROL_PLANE_LOG_GROUP.format(name=name),
         retention_in_days=365 if environment == "prod" else 30,
+        kms_key_id=logs_key.arn,
         opts=c.opts(),
     )
     private_api = spec.api_access.private

@@ -49,18 +49,24 @@ def cluster_autoscaler_policy(cluster: str) -> str:
     )
 
 
-def external_dns_policy() -> str:
+def external_dns_policy(partition: str, zone_id: str) -> str:
+    """Records of the stack's hosted zone only, instead of every zone in the account.
+
+    Actions after external-dns's AWS tutorial
+    (https://github.com/kubernetes-sigs/external-dns/blob/v0.19.0/docs/tutorials/aws.md#iam-policy),
+    with the zone-level ones narrowed to one `hostedzone` ARN (Route 53 resource types:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html).
+    ListHostedZones has no resource type, so it stays on "*".
+    """
+    zone = f"arn:{partition}:route53:::hostedzone/{zone_id}"
     return policy_document(
         {
             "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets"],
-            "Resource": "arn:aws:route53:::hostedzone/*",
+            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+            "Resource": zone,
         },
-        {
-            "Effect": "Allow",
-            "Action": ["route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ListTagsForResources"],
-            "Resource": "*",
-        },
+        {"Effect": "Allow", "Action": "route53:ListTagsForResources", "Resource": zone},
+        {"Effect": "Allow", "Action": "route53:ListHostedZones", "Resource": "*"},
     )
 
 
@@ -161,11 +167,17 @@ def oidc_provider(c: AwsCluster) -> aws.iam.OpenIdConnectProvider:
 
 
 def external_dns(c: AwsCluster) -> dict[str, Any]:
-    """external-dns's Helm values for Route 53: its region and a role that may change records; {} without a zone."""
-    if not c.spec.platform.dns.zone:
+    """external-dns's Helm values for Route 53: its region, the stack's public zone and a role for it alone."""
+    zone = c.spec.platform.dns.zone
+    if not zone:
         return {}
-    dns_role = service_role(c, "external-dns", "external-dns", "external-dns", inline=external_dns_policy())
+    hosted = aws.route53.get_zone(name=zone, private_zone=False, opts=pulumi.InvokeOptions(provider=c.aws))
+    dns_role = service_role(
+        c, "external-dns", "external-dns", "external-dns", inline=external_dns_policy(c.partition, hosted.zone_id)
+    )
     return {
         "env": [{"name": "AWS_DEFAULT_REGION", "value": c.spec.region}],
         "serviceAccount": {"name": "external-dns", "annotations": role_annotations(c, dns_role)},
+        # The same zone the role may write: a private zone of the same name is not this stack's.
+        "extraArgs": {"zone-id-filter": hosted.zone_id, "aws-zone-type": "public"},
     }

@@ -103,11 +103,27 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulum
         depends_on=[crds],
     )
     cr = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[chart]))
-    node_class = k8s.apiextensions.CustomResource(
-        f"{name}-karpenter-nodeclass",
+    made: list[pulumi.Resource] = [crds, chart]
+    for pool in (p for p in c.spec.node_pools if p.role != "system"):
+        node_class = ec2_node_class(c, pool, node_role, cr)
+        made += [node_class, node_pool(c, pool, cr, node_class)]
+    return made
+
+
+def ec2_node_class(
+    c: AwsCluster, pool: NodePool, node_role: aws.iam.Role, opts: pulumi.ResourceOptions
+) -> pulumi.Resource:
+    """The EC2 side of one pool's nodes: AMI, subnets, security group, IMDSv2 and the pool's root volume.
+
+    One per pool, named like it, because the root volume's size is the pool's
+    `diskSizeGb` (EBS sizes are GiB, as the node groups' launch templates have them).
+    """
+    name = c.spec.name
+    return k8s.apiextensions.CustomResource(
+        f"{name}-karpenter-nodeclass-{pool.name}",
         api_version="karpenter.k8s.aws/v1",
         kind="EC2NodeClass",
-        metadata={"name": "default"},
+        metadata={"name": pool.name},
         spec={
             "role": node_role.name,
             "amiSelectorTerms": [{"alias": "al2023@latest"}],
@@ -115,17 +131,16 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulum
             "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": name}}],
             "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
             "blockDeviceMappings": [
-                {"deviceName": "/dev/xvda", "ebs": {"volumeSize": "50Gi", "volumeType": "gp3", "encrypted": True}}
+                {
+                    "deviceName": "/dev/xvda",
+                    "ebs": {"volumeSize": f"{pool.disk_size_gb}Gi", "volumeType": "gp3", "encrypted": True},
+                }
             ],
             # Karpenter adds kubernetes.io/cluster/<name> itself; karpenter-crd 1.8.1 refuses it here (CEL).
             "tags": c.tags(),
         },
-        opts=cr,
+        opts=opts,
     )
-    made: list[pulumi.Resource] = [crds, chart, node_class]
-    for pool in (p for p in c.spec.node_pools if p.role != "system"):
-        made.append(node_pool(c, pool, cr, node_class))
-    return made
 
 
 def node_pool(
@@ -148,7 +163,7 @@ def node_pool(
             "template": {
                 "metadata": {"labels": {**pool.labels, "orquestra.io/pool": pool.name}},
                 "spec": {
-                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": pool.name},
                     "requirements": requirements,
                     "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
                     "expireAfter": "720h",

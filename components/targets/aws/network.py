@@ -5,15 +5,21 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import AwsSpec, Problem
+from components.targets.aws.identity import policy_document
+
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
+
+
+FLOW_LOG_GROUP = "/aws/vpc/{name}/flow-logs"
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,38 @@ class Network:
     public: list[pulumi.Input[str]]
     private_by_zone: Mapping[str, pulumi.Input[str]]
     """Zone -> private subnet id; empty for an `existingVpc`, whose subnets' zones are not known here."""
+
+
+def cluster_zones(named: Sequence[str], available: Sequence[str], count: int) -> list[str]:
+    """The zones the pools name, filled up to `count` with the account's first others, in the account's order.
+
+    A pool may name any zone of the region, not only the account's first ones; a
+    named zone the account does not offer stays in, for preflight to reject.
+    """
+    wanted = list(dict.fromkeys(named))
+    others = [z for z in available if z not in wanted]
+    chosen = set(wanted) | set(others[: max(0, count - len(wanted))])
+    return [z for z in available if z in chosen] + [z for z in wanted if z not in available]
+
+
+def check_pool_zones(spec: AwsSpec) -> Iterator[Problem]:
+    """The pools together name at most `network.zones` zones: the VPC has a subnet in that many."""
+    if spec.existing_vpc is not None:
+        return
+    named: list[str] = []
+    for i, pool in enumerate(spec.node_pools):
+        for j, zone in enumerate(pool.zones):
+            if zone in named:
+                continue
+            if len(named) == spec.network.zones:
+                yield Problem(
+                    f"nodePools[{i}].zones[{j}]",
+                    zone,
+                    f"one of the network.zones ({spec.network.zones}) zones the VPC spans; "
+                    f"the pools already name {', '.join(named)}",
+                )
+                continue
+            named.append(zone)
 
 
 def split_network(cidr: str, zones: int) -> tuple[list[str], list[str]]:
@@ -44,7 +82,68 @@ def subnet_tags(name: str, public: bool) -> dict[str, str]:
     return {"kubernetes.io/role/internal-elb": "1", "karpenter.sh/discovery": name, **cluster_tag}
 
 
-def build(c: AwsCluster) -> Network:
+def harden(c: AwsCluster, vpc: aws.ec2.Vpc, logs_key: aws.kms.Key) -> None:
+    """Flow logs of all traffic to a KMS-encrypted group, and a default security group with no rules.
+
+    CIS AWS Foundations Benchmark v3.0.0 3.7 (VPC flow logging enabled in all VPCs)
+    and 5.4 (the default security group of every VPC restricts all traffic): an
+    `ec2.DefaultSecurityGroup` without ingress or egress removes the rules AWS puts
+    there (pulumi-aws `ec2.DefaultSecurityGroup` docs).
+    """
+    name = c.spec.name
+    aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=c.opts())
+    group = aws.cloudwatch.LogGroup(
+        f"{name}-flow-logs",
+        name=FLOW_LOG_GROUP.format(name=name),
+        retention_in_days=365 if c.environment == "prod" else 30,
+        kms_key_id=logs_key.arn,
+        opts=c.opts(),
+    )
+    # The delivery role trusts the flow-logs service for this account's flow logs only (confused
+    # deputy): https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    role = aws.iam.Role(
+        f"{name}-flow-logs",
+        assume_role_policy=policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": c.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{c.partition}:ec2:{c.spec.region}:{c.account}:vpc-flow-log/*"},
+                },
+            }
+        ),
+        opts=c.opts(),
+    )
+    aws.iam.RolePolicy(
+        f"{name}-flow-logs-policy",
+        role=role.id,
+        policy=group.arn.apply(
+            lambda arn: policy_document(
+                {
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": [arn, f"{arn}:*"],
+                },
+                {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+            )
+        ),
+        opts=c.opts(),
+    )
+    aws.ec2.FlowLog(
+        f"{name}-flow-logs",
+        vpc_id=vpc.id,
+        traffic_type="ALL",
+        log_destination_type="cloud-watch-logs",
+        log_destination=group.arn,
+        iam_role_arn=role.arn,
+        max_aggregation_interval=60,
+        opts=c.opts(),
+    )
+
+
+def build(c: AwsCluster, logs_key: aws.kms.Key) -> Network:
     """The VPC, its subnets in each of the cluster's zones and NAT, or the `existingVpc` as it is."""
     spec, name = c.spec, c.spec.name
     if spec.existing_vpc is not None:
@@ -70,6 +169,7 @@ def build(c: AwsCluster) -> Network:
         tags={"Name": f"{name}-vpc"},
         opts=c.opts(),
     )
+    harden(c, vpc, logs_key)
     igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=c.opts())
     public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=c.opts())
     aws.ec2.Route(
