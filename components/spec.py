@@ -982,6 +982,11 @@ def parse(config: Mapping[str, Any]) -> StackSpec:
     return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads))
 
 
+def in_zone(host: str, zone: str) -> bool:
+    """The zone's apex or a name below it, label by label: `a.notexample.com` is not in `example.com`."""
+    return host == zone or host.endswith(f".{zone}")
+
+
 def _index(raw: list[Any], key: str, value: Any) -> int:
     return next(i for i, r in enumerate(raw) if isinstance(r, Mapping) and r.get(key) == value)
 
@@ -1028,6 +1033,16 @@ def _stack_rules(
                     True,
                     f"false: cluster '{cluster_name}' ({target}) gives pods no cloud identity "
                     f"(targets that do: {', '.join(sorted(IDENTITY_TARGETS))})",
+                )
+            zone = by_name[cluster_name].platform.dns.zone if cluster_name in by_name else None
+            host = workload.expose.host if workload.expose is not None else None
+            if zone and host and not in_zone(host, zone):
+                # external-dns publishes only names inside its domainFilters, so this host would get no record.
+                # Source: https://github.com/kubernetes-sigs/external-dns/blob/v0.19.0/docs/flags.md (--domain-filter)
+                yield _line(
+                    f"workloads[{i}].expose.host",
+                    host,
+                    f"a name in the zone of cluster '{cluster_name}' (platform.dns.zone: {zone})",
                 )
             if cluster_name not in names:
                 known = ", ".join(names) or "none defined"
