@@ -319,6 +319,15 @@ def test_cluster_issuer_is_acme_staging_in_dev_and_production_when_asked() -> No
     assert issuer["spec"]["acme"]["email"] == "ops@example.com"
 
 
+@pytest.mark.parametrize(
+    ("stack", "installed"),
+    [("prod-gcp", False), ("prod-azure", False), ("prod-aws", True), ("prod-do", True), ("onprem", True)],
+)
+def test_metrics_server_is_installed_only_where_the_cloud_runs_none(stack: str, installed: bool) -> None:
+    """GKE and AKS reconcile their own metrics-server in kube-system; a second release would collide with it."""
+    assert ("metrics-server" in releases(plan_stack(stack))) is installed
+
+
 def test_platform_waits_for_what_the_cluster_says_it_needs_first() -> None:
     plan = plan_stack("prod-gcp")
     pools = {r.urn for r in plan.resources("gcp:container/nodePool:NodePool")}

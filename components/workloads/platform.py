@@ -242,7 +242,7 @@ class Platform(pulumi.ComponentResource):
         if caps.load_balancer == "metallb":
             self._metallb(cluster, opts)
 
-        if spec.metrics_server:
+        if spec.metrics_server and "metrics-server" not in caps.managed_services:
             release(
                 f"{name}-metrics-server",
                 "metrics-server",

@@ -46,6 +46,7 @@ def config(spec: OnpremSpec, role: Role, node_name: str, join: str | None) -> di
             {
                 "tls-san": [spec.api_vip],
                 # The platform installs its own metrics-server (pinned, HA in prod); two would collide.
+                # Source: https://docs.k3s.io/installation/packaged-components (--disable metrics-server)
                 "disable": [*DISABLED, *(["metrics-server"] if spec.platform.metrics_server else [])],
                 "cluster-cidr": spec.network.pod_cidr,
                 "service-cidr": spec.network.service_cidr,
