@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import SchemaNotFoundError
 
+from components import spec
+from components.targets import REGISTRY
 from components.workloads import charts
 from preflight import engine, stackconfig
 from preflight.engine import Plan, Registration
@@ -382,6 +384,33 @@ def test_cluster_autoscaler_is_installed_only_when_the_target_leaves_it_to_us(tm
         tmp_path,
     )
     assert "cluster-autoscaler" not in releases(managed)
+
+
+def test_every_minor_a_cluster_autoscaler_target_creates_has_its_autoscaler_image() -> None:
+    for target in REGISTRY.values():
+        model = getattr(spec, target.spec)
+        field = model.model_fields.get("node_autoscaler")
+        if field is not None and "cluster-autoscaler" in get_args(field.annotation):
+            assert set(target.versions) <= set(charts.CLUSTER_AUTOSCALER_TAGS), target.key
+    for minor, tag in charts.CLUSTER_AUTOSCALER_TAGS.items():
+        assert tag.startswith(f"v{minor}."), "an autoscaler runs on the minor it was built for"
+
+
+@pytest.mark.parametrize("version", REGISTRY["aws"].versions)
+def test_cluster_autoscaler_runs_the_image_of_the_clusters_minor(version: str) -> None:
+    cluster = {
+        "name": "eks",
+        "target": "aws",
+        "region": "eu-west-1",
+        "kubernetesVersion": version,
+        "nodeAutoscaler": "cluster-autoscaler",
+        "apiAccess": {"publicCidrs": ["203.0.113.0/24"]},
+    }
+    plan = plan_spec({"environment": "dev", "clusters": [cluster]}, stack=f"ca-{version}")
+    assert plan.ok, plan.errors
+    image = releases(plan)["cluster-autoscaler"]["values"]["image"]
+    assert image["repository"] == "registry.k8s.io/autoscaling/cluster-autoscaler"
+    assert image["tag"].startswith(f"v{version}.")
 
 
 def test_cloud_gateway_uses_the_targets_internal_annotations(tmp_path: Path) -> None:

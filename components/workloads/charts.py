@@ -32,6 +32,19 @@ EXTERNAL_DNS = Chart("external-dns", "1.19.0", "https://kubernetes-sigs.github.i
 METALLB = Chart("metallb", "0.15.2", "https://metallb.github.io/metallb", "metallb-system")
 CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "9.50.1", "https://kubernetes.github.io/autoscaler", "kube-system")
 
+# cluster-autoscaler is versioned by Kubernetes minor and meant to run on the control-plane minor it was built for;
+# the chart's default image trails (9.50.1 ships v1.33.0). The newest patch of each minor, from the upstream tags
+# `cluster-autoscaler-<version>` (all four tagged 2026-07-22).
+# Source: https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-1.36.1/cluster-autoscaler/README.md
+# ("Releases": "versioning scheme was changed to match Kubernetes minor releases exactly").
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+CLUSTER_AUTOSCALER_TAGS: Mapping[str, str] = {
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
+}
+
 ALL: Mapping[str, Chart] = {
     "gateway-crds": GATEWAY_CRDS,
     "envoy-gateway": ENVOY_GATEWAY,

@@ -137,8 +137,10 @@ def external_dns_values(
     return deep_merge(base, extra)
 
 
-def cluster_autoscaler_values(environment: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
+def cluster_autoscaler_values(environment: str, minor: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
     base = {
+        # The autoscaler built for the cluster's minor, not the chart's default.
+        "image": {"repository": charts.CLUSTER_AUTOSCALER_IMAGE, "tag": charts.CLUSTER_AUTOSCALER_TAGS[minor]},
         "replicaCount": replicas(environment),
         "podDisruptionBudget": {"minAvailable": 1} if ha(environment) else {},
         "resources": resources("100m", "300Mi", "600Mi"),
@@ -256,7 +258,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-cluster-autoscaler",
                 "cluster-autoscaler",
                 charts.CLUSTER_AUTOSCALER,
-                cluster_autoscaler_values(env, caps.node_autoscaler_values),
+                cluster_autoscaler_values(env, cluster.spec.kubernetes_version, caps.node_autoscaler_values),
                 opts,
             )
 
