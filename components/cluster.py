@@ -54,6 +54,10 @@ class Capabilities:
     """external-dns `provider.name` for this cloud (aws, google, azure, digitalocean); "" when none fits."""
     external_dns_values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values the target adds for external-dns (its identity, region, resource group)."""
+    acme_dns01: Mapping[str, Any] = field(default_factory=dict)
+    """cert-manager's `dns01` solver for `platform.dns.zone` (`{"route53": {...}}`); {} without a zone or solver."""
+    cert_manager_values: Mapping[str, Any] = field(default_factory=dict)
+    """Helm values the target adds for cert-manager: the identity its DNS-01 solver acts as."""
     managed_services: frozenset[ManagedService] = frozenset()
     """Platform services the cloud already runs and keeps reconciling; the workloads layer installs only the rest,
     since a second release of the same objects fails (Helm will not adopt what another owner keeps rewriting)."""

@@ -220,6 +220,9 @@ class Gateway(Model):
 
 class CertManager(Model):
     enabled: bool = True
+    issuer: Literal["acme", "internal-ca"] | None = None
+    """Who signs the Gateway's certificates. Unset: ACME where it can prove the names (a public gateway by HTTP-01,
+    or `dns.zone` by DNS-01 where the target has a solver), else a private CA of the cluster's own."""
     acme_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = "platform@example.com"
     acme_server: Literal["staging", "production"] = "staging"
 
@@ -283,7 +286,37 @@ class ClusterBase(Model):
         object.__setattr__(self, "node_pools", pools)
         return self
 
+    @property
+    def acme_challenge(self) -> Literal["http01", "dns01"] | None:
+        """How ACME can prove this cluster's names, if at all.
+
+        HTTP-01 needs Let's Encrypt to reach the Gateway, so only a public one; an internal
+        gateway proves names through the cloud's DNS (DNS-01) in `dns.zone`.
+        Source: https://letsencrypt.org/docs/challenge-types/
+        """
+        if self.platform.gateway.enabled and self.platform.gateway.public:
+            return "http01"
+        if self.platform.dns.zone and REGISTRY[self.target].acme_dns01:
+            return "dns01"
+        return None
+
+    @property
+    def certificate_issuer(self) -> Literal["acme", "internal-ca"]:
+        return self.platform.cert_manager.issuer or ("acme" if self.acme_challenge else "internal-ca")
+
     def problems(self) -> Iterator[Problem]:
+        cert_manager = self.platform.cert_manager
+        if cert_manager.enabled and cert_manager.issuer == "acme" and self.acme_challenge is None:
+            dns = (
+                f"platform.dns.zone (DNS-01 by {REGISTRY[self.target].acme_dns01})"
+                if REGISTRY[self.target].acme_dns01
+                else f"no DNS-01 on {self.target}"
+            )
+            yield Problem(
+                "platform.certManager.issuer",
+                "acme",
+                f"internal-ca, or a way for ACME to prove names: platform.gateway.public: true (HTTP-01); {dns}",
+            )
         supported = REGISTRY[self.target].versions
         if self.kubernetes_version not in supported:
             yield Problem(

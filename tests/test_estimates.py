@@ -503,7 +503,11 @@ def test_workloads_on_one_cluster_deploy_in_parallel() -> None:
 
     one, three = plan_with(("one",)), plan_with(("one", "two", "three"))
     assert one.ok and three.ok, (one.errors, three.errors)
-    assert len(three.resources("kubernetes:core/v1:Namespace")) == 3
+    assert {n.name for n in three.resources("kubernetes:core/v1:Namespace")} >= {
+        "local-one",
+        "local-two",
+        "local-three",
+    }
     # Two more workloads add work beside the first, not after it.
     assert critical_path(three)[0] == pytest.approx(critical_path(one)[0])
 

@@ -45,7 +45,30 @@ def _zones(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _hosted_zone(args: dict[str, Any]) -> dict[str, Any]:
+    """A public hosted zone by name; Route 53 zone ids are `Z` and 13 to 32 upper-case letters and digits."""
+    name = str(args.get("name") or "example.com").rstrip(".")
+    zone_id = "Z" + _hex(f"zone/{name}", 20).upper()
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "name": name,
+        "privateZone": bool(args.get("privateZone", False)),
+        "comment": "",
+        "callerReference": _uuid(name),
+        "nameServers": [f"ns-{i}.awsdns-{i:02d}.{tld}" for i, tld in ((512, "net"), (1024, "org"), (0, "com"))],
+        "primaryNameServer": "ns-512.awsdns-512.net",
+        "resourceRecordSetCount": 2,
+        "linkedServiceDescription": "",
+        "linkedServicePrincipal": "",
+        "tags": {},
+        "enableAcceleratedRecovery": False,
+    }
+
+
 INVOKES = {
+    "aws:route53/getZone:getZone": _hosted_zone,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args: {
         "accountId": ACCOUNT,

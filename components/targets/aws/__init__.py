@@ -104,6 +104,7 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         else:
             self.autoscaler_values = nodes.cluster_autoscaler(self)
         self.dns_values = identity.external_dns(self)
+        self.acme_dns01, self.cert_manager_values = identity.cert_manager(self)
 
         self._publish(
             endpoint=endpoint,

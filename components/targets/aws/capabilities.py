@@ -32,4 +32,6 @@ def of(c: AwsCluster) -> Capabilities:
         # Source: https://docs.aws.amazon.com/eks/latest/userguide/metrics-server.html
         external_dns_provider="aws",
         external_dns_values=c.dns_values,
+        acme_dns01=c.acme_dns01,
+        cert_manager_values=c.cert_manager_values,
     )

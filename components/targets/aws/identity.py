@@ -64,6 +64,29 @@ def external_dns_policy() -> str:
     )
 
 
+def cert_manager_policy(partition: str, zone_id: str) -> str:
+    """What cert-manager's Route 53 solver needs to publish `_acme-challenge` TXT records in one hosted zone.
+
+    Source: https://cert-manager.io/docs/configuration/acme/dns01/route53/ (IAM policy; with `hostedZoneID`
+    set, the solver needs no `route53:ListHostedZonesByName`). The record-type condition key:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+    """
+    return policy_document(
+        {"Effect": "Allow", "Action": ["route53:GetChange"], "Resource": f"arn:{partition}:route53:::change/*"},
+        {
+            "Effect": "Allow",
+            "Action": ["route53:ListResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/{zone_id}",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/{zone_id}",
+            "Condition": {"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}},
+        },
+    )
+
+
 def attach(c: AwsCluster, name: str, role: aws.iam.Role, managed: Sequence[str]) -> None:
     """AWS-managed policies, by name (`AmazonEKSWorkerNodePolicy`, `service-role/...`)."""
     for policy in managed:
@@ -169,3 +192,19 @@ def external_dns(c: AwsCluster) -> dict[str, Any]:
         "env": [{"name": "AWS_DEFAULT_REGION", "value": c.spec.region}],
         "serviceAccount": {"name": "external-dns", "annotations": role_annotations(c, dns_role)},
     }
+
+
+def cert_manager(c: AwsCluster) -> tuple[dict[str, Any], dict[str, Any]]:
+    """cert-manager's Route 53 DNS-01 solver for the public zone `platform.dns.zone`, and its Helm values.
+
+    Its role may write TXT records in that one hosted zone and nothing else; ({}, {}) without a zone.
+    """
+    zone = c.spec.platform.dns.zone
+    if not zone:
+        return {}, {}
+    # Let's Encrypt resolves the challenge publicly: the solver writes to the public zone of that name.
+    hosted = aws.route53.get_zone_output(name=zone, private_zone=False, opts=pulumi.InvokeOutputOptions(provider=c.aws))
+    policy = pulumi.Output.all(c.partition, hosted.zone_id).apply(lambda a: cert_manager_policy(str(a[0]), str(a[1])))
+    solver_role = service_role(c, "cert-manager", "cert-manager", "cert-manager", inline=policy)
+    solver = {"route53": {"region": c.spec.region, "hostedZoneID": hosted.zone_id}}
+    return solver, {"serviceAccount": {"name": "cert-manager", "annotations": role_annotations(c, solver_role)}}
