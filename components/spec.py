@@ -596,6 +596,8 @@ class OnpremSpec(ClusterBase):
     api_vip: str
     load_balancer_pool: list[str] = Field(min_length=1)
     airgap: bool = False
+    registry_mirror: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$")] | None = None
+    """`host[:port]` of a registry every node pulls all images through (HTTPS); required when air-gapped."""
     network: Network = Network(cidr="10.42.0.0/16", pod_cidr="10.43.0.0/16", service_cidr="10.44.0.0/16")
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
@@ -628,6 +630,14 @@ class OnpremSpec(ClusterBase):
         yield from super().problems()
         if self.servers % 2 == 0:
             yield Problem("servers", self.servers, "an odd number (etcd needs a majority)")
+        if self.airgap and self.registry_mirror is None:
+            # Staged artifacts hold k3s's own images only; kube-vip and the platform charts pull the rest.
+            yield Problem(
+                "registryMirror",
+                None,
+                "the host[:port] of a registry the nodes reach that mirrors kube-vip's and the platform's images "
+                "(airgap: true)",
+            )
         for p in self.network.problems():
             yield Problem(f"network.{p.path}", p.value, p.allowed)
         minor = re.match(r"^v(1\.\d+)\.", self.k3s_version or "")

@@ -191,6 +191,17 @@ def audit_policy() -> dict[str, Any]:
     }
 
 
+def registries(spec: OnpremSpec) -> dict[str, Any] | None:
+    """/etc/rancher/k3s/registries.yaml: every registry through the mirror (the `*` wildcard), None without one.
+
+    Source: https://docs.k3s.io/installation/private-registry#mirrors ("*" sets the default endpoint of
+    every registry); k3s falls back to the upstream registry only when it can reach it.
+    """
+    if spec.registry_mirror is None:
+        return None
+    return {"mirrors": {"*": {"endpoint": [f"https://{spec.registry_mirror}"]}}}
+
+
 def installer(spec: OnpremSpec) -> str:
     """The install.sh of the pinned release (a staged copy when air-gapped), never the moving get.k3s.io."""
     assert spec.k3s_version is not None
@@ -212,6 +223,8 @@ def node_params(spec: OnpremSpec, role: Role, config_yaml: str) -> dict[str, str
         "AUDIT_POLICY": dump(audit_policy()) if server else "",
         "AIRGAP": "true" if spec.airgap else "false",
         "ARTIFACTS_DIR": ARTIFACTS_DIR,
+        # Only with a mirror, so adding the setting leaves the command line of existing nodes as it was.
+        **({"REGISTRIES": dump(mirrors)} if (mirrors := registries(spec)) else {}),
     }
 
 
