@@ -473,9 +473,11 @@ def test_dev_stack_costs_nothing_and_its_path_runs_through_the_gateway() -> None
     # An existing cluster: nothing billed, everything known to the tables.
     assert est.monthly == 0 and est.items == []
     assert est.not_priced == {} and est.not_timed == {}
-    # The slowest chain: Gateway API CRDs, the controller, its custom resources, then the route.
+    # The slowest chain: the Gateway's namespace, the Gateway API CRDs, the controller, its custom resources,
+    # then the route.
     steps = [plan.by_urn(s.urn) for s in est.path]
-    assert steps[0].name == "local-gateway-crds" and steps[-1].name == "local-hello-route"
+    assert [s.name for s in steps[:2]] == ["local-gateway-namespace", "local-gateway-crds"]
+    assert steps[-1].name == "local-hello-route"
     for earlier, later in itertools.pairwise(steps):
         assert earlier.urn in later.dependencies, (earlier.name, later.name)
     assert est.deploy_seconds == pytest.approx(sum(create_seconds(r)[0] for r in steps))

@@ -121,6 +121,8 @@ def test_prod_proxmox_stack_has_three_etcd_servers_first_inits_others_join() -> 
     assert len(servers) == 3 and len(vms) == 6
     assert all(v.protect for v in vms), "local-path volumes live on agent disks: every prod VM is protected"
     assert all(v.plain["clone"] == {"vmId": 9000, "full": True, "datastoreId": "local-lvm"} for v in vms)
+    # The provider reads addresses through the template's qemu-guest-agent: waited for, but not forever.
+    assert all(v.plain["agent"] == {"enabled": True, "timeout": "5m"} for v in vms)
     addresses = {v.name: v.plain["initialization"]["ipConfigs"][0]["ipv4"]["address"] for v in vms}
     assert addresses == {
         "dc1-server-0": "192.168.10.11/24",
@@ -186,6 +188,20 @@ def test_agents_get_their_pool_labels_and_taints(inventory_plan: Plan) -> None:
     assert gpu["node-taint"] == ["nvidia.com/gpu=true:NoSchedule"]
     assert "cluster-init" not in gpu and "tls-san" not in gpu
     assert params(inventory_plan.one(CMD, "lab-g0-k3s"))["ROLE"] == "agent"
+
+
+def test_pool_labels_and_taints_are_reconciled_on_existing_nodes_through_the_api(inventory_plan: Plan) -> None:
+    """k3s applies node-label/node-taint only when a node registers; a later change reaches nodes by the API."""
+    patches = {r.plain["metadata"]["name"]: r for r in inventory_plan.resources("kubernetes:core/v1:NodePatch")}
+    assert set(patches) == {"lab-a0", "lab-g0"}, "one per agent, named like its node"
+    gpu = patches["lab-g0"]
+    assert gpu.plain["metadata"]["labels"] == {"orquestra.io/pool": "gpu", "nvidia.com/gpu.present": "true"}
+    assert gpu.plain["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
+    assert patches["lab-a0"].plain["spec"]["taints"] == [], "a pool without taints clears the ones it set before"
+    assert gpu.plain["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    assert inventory_plan.one(CMD, "lab-g0-k3s").urn in gpu.dependencies
+    provider = inventory_plan.one("pulumi:providers:kubernetes", "lab-k8s")
+    assert gpu.provider.startswith(provider.urn + "::")
 
 
 def test_inventory_commands_trigger_on_nothing_but_their_inputs(inventory_plan: Plan) -> None:

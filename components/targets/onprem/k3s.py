@@ -69,13 +69,27 @@ def config(spec: OnpremSpec, role: Role, node_name: str, join: str | None) -> di
         out["server"] = f"https://{join}:{API_PORT}"
     pool = role.pool
     if pool is not None:
-        labels = {"orquestra.io/pool": pool.name, **pool.labels}
-        out["node-label"] = [f"{k}={v}" for k, v in labels.items()]
+        out["node-label"] = [f"{k}={v}" for k, v in pool_labels(pool).items()]
         if pool.taints:
             out["node-taint"] = [
-                f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}" for t in pool.taints
+                f"{t['key']}={t['value']}:{t['effect']}" if t.get("value") else f"{t['key']}:{t['effect']}"
+                for t in pool_taints(pool)
             ]
     return out
+
+
+def pool_labels(pool: NodePool | None) -> dict[str, str]:
+    """The labels of a pool's nodes: its own, and which pool it is."""
+    if pool is None:
+        return {}
+    return {"orquestra.io/pool": pool.name, **pool.labels}
+
+
+def pool_taints(pool: NodePool | None) -> list[dict[str, str]]:
+    """A pool's taints as the Node API spells them."""
+    if pool is None:
+        return []
+    return [{"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect} for t in pool.taints]
 
 
 def dump(doc: dict[str, Any]) -> str:
