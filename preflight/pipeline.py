@@ -32,8 +32,8 @@ from components.spec import (
     NAMESPACE,
     ClusterBase,
     Environment,
-    ExistingCluster,
-    OnpremCluster,
+    ExistingSpec,
+    OnpremSpec,
     SpecError,
     parse,
 )
@@ -67,7 +67,7 @@ class StackJob:
 
 
 def _unreachable(cluster: ClusterBase) -> str:
-    if isinstance(cluster, OnpremCluster):
+    if isinstance(cluster, OnpremSpec):
         return f"cluster '{cluster.name}' is on-prem: its hosts are reached over SSH on the site's network"
     api = getattr(cluster, "api_access", None)
     if api is not None and api.private:
@@ -76,7 +76,7 @@ def _unreachable(cluster: ClusterBase) -> str:
 
 
 def _local(cluster: ClusterBase) -> bool:
-    return isinstance(cluster, ExistingCluster) and cluster.kubeconfig_path is not None
+    return isinstance(cluster, ExistingSpec) and cluster.kubeconfig_path is not None
 
 
 def jobs(project_dir: Path = engine.PROJECT_DIR) -> list[StackJob]:
