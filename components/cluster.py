@@ -24,6 +24,8 @@ from components.spec import ClusterBase, Environment, Problem
 LoadBalancer = Literal["cloud", "metallb", "none"]
 NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
 PodIdentity = Literal["eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "none"]
+ManagedService = Literal["metrics-server"]
+"""A platform service some clouds run and reconcile themselves, named like the platform's own release of it."""
 
 TAINT_EFFECTS: Mapping[str, str] = {
     "NoSchedule": "NO_SCHEDULE",
@@ -59,6 +61,13 @@ class Capabilities:
     """external-dns `provider.name` for this cloud (aws, google, azure, digitalocean); "" when none fits."""
     external_dns_values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values the target adds for external-dns (its identity, region, resource group)."""
+    acme_dns01: Mapping[str, Any] = field(default_factory=dict)
+    """cert-manager's `dns01` solver for `platform.dns.zone` (`{"route53": {...}}`); {} without a zone or solver."""
+    cert_manager_values: Mapping[str, Any] = field(default_factory=dict)
+    """Helm values the target adds for cert-manager: the identity its DNS-01 solver acts as."""
+    managed_services: frozenset[ManagedService] = frozenset()
+    """Platform services the cloud already runs and keeps reconciling; the workloads layer installs only the rest,
+    since a second release of the same objects fails (Helm will not adopt what another owner keeps rewriting)."""
     metrics_server_args: tuple[str, ...] = ()
     """Extra metrics-server flags, e.g. `--kubelet-insecure-tls` where kubelets have self-signed certificates."""
     region: str = ""

@@ -53,5 +53,18 @@ IMAGES: Mapping[str, str] = {
     "kube-vip": "ghcr.io/kube-vip/kube-vip:v0.8.9",
 }
 
+# cluster-autoscaler is versioned by Kubernetes minor and meant to run on the control-plane minor it was built for;
+# the chart's default image trails (9.50.1 ships v1.33.0). The newest patch of each minor, from the upstream tags
+# `cluster-autoscaler-<version>` (all four tagged 2026-07-22).
+# Source: https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-1.36.1/cluster-autoscaler/README.md
+# ("Releases": "versioning scheme was changed to match Kubernetes minor releases exactly").
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+CLUSTER_AUTOSCALER_TAGS: Mapping[str, str] = {
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
+}
+
 PER_MINOR: Mapping[str, Mapping[str, object]] = {"aws": EKS_ADDONS, "onprem": K3S_RELEASES}
 """Target -> its tables keyed by Kubernetes minor (the other targets' clouds pick their own components)."""

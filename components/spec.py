@@ -276,6 +276,9 @@ class Gateway(Model):
 
 class CertManager(Model):
     enabled: bool = True
+    issuer: Literal["acme", "internal-ca"] | None = None
+    """Who signs the Gateway's certificates. Unset: ACME where it can prove the names (a public gateway by HTTP-01,
+    or `dns.zone` by DNS-01 where the target has a solver), else a private CA of the cluster's own."""
     acme_email: syntax.Email = "platform@example.com"
     acme_server: Literal["staging", "production"] = "staging"
 
@@ -372,7 +375,37 @@ class ClusterBase(Model):
         object.__setattr__(self, "node_pools", pools)
         return self
 
+    @property
+    def acme_challenge(self) -> Literal["http01", "dns01"] | None:
+        """How ACME can prove this cluster's names, if at all.
+
+        HTTP-01 needs Let's Encrypt to reach the Gateway, so only a public one; an internal
+        gateway proves names through the cloud's DNS (DNS-01) in `dns.zone`.
+        Source: https://letsencrypt.org/docs/challenge-types/
+        """
+        if self.platform.gateway.enabled and self.platform.gateway.public:
+            return "http01"
+        if self.platform.dns.zone and REGISTRY[self.target].acme_dns01:
+            return "dns01"
+        return None
+
+    @property
+    def certificate_issuer(self) -> Literal["acme", "internal-ca"]:
+        return self.platform.cert_manager.issuer or ("acme" if self.acme_challenge else "internal-ca")
+
     def problems(self) -> Iterator[Problem]:
+        cert_manager = self.platform.cert_manager
+        if cert_manager.enabled and cert_manager.issuer == "acme" and self.acme_challenge is None:
+            dns = (
+                f"platform.dns.zone (DNS-01 by {REGISTRY[self.target].acme_dns01})"
+                if REGISTRY[self.target].acme_dns01
+                else f"no DNS-01 on {self.target}"
+            )
+            yield Problem(
+                "platform.certManager.issuer",
+                "acme",
+                f"internal-ca, or a way for ACME to prove names: platform.gateway.public: true (HTTP-01); {dns}",
+            )
         supported = REGISTRY[self.target].versions
         if self.kubernetes_version not in supported:
             yield Problem(
@@ -731,6 +764,8 @@ class OnpremSpec(ClusterBase):
     api_vip: str
     load_balancer_pool: list[str] = Field(min_length=1)
     airgap: bool = False
+    registry_mirror: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$")] | None = None
+    """`host[:port]` of a registry every node pulls all images through (HTTPS); required when air-gapped."""
     network: Network = Network(cidr="10.42.0.0/16", pod_cidr="10.43.0.0/16", service_cidr="10.44.0.0/16")
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
@@ -770,6 +805,14 @@ class OnpremSpec(ClusterBase):
         yield from super().problems()
         if self.servers % 2 == 0:
             yield Problem("servers", self.servers, "an odd number (etcd needs a majority)")
+        if self.airgap and self.registry_mirror is None:
+            # Staged artifacts hold k3s's own images only; kube-vip and the platform charts pull the rest.
+            yield Problem(
+                "registryMirror",
+                None,
+                "the host[:port] of a registry the nodes reach that mirrors kube-vip's and the platform's images "
+                "(airgap: true)",
+            )
         for p in self.network.problems():
             yield Problem(f"network.{p.path}", p.value, p.allowed)
         minor = re.match(r"^v(1\.\d+)\.", self.k3s_version or "")
@@ -1376,6 +1419,11 @@ def _lockdown(prefix: str, obj: ClusterBase | WorkloadSpec, env: str) -> Iterato
             )
 
 
+def in_zone(host: str, zone: str) -> bool:
+    """The zone's apex or a name below it, label by label: `a.notexample.com` is not in `example.com`."""
+    return host == zone or host.endswith(f".{zone}")
+
+
 def _index(raw: list[Any], key: str, value: Any) -> int:
     return next(i for i, r in enumerate(raw) if isinstance(r, Mapping) and r.get(key) == value)
 
@@ -1422,6 +1470,16 @@ def _stack_rules(
                     True,
                     f"false: cluster '{cluster_name}' ({target}) gives pods no cloud identity "
                     f"(targets that do: {', '.join(sorted(IDENTITY_TARGETS))})",
+                )
+            zone = by_name[cluster_name].platform.dns.zone if cluster_name in by_name else None
+            host = workload.expose.host if workload.expose is not None else None
+            if zone and host and not in_zone(host, zone):
+                # external-dns publishes only names inside its domainFilters, so this host would get no record.
+                # Source: https://github.com/kubernetes-sigs/external-dns/blob/v0.19.0/docs/flags.md (--domain-filter)
+                yield _line(
+                    f"workloads[{i}].expose.host",
+                    host,
+                    f"a name in the zone of cluster '{cluster_name}' (platform.dns.zone: {zone})",
                 )
             if cluster_name not in names:
                 # Only names that are names: a cluster's raw `name` may hold anything, a key included.

@@ -87,6 +87,13 @@ def test_the_spec_model_is_the_one_the_registry_names(target: Target) -> None:
     assert model.__name__.endswith("Spec")
 
 
+def test_a_managed_platform_service_is_one_the_platform_would_otherwise_install() -> None:
+    """A target declares what its cloud runs by the name of the platform's own release, or it skips nothing."""
+    from components.workloads import charts
+
+    assert set(get_args(cluster.ManagedService)) <= set(charts.ALL)
+
+
 def test_pod_identity_kinds_are_the_capability_literal() -> None:
     kinds = {kind for t in TARGETS for kind in t.pod_identity}
     assert kinds == set(get_args(cluster.PodIdentity))

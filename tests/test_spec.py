@@ -422,6 +422,25 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("workloads not a list", {"clusters": [existing()], "workloads": {"web": {}}}, "orquestra:workloads", "a list"),
     (
+        # external-dns publishes only names inside its domainFilters: a host outside the zone would get no record.
+        "workload host outside the cluster's dns zone",
+        {
+            "clusters": [aws(platform={"dns": {"zone": "prod.example.com"}})],
+            "workloads": [workload(clusters=["eks"], expose={"host": "api.example.com"})],
+        },
+        "orquestra:workloads[0].expose.host",
+        "prod.example.com",
+    ),
+    (
+        "workload host that only ends like the zone",
+        {
+            "clusters": [aws(platform={"dns": {"zone": "example.com"}})],
+            "workloads": [workload(clusters=["eks"], expose={"host": "api.notexample.com"})],
+        },
+        "orquestra:workloads[0].expose.host",
+        "example.com",
+    ),
+    (
         "workload memory",
         {"clusters": [existing()], "workloads": [workload(resources={"memory": "1GB"})]},
         "orquestra:workloads[0].resources.memory",

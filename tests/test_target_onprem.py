@@ -133,6 +133,8 @@ def test_prod_proxmox_stack_has_three_etcd_servers_first_inits_others_join() -> 
     assert len(servers) == 3 and len(vms) == 6
     assert all(v.protect for v in vms), "local-path volumes live on agent disks: every prod VM is protected"
     assert all(v.plain["clone"] == {"vmId": 9000, "full": True, "datastoreId": "local-lvm"} for v in vms)
+    # The provider reads addresses through the template's qemu-guest-agent: waited for, but not forever.
+    assert all(v.plain["agent"] == {"enabled": True, "timeout": "5m"} for v in vms)
     addresses = {v.name: v.plain["initialization"]["ipConfigs"][0]["ipv4"]["address"] for v in vms}
     assert addresses == {
         "dc1-server-0": "192.168.10.11/24",
@@ -198,6 +200,20 @@ def test_agents_get_their_pool_labels_and_taints(inventory_plan: Plan) -> None:
     assert gpu["node-taint"] == ["nvidia.com/gpu=true:NoSchedule"]
     assert "cluster-init" not in gpu and "tls-san" not in gpu
     assert params(inventory_plan.one(CMD, "lab-g0-k3s"))["ROLE"] == "agent"
+
+
+def test_pool_labels_and_taints_are_reconciled_on_existing_nodes_through_the_api(inventory_plan: Plan) -> None:
+    """k3s applies node-label/node-taint only when a node registers; a later change reaches nodes by the API."""
+    patches = {r.plain["metadata"]["name"]: r for r in inventory_plan.resources("kubernetes:core/v1:NodePatch")}
+    assert set(patches) == {"lab-a0", "lab-g0"}, "one per agent, named like its node"
+    gpu = patches["lab-g0"]
+    assert gpu.plain["metadata"]["labels"] == {"orquestra.io/pool": "gpu", "nvidia.com/gpu.present": "true"}
+    assert gpu.plain["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
+    assert patches["lab-a0"].plain["spec"]["taints"] == [], "a pool without taints clears the ones it set before"
+    assert gpu.plain["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    assert inventory_plan.one(CMD, "lab-g0-k3s").urn in gpu.dependencies
+    provider = inventory_plan.one("pulumi:providers:kubernetes", "lab-k8s")
+    assert gpu.provider.startswith(provider.urn + "::")
 
 
 def test_inventory_commands_trigger_on_nothing_but_their_inputs(inventory_plan: Plan) -> None:
@@ -439,7 +455,12 @@ def test_second_plan_is_identical() -> None:
     first, second = (snapshot(plan_one(inventory_cluster())) for _ in range(2))
     assert first == second
     scripts = [
-        {r.name: reveal(r.inputs["stdin"]) for r in plan_one(inventory_cluster(airgap=True)).resources(CMD)}
+        {
+            r.name: reveal(r.inputs["stdin"])
+            for r in plan_one(inventory_cluster(airgap=True, registryMirror="registry.lab.internal:5000")).resources(
+                CMD
+            )
+        }
         for _ in range(2)
     ]
     assert scripts[0] == scripts[1]
@@ -449,12 +470,21 @@ def test_second_plan_is_identical() -> None:
 
 
 def test_airgap_mode_installs_from_staged_artifacts() -> None:
-    plan = plan_one(inventory_cluster(airgap=True))
+    plan = plan_one(inventory_cluster(airgap=True, registryMirror="registry.lab.internal:5000"))
     assert plan.ok, plan.errors
     for reg in [r for r in plan.resources(CMD) if r.name.endswith("-k3s")]:
         p = params(reg)
         assert p["AIRGAP"] == "true" and p["ARTIFACTS_DIR"] == "/opt/k3s"
         assert p["INSTALL_K3S_SCRIPT"] == "/opt/k3s/install.sh"
+        # kube-vip and every platform image come through the mirror, since nothing else is reachable.
+        mirrors = yaml.safe_load(p["REGISTRIES"])["mirrors"]
+        assert mirrors == {"*": {"endpoint": ["https://registry.lab.internal:5000"]}}
+
+
+def test_airgapped_without_a_registry_mirror_is_a_spec_error() -> None:
+    with pytest.raises(specmod.SpecError) as info:
+        specmod.parse({"clusters": [inventory_cluster(airgap=True)]})
+    assert [line.split(":")[1] for line in info.value.problems] == ["clusters[0].registryMirror"]
 
 
 # ------------------------------------------------------------------- scripts
@@ -470,7 +500,12 @@ def test_scripts_pass_shellcheck() -> None:
 def _roles() -> dict[str, dict[str, str]]:
     """Each role's full parameters (public and secret), as a node receives them."""
     cluster = specmod.parse({"environment": "prod", "clusters": [inventory_cluster()]}).clusters[0]
-    airgapped = specmod.parse({"environment": "prod", "clusters": [inventory_cluster(airgap=True)]}).clusters[0]
+    airgapped = specmod.parse(
+        {
+            "environment": "prod",
+            "clusters": [inventory_cluster(airgap=True, registryMirror="registry.lab.internal:5000")],
+        }
+    ).clusters[0]
     assert isinstance(cluster, specmod.OnpremSpec) and isinstance(airgapped, specmod.OnpremSpec)
     first, join = k3s.Role("server", first=True), k3s.Role("server")
     agent = k3s.Role("agent", pool=cluster.node_pools[1])
@@ -525,14 +560,21 @@ def _fake_bin(directory: Path, name: str, body: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
-def _node(tmp_path: Path, installed: str | None) -> tuple[Path, dict[str, str]]:
-    """A scratch node: ROOT for files, fake k3s/systemctl/curl that log what they were asked."""
+def _k3s_binary(version: str) -> str:
+    return f'echo "k3s version {version} (1a2b3c4d)"; echo "go version go1.24.6"'
+
+
+def _node(tmp_path: Path, installed: str | None, systemctl: str = "") -> tuple[Path, dict[str, str]]:
+    """A scratch node: ROOT for files, fake k3s/systemctl/curl that log what they were asked.
+
+    `systemctl` is extra shell run by the fake after logging (e.g. a unit that is not active).
+    """
     root, bin_dir, log = tmp_path / "root", tmp_path / "bin", tmp_path / "calls.log"
     root.mkdir()
     bin_dir.mkdir()
     if installed:
-        _fake_bin(bin_dir, "k3s", f'echo "k3s version {installed} (1a2b3c4d)"; echo "go version go1.24.6"')
-    _fake_bin(bin_dir, "systemctl", f'echo "systemctl $*" >> "{log}"')
+        _fake_bin(bin_dir, "k3s", _k3s_binary(installed))
+    _fake_bin(bin_dir, "systemctl", f'echo "systemctl $*" >> "{log}"\n{systemctl}')
     _fake_bin(bin_dir, "curl", f'echo "curl $*" >> "{log}"; exit 7')
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "ROOT": str(root), "HOME": str(tmp_path)}
     return log, env
@@ -540,6 +582,11 @@ def _node(tmp_path: Path, installed: str | None) -> tuple[Path, dict[str, str]]:
 
 def _run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", "-s"], input=script, env=env, capture_output=True, text=True)
+
+
+def _changes(log: Path) -> list[str]:
+    """The calls that change a node; `systemctl is-*` only asks."""
+    return [c for c in log.read_text().splitlines() if not c.startswith("systemctl is-")]
 
 
 def test_second_run_on_a_node_changes_nothing(tmp_path: Path) -> None:
@@ -556,13 +603,13 @@ def test_second_run_on_a_node_changes_nothing(tmp_path: Path) -> None:
     for path in (config, token):
         assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert "kube-vip" in manifest.read_text()
-    assert log.read_text().splitlines() == ["systemctl restart k3s"]
+    assert _changes(log) == ["systemctl restart k3s"]
     before = (config.stat().st_mtime_ns, manifest.stat().st_mtime_ns)
 
     second = _run(script, env)
     assert second.returncode == 0, second.stderr
     assert "nothing to change" in second.stdout
-    assert log.read_text().splitlines() == ["systemctl restart k3s"], "no second restart"
+    assert _changes(log) == ["systemctl restart k3s"], "no second restart"
     assert (config.stat().st_mtime_ns, manifest.stat().st_mtime_ns) == before
 
 
@@ -595,7 +642,7 @@ def test_airgapped_install_uses_staged_artifacts_and_never_downloads(tmp_path: P
 
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
     (staged / f"k3s-airgap-images-{arch}.tar.zst").write_bytes(b"images")
-    (staged / "k3s").write_bytes(b"binary")
+    _fake_bin(staged, "k3s", _k3s_binary(p["INSTALL_K3S_VERSION"]))
     (staged / "install.sh").write_text(
         'echo "install skip=$INSTALL_K3S_SKIP_DOWNLOAD version=$INSTALL_K3S_VERSION exec=$INSTALL_K3S_EXEC"'
         f' >> "{log}"\n'
@@ -608,7 +655,66 @@ def test_airgapped_install_uses_staged_artifacts_and_never_downloads(tmp_path: P
     assert f"install skip=true version={version} exec=agent" in calls
     root = Path(env["ROOT"])
     assert (root / f"var/lib/rancher/k3s/agent/images/k3s-airgap-images-{arch}.tar.zst").read_bytes() == b"images"
-    assert (root / "usr/local/bin/k3s").read_bytes() == b"binary"
+    assert (root / "usr/local/bin/k3s").read_bytes() == (staged / "k3s").read_bytes()
+
+
+def _staged(tmp_path: Path, log: Path, version: str) -> tuple[Path, str]:
+    """Air-gapped artifacts of `version`, and an installer that logs the K3S_* variables it would persist."""
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    (staged / f"k3s-airgap-images-{arch}.tar.zst").write_bytes(b"images")
+    _fake_bin(staged, "k3s", _k3s_binary(version))
+    # install.sh writes `env | grep '^K3S_'` to /etc/systemd/system/<service>.service.env.
+    (staged / "install.sh").write_text(
+        f'echo "install"; env | grep "^K3S_" | sed "s/^/env /" >> "{log}"; echo "install" >> "{log}"\n'
+    )
+    p = _roles()["airgapped-agent"]
+    return staged, render(
+        "k3s-node.sh", {**p, "ARTIFACTS_DIR": str(staged), "INSTALL_K3S_SCRIPT": str(staged / "install.sh")}
+    )
+
+
+def test_the_join_token_never_reaches_the_service_env_file(tmp_path: Path) -> None:
+    log, env = _node(tmp_path, installed=None)
+    _, script = _staged(tmp_path, log, _roles()["airgapped-agent"]["INSTALL_K3S_VERSION"])
+    result = _run(script, env)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert "install" in calls
+    assert [c for c in calls if c.startswith("env ")] == [], "no K3S_* variable is left for install.sh to persist"
+    assert (Path(env["ROOT"]) / "etc/rancher/k3s/token").exists()
+    registries = yaml.safe_load((Path(env["ROOT"]) / "etc/rancher/k3s/registries.yaml").read_text())
+    assert registries["mirrors"]["*"]["endpoint"] == ["https://registry.lab.internal:5000"]
+
+
+def test_a_pinned_binary_whose_service_is_not_running_is_installed_again(tmp_path: Path) -> None:
+    version = _roles()["airgapped-agent"]["INSTALL_K3S_VERSION"]
+    log, env = _node(tmp_path, installed=version, systemctl='[ "$1" != is-active ]')
+    _, script = _staged(tmp_path, log, version)
+    result = _run(script, env)
+    assert result.returncode == 0, result.stderr
+    assert "nothing to change" not in result.stdout
+    assert _changes(log) == ["install", "systemctl restart k3s-agent"]
+
+
+def test_an_airgapped_upgrade_refuses_a_staged_binary_of_another_release(tmp_path: Path) -> None:
+    p = _roles()["airgapped-agent"]
+    log, env = _node(tmp_path, installed=None)
+    _, script = _staged(tmp_path, log, "v1.34.1+k3s1")
+    result = _run(script, env)
+    assert result.returncode == 1
+    assert f"is v1.34.1+k3s1, not {p['INSTALL_K3S_VERSION']}" in result.stderr
+    assert not log.exists(), "nothing is installed or restarted"
+
+
+def test_a_service_that_never_becomes_ready_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
+    version = _roles()["airgapped-agent"]["INSTALL_K3S_VERSION"]
+    log, env = _node(tmp_path, installed=None, systemctl='[ "$1" != restart ] || sleep 60')
+    _, script = _staged(tmp_path, log, version)
+    result = _run(script, {**env, "START_TIMEOUT": "1"})
+    assert result.returncode == 1
+    assert "k3s-agent did not become ready within 1s" in result.stderr
 
 
 # --------------------------------------------------------------------- hybrid

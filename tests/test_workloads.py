@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from components import pins, spec
 from components.targets import REGISTRY
 from components.workloads import charts
 from preflight import admission, engine, render, stackconfig, validate
@@ -160,7 +162,7 @@ def test_exposed_workload_gets_a_route_on_the_shared_gateway_and_a_certificate_l
     listeners = {lst["name"]: lst for lst in gateway.plain["spec"]["listeners"]}
     assert listeners["https-web"]["hostname"] == "web.example.com"
     assert listeners["https-web"]["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "web-tls"}]
-    assert gateway.plain["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-staging"}
+    assert gateway.plain["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "orquestra-internal-ca"}
     netpol = plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain["spec"]
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}} in netpol[
         "ingress"
@@ -172,7 +174,7 @@ def test_workloads_sharing_a_namespace_share_one_namespace_object() -> None:
         "dev",
         workloads=[workload(namespace="shop"), workload(name="worker", namespace="shop", expose=None)],
     )
-    (ns,) = plan.resources("kubernetes:core/v1:Namespace")
+    (ns,) = [n for n in plan.resources("kubernetes:core/v1:Namespace") if n.name != "lab-gateway-namespace"]
     assert ns.plain["metadata"]["name"] == "shop"
     assert ns.plain["metadata"]["labels"]["orquestra.io/gateway"] == "shared", "one of them is exposed"
     for d in plan.resources("kubernetes:apps/v1:Deployment"):
@@ -185,7 +187,7 @@ def test_unexposed_workload_has_no_route_and_admits_only_its_namespace() -> None
     assert plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain["spec"]["ingress"][0]["from"] == [
         {"podSelector": {}}
     ]
-    assert "orquestra.io/gateway" not in plan.one("kubernetes:core/v1:Namespace").plain["metadata"]["labels"]
+    assert "orquestra.io/gateway" not in plan.one("kubernetes:core/v1:Namespace", "lab-web").plain["metadata"]["labels"]
 
 
 def test_every_workload_object_goes_through_the_cluster_provider_after_its_namespace() -> None:
@@ -277,17 +279,107 @@ def test_components_switch_off_from_the_spec() -> None:
     assert plan.resources("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == []
 
 
+PUBLIC = {"loadBalancer": "metallb", "loadBalancerPool": ["10.9.0.10-10.9.0.20"]}
+
+
 def test_cluster_issuer_is_acme_staging_in_dev_and_production_when_asked() -> None:
-    issuer = plan_env("dev").one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain
-    assert issuer["metadata"]["name"] == "letsencrypt-staging"
-    assert "acme-staging" in issuer["spec"]["acme"]["server"]
-    assert issuer["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["name"] == "shared"
+    public = {"gateway": {"public": True}}
+    issuer = plan_env("dev", existing(**PUBLIC, platform=public)).one("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    assert issuer.plain["metadata"]["name"] == "letsencrypt-staging"
+    assert "acme-staging" in issuer.plain["spec"]["acme"]["server"]
     prod = plan_env(
-        "prod", existing(platform={"certManager": {"acmeServer": "production", "acmeEmail": "ops@example.com"}})
+        "prod",
+        existing(
+            **PUBLIC,
+            platform={**public, "certManager": {"acmeServer": "production", "acmeEmail": "ops@example.com"}},
+        ),
     )
     issuer = prod.one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain
     assert issuer["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
     assert issuer["spec"]["acme"]["email"] == "ops@example.com"
+
+
+@pytest.mark.parametrize(
+    ("stack", "installed"),
+    [("prod-gcp", False), ("prod-azure", False), ("prod-aws", True), ("prod-do", True), ("onprem", True)],
+)
+def test_metrics_server_is_installed_only_where_the_cloud_runs_none(stack: str, installed: bool) -> None:
+    """GKE and AKS reconcile their own metrics-server in kube-system; a second release would collide with it."""
+    assert ("metrics-server" in releases(plan_stack(stack))) is installed
+
+
+def test_a_public_gateway_proves_names_by_http01_on_a_listener_that_admits_the_solver() -> None:
+    plan = plan_env("prod", existing(**PUBLIC, platform={"gateway": {"public": True}}))
+    solver = plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain["spec"]["acme"]["solvers"][0]
+    (parent,) = solver["http01"]["gatewayHTTPRoute"]["parentRefs"]
+    gateway = plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").plain
+    assert (parent["name"], parent["namespace"]) == (gateway["metadata"]["name"], gateway["metadata"]["namespace"])
+    listener = next(ln for ln in gateway["spec"]["listeners"] if ln["name"] == parent["sectionName"])
+    assert listener["protocol"] == "HTTP" and listener["port"] == 80
+    # gateway-shim puts the Certificate, so the solver's HTTPRoute, in the Gateway's namespace: it must be admitted.
+    selector = listener["allowedRoutes"]["namespaces"]["selector"]["matchLabels"]
+    namespace = plan.one("kubernetes:core/v1:Namespace", "lab-gateway-namespace")
+    assert namespace.plain["metadata"]["name"] == gateway["metadata"]["namespace"]
+    assert selector.items() <= namespace.plain["metadata"]["labels"].items()
+    crds = plan.one("kubernetes:helm.sh/v3:Release", "lab-gateway-crds")
+    assert namespace.urn in crds.dependencies
+
+
+def test_without_a_way_for_acme_the_gateway_gets_the_clusters_own_ca() -> None:
+    plan = plan_env("prod")
+    issuers = {
+        r.plain["metadata"]["name"]: r.plain["spec"]
+        for r in plan.resources("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    }
+    assert issuers == {
+        "orquestra-self-signed": {"selfSigned": {}},
+        "orquestra-internal-ca": {"ca": {"secretName": "orquestra-internal-ca"}},
+    }
+    root = plan.one("kubernetes:cert-manager.io/v1:Certificate").plain
+    assert root["spec"]["isCA"] is True and root["spec"]["secretName"] == "orquestra-internal-ca"
+    assert root["metadata"]["namespace"] == charts.CERT_MANAGER.namespace
+    assert root["spec"]["issuerRef"]["name"] == "orquestra-self-signed"
+    gateway = plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").plain
+    assert gateway["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "orquestra-internal-ca"
+
+
+def test_acme_asked_for_where_it_cannot_prove_a_name_is_a_spec_error() -> None:
+    with pytest.raises(spec.SpecError) as info:
+        spec.parse({"clusters": [existing(platform={"certManager": {"issuer": "acme"}})]})
+    (line,) = info.value.problems
+    assert line.startswith("orquestra:clusters[0].platform.certManager.issuer: 'acme'; allowed: internal-ca")
+    assert "platform.gateway.public: true" in line
+
+
+@pytest.mark.parametrize("stack", ["prod-aws", "staging-aws"])
+def test_an_internal_eks_gateway_proves_names_by_dns01_in_its_zone_only(stack: str) -> None:
+    plan = plan_stack(stack)
+    zone = plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain["spec"]["acme"]["solvers"][0]
+    (name,) = zone["selector"]["dnsZones"]
+    hosts = [
+        ln["hostname"]
+        for ln in plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").plain["spec"]["listeners"]
+        if "hostname" in ln
+    ]
+    assert hosts and all(h.endswith(f".{name}") for h in hosts)
+    route53 = zone["dns01"]["route53"]
+    zone_id = route53["hostedZoneID"]
+    assert zone_id.startswith("Z") and route53["region"] == "eu-west-1"
+    policies = [
+        json.loads(p.plain["policy"])
+        for p in plan.resources("aws:iam/rolePolicy:RolePolicy")
+        if p.name.endswith("-cert-manager-policy")
+    ]
+    (policy,) = policies
+    writes = [st for st in policy["Statement"] if "route53:ChangeResourceRecordSets" in st["Action"]]
+    assert [st["Resource"] for st in writes] == [f"arn:aws:route53:::hostedzone/{zone_id}"]
+    assert writes[0]["Condition"] == {
+        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}
+    }
+    assert all(st["Resource"] != "*" for st in policy["Statement"])
+    assert "cert-manager" in {
+        a.plain["serviceAccount"] for a in plan.resources("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    }
 
 
 def test_platform_waits_for_what_the_cluster_says_it_needs_first() -> None:
@@ -346,6 +438,33 @@ def test_cluster_autoscaler_is_installed_only_when_the_target_leaves_it_to_us(tm
     assert "cluster-autoscaler" not in releases(managed)
 
 
+def test_every_minor_a_cluster_autoscaler_target_creates_has_its_autoscaler_image() -> None:
+    for target in REGISTRY.values():
+        model = getattr(spec, target.spec)
+        field = model.model_fields.get("node_autoscaler")
+        if field is not None and "cluster-autoscaler" in get_args(field.annotation):
+            assert set(target.versions) <= set(pins.CLUSTER_AUTOSCALER_TAGS), target.key
+    for minor, tag in pins.CLUSTER_AUTOSCALER_TAGS.items():
+        assert tag.startswith(f"v{minor}."), "an autoscaler runs on the minor it was built for"
+
+
+@pytest.mark.parametrize("version", REGISTRY["aws"].versions)
+def test_cluster_autoscaler_runs_the_image_of_the_clusters_minor(version: str) -> None:
+    cluster = {
+        "name": "eks",
+        "target": "aws",
+        "region": "eu-west-1",
+        "kubernetesVersion": version,
+        "nodeAutoscaler": "cluster-autoscaler",
+        "apiAccess": {"publicCidrs": ["203.0.113.0/24"]},
+    }
+    plan = plan_spec({"environment": "dev", "clusters": [cluster]}, stack=f"ca-{version}")
+    assert plan.ok, plan.errors
+    image = releases(plan)["cluster-autoscaler"]["values"]["image"]
+    assert image["repository"] == "registry.k8s.io/autoscaling/cluster-autoscaler"
+    assert image["tag"].startswith(f"v{version}.")
+
+
 def test_cloud_gateway_uses_the_targets_internal_annotations(tmp_path: Path) -> None:
     plan = plan_program(
         'load_balancer="cloud", node_autoscaler="cloud", default_storage_class="x", pod_identity="none", '
@@ -377,6 +496,10 @@ def test_external_dns_follows_the_zone_and_the_targets_provider(tmp_path: Path) 
     assert "iam.gke.io/gcp-service-account" in values["serviceAccount"]["annotations"]
     member = with_zone.one("gcp:projects/iAMMember:IAMMember", f"{clusters[0]['name']}-external-dns-dns-admin")
     assert member.plain["role"] == "roles/dns.admin"
-    on_existing = plan_env("dev", existing(platform={"dns": {"zone": "lab.example.com"}}))
+    on_existing = plan_env(
+        "dev",
+        existing(platform={"dns": {"zone": "lab.example.com"}}),
+        [workload(expose={"host": "web.lab.example.com"})],
+    )
     assert "external-dns" not in releases(on_existing)
     assert any("names no external-dns provider" in w for w in on_existing.warnings)

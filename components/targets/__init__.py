@@ -53,6 +53,9 @@ class Target:
     """Its page, relative to the repository."""
     tests: str
     """Its tests, relative to the repository."""
+    acme_dns01: str | None = None
+    """cert-manager's DNS-01 solver for the cloud's DNS (`route53`), which the target grants an identity scoped to
+    `platform.dns.zone`; None when it offers none, so ACME needs a public gateway (HTTP-01) there."""
 
     def load(self) -> type[KubernetesCluster[Any]]:
         """The component class; this imports the target's SDKs (and no other target's)."""
@@ -88,6 +91,7 @@ REGISTRY: Mapping[str, Target] = {
             rules="policies.rules.aws",
             docs="docs/targets/aws.md",
             tests="tests/test_target_aws.py",
+            acme_dns01="route53",
         ),
         Target(
             key="gcp",

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import pins
 from components.cluster import KubernetesCluster
 from components.spec import WorkloadSpec, deep_merge
 from components.workloads import charts
@@ -148,8 +149,10 @@ def external_dns_values(
     return deep_merge(base, extra)
 
 
-def cluster_autoscaler_values(environment: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
+def cluster_autoscaler_values(environment: str, minor: str, target_values: Mapping[str, Any]) -> dict[str, Any]:
     base = {
+        # The autoscaler built for the cluster's minor, not the chart's default.
+        "image": {"repository": pins.CLUSTER_AUTOSCALER_IMAGE, "tag": pins.CLUSTER_AUTOSCALER_TAGS[minor]},
         "replicaCount": replicas(environment),
         # The chart defaults to `maxUnavailable: 1`, and its pdb.yaml fails when `minAvailable` is set
         # too (cluster-autoscaler chart 9.50.1, templates/pdb.yaml); a null cannot unset it through a
@@ -215,23 +218,57 @@ def gateway_spec(workloads: Sequence[WorkloadSpec]) -> dict[str, Any]:
     return {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners}
 
 
-def cluster_issuer_spec(email: str, server: str) -> dict[str, Any]:
+def acme_solver(cluster: KubernetesCluster) -> dict[str, Any]:
+    """The one challenge that can succeed on this cluster (`ClusterBase.acme_challenge` chose it).
+
+    HTTP-01 through the shared Gateway: cert-manager's gateway-shim creates the Certificate, and so the solver's
+    HTTPRoute, in the Gateway's namespace, on its HTTP listener. DNS-01 through the target's solver, only for
+    names in the zone its identity may write to.
+    Sources: https://cert-manager.io/docs/configuration/acme/http01/#configuring-the-http-01-gateway-api-solver,
+    https://cert-manager.io/docs/configuration/acme/#dns-zones (selector.dnsZones).
+    """
+    spec = cluster.spec
+    if spec.acme_challenge == "http01":
+        parent = {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "kind": "Gateway", "sectionName": "http"}
+        return {"http01": {"gatewayHTTPRoute": {"parentRefs": [parent]}}}
+    return {"selector": {"dnsZones": [spec.platform.dns.zone]}, "dns01": dict(cluster.capabilities().acme_dns01)}
+
+
+def cluster_issuer_spec(email: str, server: str, solver: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "acme": {
             "email": email,
             "server": ACME_SERVERS[server],
             "privateKeySecretRef": {"name": f"letsencrypt-{server}-account"},
-            "solvers": [
-                {
-                    "http01": {
-                        "gatewayHTTPRoute": {
-                            "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "kind": "Gateway"}]
-                        }
-                    }
-                }
-            ],
+            "solvers": [dict(solver)],
         }
     }
+
+
+INTERNAL_CA = "orquestra-internal-ca"
+SELF_SIGNED = "orquestra-self-signed"
+
+
+def internal_ca_certificate_spec(cluster_name: str) -> dict[str, Any]:
+    """The cluster's own root CA, self-signed once; the CA issuer signs the Gateway's certificates with it.
+
+    Clients must trust it: its certificate is `ca.crt` of Secret `orquestra-internal-ca` in cert-manager's namespace.
+    Source: https://cert-manager.io/docs/configuration/selfsigned/#bootstrapping-ca-issuers
+    """
+    return {
+        "isCA": True,
+        "commonName": f"{cluster_name} internal CA",
+        "secretName": INTERNAL_CA,
+        "duration": "87600h",
+        "privateKey": {"algorithm": "ECDSA", "size": 256},
+        "issuerRef": {"name": SELF_SIGNED, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+    }
+
+
+def issuer_name(cluster: KubernetesCluster) -> str:
+    if cluster.spec.certificate_issuer == "acme":
+        return f"letsencrypt-{cluster.spec.platform.cert_manager.acme_server}"
+    return INTERNAL_CA
 
 
 # -------------------------------------------------------------------- component
@@ -256,7 +293,7 @@ class Platform(pulumi.ComponentResource):
         if caps.load_balancer == "metallb":
             self._metallb(cluster, opts)
 
-        if spec.metrics_server:
+        if spec.metrics_server and "metrics-server" not in caps.managed_services:
             release(
                 f"{name}-metrics-server",
                 "metrics-server",
@@ -270,13 +307,27 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-cluster-autoscaler",
                 "cluster-autoscaler",
                 charts.CLUSTER_AUTOSCALER,
-                cluster_autoscaler_values(env, caps.node_autoscaler_values),
+                cluster_autoscaler_values(env, cluster.spec.kubernetes_version, caps.node_autoscaler_values),
                 opts,
             )
 
         crds = None
         if spec.gateway.enabled:
-            crds = release(f"{name}-gateway-crds", "gateway-crds", charts.GATEWAY_CRDS, gateway_crds_values(), opts)
+            # The Gateway's own namespace carries the access label: cert-manager's HTTP-01 solver route is created
+            # there, and the listeners admit only labelled namespaces.
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-gateway-namespace",
+                metadata={"name": GATEWAY_NAMESPACE, "labels": {GATEWAY_ACCESS_LABEL: GATEWAY_NAME}},
+                opts=opts,
+            )
+            crds = release(
+                f"{name}-gateway-crds",
+                "gateway-crds",
+                charts.GATEWAY_CRDS,
+                gateway_crds_values(),
+                opts,
+                depends_on=[namespace],
+            )
             controller = release(
                 f"{name}-envoy-gateway",
                 "envoy-gateway",
@@ -313,7 +364,7 @@ class Platform(pulumi.ComponentResource):
             )
             annotations = {}
             if spec.cert_manager.enabled:
-                annotations["cert-manager.io/cluster-issuer"] = f"letsencrypt-{spec.cert_manager.acme_server}"
+                annotations["cert-manager.io/cluster-issuer"] = issuer_name(cluster)
             self.gateway = k8s.apiextensions.CustomResource(
                 f"{name}-gateway",
                 api_version="gateway.networking.k8s.io/v1",
@@ -328,19 +379,12 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-cert-manager",
                 "cert-manager",
                 charts.CERT_MANAGER,
-                cert_manager_values(env),
+                deep_merge(cert_manager_values(env), caps.cert_manager_values),
                 opts,
                 depends_on=[crds] if crds else [],
             )
-            self.issuer = f"letsencrypt-{spec.cert_manager.acme_server}"
-            k8s.apiextensions.CustomResource(
-                f"{name}-cluster-issuer",
-                api_version="cert-manager.io/v1",
-                kind="ClusterIssuer",
-                metadata={"name": self.issuer},
-                spec=cluster_issuer_spec(spec.cert_manager.acme_email, spec.cert_manager.acme_server),
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[manager])),
-            )
+            self.issuer = issuer_name(cluster)
+            self._issuer(cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[manager])))
 
         if spec.dns.zone:
             if caps.external_dns_provider:
@@ -366,6 +410,44 @@ class Platform(pulumi.ComponentResource):
                 )
 
         self.register_outputs({})
+
+    def _issuer(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
+        name, cert_manager = cluster.spec.name, cluster.spec.platform.cert_manager
+        if cluster.spec.certificate_issuer == "acme":
+            k8s.apiextensions.CustomResource(
+                f"{name}-cluster-issuer",
+                api_version="cert-manager.io/v1",
+                kind="ClusterIssuer",
+                metadata={"name": issuer_name(cluster)},
+                spec=cluster_issuer_spec(cert_manager.acme_email, cert_manager.acme_server, acme_solver(cluster)),
+                opts=opts,
+            )
+            return
+        self_signed = k8s.apiextensions.CustomResource(
+            f"{name}-self-signed-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": SELF_SIGNED},
+            spec={"selfSigned": {}},
+            opts=opts,
+        )
+        root = k8s.apiextensions.CustomResource(
+            f"{name}-internal-ca",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
+            metadata={"name": INTERNAL_CA, "namespace": charts.CERT_MANAGER.namespace},
+            spec=internal_ca_certificate_spec(name),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self_signed])),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-cluster-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": INTERNAL_CA},
+            # A ClusterIssuer reads its Secret from cert-manager's own namespace (--cluster-resource-namespace).
+            spec={"ca": {"secretName": INTERNAL_CA}},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])),
+        )
 
     def _metallb(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
         name = cluster.spec.name

@@ -62,6 +62,8 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         invoke = pulumi.InvokeOptions(provider=self.aws)
         self.partition = aws.get_partition(opts=invoke).partition
         self.account = aws.get_caller_identity(opts=invoke).account_id
+        self.zone_ids: dict[str, str] = {}
+        """Public hosted zone ids by name, looked up once (`identity.public_zone_id`)."""
         available = aws.get_availability_zones(state="available", opts=invoke).names
         self.zones = network.cluster_zones([z for p in spec.node_pools for z in p.zones], available, spec.network.zones)
 
@@ -115,6 +117,7 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         else:
             self.autoscaler_values = nodes.cluster_autoscaler(self)
         self.dns_values = identity.external_dns(self)
+        self.acme_dns01, self.cert_manager_values = identity.cert_manager(self)
 
         self._publish(
             endpoint=endpoint,

@@ -28,6 +28,10 @@ def of(c: AwsCluster) -> Capabilities:
         region=spec.region,
         lb_annotations_public={**nlb, "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"},
         lb_annotations_internal={**nlb, "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+        # EKS runs no metrics-server unless asked ("not deployed by default"); the platform installs it.
+        # Source: https://docs.aws.amazon.com/eks/latest/userguide/metrics-server.html
         external_dns_provider="aws",
         external_dns_values=c.dns_values,
+        acme_dns01=c.acme_dns01,
+        cert_manager_values=c.cert_manager_values,
     )

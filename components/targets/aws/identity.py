@@ -70,6 +70,29 @@ def external_dns_policy(partition: str, zone_id: str) -> str:
     )
 
 
+def cert_manager_policy(partition: str, zone_id: str) -> str:
+    """What cert-manager's Route 53 solver needs to publish `_acme-challenge` TXT records in one hosted zone.
+
+    Source: https://cert-manager.io/docs/configuration/acme/dns01/route53/ (IAM policy; with `hostedZoneID`
+    set, the solver needs no `route53:ListHostedZonesByName`). The record-type condition key:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+    """
+    return policy_document(
+        {"Effect": "Allow", "Action": ["route53:GetChange"], "Resource": f"arn:{partition}:route53:::change/*"},
+        {
+            "Effect": "Allow",
+            "Action": ["route53:ListResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/{zone_id}",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/{zone_id}",
+            "Condition": {"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}},
+        },
+    )
+
+
 def attach(c: AwsCluster, name: str, role: aws.iam.Role, managed: Sequence[str]) -> None:
     """AWS-managed policies, by name (`AmazonEKSWorkerNodePolicy`, `service-role/...`)."""
     for policy in managed:
@@ -166,18 +189,44 @@ def oidc_provider(c: AwsCluster) -> aws.iam.OpenIdConnectProvider:
     )
 
 
+def public_zone_id(c: AwsCluster, zone: str) -> str:
+    """The id of the public hosted zone named `platform.dns.zone`, looked up once for every DNS writer.
+
+    Let's Encrypt and the world resolve the public zone; a private zone of the same name is not this stack's.
+    """
+    if zone not in c.zone_ids:
+        hosted = aws.route53.get_zone(name=zone, private_zone=False, opts=pulumi.InvokeOptions(provider=c.aws))
+        c.zone_ids[zone] = hosted.zone_id
+    return c.zone_ids[zone]
+
+
 def external_dns(c: AwsCluster) -> dict[str, Any]:
     """external-dns's Helm values for Route 53: its region, the stack's public zone and a role for it alone."""
     zone = c.spec.platform.dns.zone
     if not zone:
         return {}
-    hosted = aws.route53.get_zone(name=zone, private_zone=False, opts=pulumi.InvokeOptions(provider=c.aws))
+    zone_id = public_zone_id(c, zone)
     dns_role = service_role(
-        c, "external-dns", "external-dns", "external-dns", inline=external_dns_policy(c.partition, hosted.zone_id)
+        c, "external-dns", "external-dns", "external-dns", inline=external_dns_policy(c.partition, zone_id)
     )
     return {
         "env": [{"name": "AWS_DEFAULT_REGION", "value": c.spec.region}],
         "serviceAccount": {"name": "external-dns", "annotations": role_annotations(c, dns_role)},
         # The same zone the role may write: a private zone of the same name is not this stack's.
-        "extraArgs": {"zone-id-filter": hosted.zone_id, "aws-zone-type": "public"},
+        "extraArgs": {"zone-id-filter": zone_id, "aws-zone-type": "public"},
     }
+
+
+def cert_manager(c: AwsCluster) -> tuple[dict[str, Any], dict[str, Any]]:
+    """cert-manager's Route 53 DNS-01 solver for the public zone `platform.dns.zone`, and its Helm values.
+
+    Its role may write TXT records in that one hosted zone and nothing else; ({}, {}) without a zone.
+    """
+    zone = c.spec.platform.dns.zone
+    if not zone:
+        return {}, {}
+    zone_id = public_zone_id(c, zone)
+    policy = cert_manager_policy(c.partition, zone_id)
+    solver_role = service_role(c, "cert-manager", "cert-manager", "cert-manager", inline=policy)
+    solver = {"route53": {"region": c.spec.region, "hostedZoneID": zone_id}}
+    return solver, {"serviceAccount": {"name": "cert-manager", "annotations": role_annotations(c, solver_role)}}

@@ -19,6 +19,9 @@ def of(c: AzureCluster) -> Capabilities:
         pod_identity="azure-workload-identity",
         zones=c.zones,
         region=c.spec.region,
+        # AKS deploys metrics-server in kube-system on every cluster (1.10 and later) and manages it as an add-on.
+        # Source: https://learn.microsoft.com/azure/aks/tutorial-kubernetes-scale (Metrics Server)
+        managed_services=frozenset({"metrics-server"}),
         lb_annotations_public={},
         lb_annotations_internal={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     )

@@ -43,4 +43,6 @@ def of(c: DigitalOceanCluster) -> Capabilities:
             f"{LB}network": "INTERNAL",
         },
         region=c.spec.region,
+        # DOKS runs no metrics-server of its own (it is a Marketplace 1-Click app); the platform installs it.
+        # Source: https://docs.digitalocean.com/products/marketplace/catalog/kubernetes-metrics-server/
     )

@@ -22,6 +22,10 @@ def of(c: GcpCluster) -> Capabilities:
         # Backend-service based external passthrough LB (the current GKE generation).
         lb_annotations_public={"cloud.google.com/l4-rbs": "enabled"},
         lb_annotations_internal={"networking.gke.io/load-balancer-type": "Internal"},
+        # GKE runs metrics-server in kube-system on every cluster and its addon manager keeps reconciling it.
+        # Source: https://cloud.google.com/kubernetes-engine/docs/concepts/horizontalpodautoscaler
+        # ("GKE ... metrics-server"; the `metrics-server-v*` Deployment in kube-system).
+        managed_services=frozenset({"metrics-server"}),
         external_dns_provider="google",
         external_dns_values=c.external_dns_values,
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_command as command
+import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.cluster import Capabilities, KubernetesCluster
@@ -45,7 +46,8 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
         for node in (n for n in others if n.role.kind == "server"):
             servers.append(self._bootstrap(node, key, join=first.address, depends=[servers[-1]]))
         first_cmd = servers[0]
-        agents = [self._bootstrap(n, key, join=spec.api_vip, depends=servers) for n in others if n.role.kind == "agent"]
+        agent_nodes = [n for n in others if n.role.kind == "agent"]
+        agents = [self._bootstrap(n, key, join=spec.api_vip, depends=servers) for n in agent_nodes]
 
         read = command.remote.Command(
             f"{spec.name}-kubeconfig",
@@ -59,12 +61,34 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
         )
         config: pulumi.Output[str] = pulumi.Output.secret(read.stdout.apply(lambda text: kubeconfig.render(text, spec)))
 
+        provider = self._connect(config, [read, *agents])
+        pools = [self._pool_membership(node, agent, provider) for node, agent in zip(agent_nodes, agents, strict=True)]
         self._publish(
-            kubeconfig=config,
             endpoint=f"https://{spec.api_vip}:{k3s.API_PORT}",
             cluster_name=spec.name,
             kubernetes_version=spec.kubernetes_version,
-            ready=[read, *agents],
+            ready=[read, *agents, *pools],
+        )
+
+    def _pool_membership(
+        self, node: Machine, bootstrap: command.remote.Command, provider: k8s.Provider
+    ) -> k8s.core.v1.NodePatch:
+        """The pool's labels and taints on a node that already exists, through the Kubernetes API.
+
+        k3s applies `node-label` and `node-taint` only when a node registers.
+        Source: https://docs.k3s.io/cli/agent#node-labels-and-taints-for-agents
+        The patch is a server-side apply that takes ownership (`patchForce`) of these fields from k3s's
+        registration, so a label or taint removed from the pool is removed from the node too.
+        Source: https://www.pulumi.com/registry/packages/kubernetes/how-to-guides/managing-resources-with-server-side-apply/
+        """
+        labels, taints = k3s.pool_labels(node.role.pool), k3s.pool_taints(node.role.pool)
+        return k8s.core.v1.NodePatch(
+            f"{node.name}-pool",
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                name=node.name, labels=labels, annotations={"pulumi.com/patchForce": "true"}
+            ),
+            spec=k8s.core.v1.NodeSpecPatchArgs(taints=[k8s.core.v1.TaintPatchArgs(**t) for t in taints]),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[bootstrap]),
         )
 
     def capabilities(self) -> Capabilities:

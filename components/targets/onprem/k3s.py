@@ -46,6 +46,7 @@ def config(spec: OnpremSpec, role: Role, node_name: str, join: str | None) -> di
             {
                 "tls-san": [spec.api_vip],
                 # The platform installs its own metrics-server (pinned, HA in prod); two would collide.
+                # Source: https://docs.k3s.io/installation/packaged-components (--disable metrics-server)
                 "disable": [*DISABLED, *(["metrics-server"] if spec.platform.metrics_server else [])],
                 "cluster-cidr": spec.network.pod_cidr,
                 "service-cidr": spec.network.service_cidr,
@@ -68,13 +69,27 @@ def config(spec: OnpremSpec, role: Role, node_name: str, join: str | None) -> di
         out["server"] = f"https://{join}:{API_PORT}"
     pool = role.pool
     if pool is not None:
-        labels = {"orquestra.io/pool": pool.name, **pool.labels}
-        out["node-label"] = [f"{k}={v}" for k, v in labels.items()]
+        out["node-label"] = [f"{k}={v}" for k, v in pool_labels(pool).items()]
         if pool.taints:
             out["node-taint"] = [
-                f"{t.key}={t.value}:{t.effect}" if t.value else f"{t.key}:{t.effect}" for t in pool.taints
+                f"{t['key']}={t['value']}:{t['effect']}" if t.get("value") else f"{t['key']}:{t['effect']}"
+                for t in pool_taints(pool)
             ]
     return out
+
+
+def pool_labels(pool: NodePool | None) -> dict[str, str]:
+    """The labels of a pool's nodes: its own, and which pool it is."""
+    if pool is None:
+        return {}
+    return {"orquestra.io/pool": pool.name, **pool.labels}
+
+
+def pool_taints(pool: NodePool | None) -> list[dict[str, str]]:
+    """A pool's taints as the Node API spells them."""
+    if pool is None:
+        return []
+    return [{"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect} for t in pool.taints]
 
 
 def dump(doc: dict[str, Any]) -> str:
@@ -190,6 +205,17 @@ def audit_policy() -> dict[str, Any]:
     }
 
 
+def registries(spec: OnpremSpec) -> dict[str, Any] | None:
+    """/etc/rancher/k3s/registries.yaml: every registry through the mirror (the `*` wildcard), None without one.
+
+    Source: https://docs.k3s.io/installation/private-registry#mirrors ("*" sets the default endpoint of
+    every registry); k3s falls back to the upstream registry only when it can reach it.
+    """
+    if spec.registry_mirror is None:
+        return None
+    return {"mirrors": {"*": {"endpoint": [f"https://{spec.registry_mirror}"]}}}
+
+
 def installer(spec: OnpremSpec) -> str:
     """The install.sh of the pinned release (a staged copy when air-gapped), never the moving get.k3s.io."""
     assert spec.k3s_version is not None
@@ -211,4 +237,6 @@ def node_params(spec: OnpremSpec, role: Role, config_yaml: str) -> dict[str, str
         "AUDIT_POLICY": dump(audit_policy()) if server else "",
         "AIRGAP": "true" if spec.airgap else "false",
         "ARTIFACTS_DIR": ARTIFACTS_DIR,
+        # Only with a mirror, so adding the setting leaves the command line of existing nodes as it was.
+        **({"REGISTRIES": dump(mirrors)} if (mirrors := registries(spec)) else {}),
     }

@@ -71,7 +71,10 @@ def proxmox(spec: OnpremSpec, machines: ProxmoxMachines, child_opts: ChildOpts, 
             ),
             cpu=proxmoxve.VmLegacyCpuArgs(cores=machines.cores, type="host"),
             memory=proxmoxve.VmLegacyMemoryArgs(dedicated=machines.memory_mb),
-            agent=proxmoxve.VmLegacyAgentArgs(enabled=True),
+            # The provider waits for the template's qemu-guest-agent on create and update (docs/targets/onprem.md);
+            # a template without it fails after this timeout instead of the default 15m.
+            # Source: pulumi_proxmoxve VmLegacyAgentArgs (`timeout`, "defaults to 15m").
+            agent=proxmoxve.VmLegacyAgentArgs(enabled=True, timeout="5m"),
             disks=[proxmoxve.VmLegacyDiskArgs(interface="scsi0", datastore_id=machines.datastore, size=disk_gb)],
             network_devices=[proxmoxve.VmLegacyNetworkDeviceArgs(bridge=machines.bridge, model="virtio")],
             initialization=proxmoxve.VmLegacyInitializationArgs(

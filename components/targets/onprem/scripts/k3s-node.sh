@@ -11,8 +11,10 @@
 #   K3S_TOKEN            the cluster's join token (secret)
 #   MANIFESTS            servers: the kube-vip manifest for the auto-deploy directory ("" for none)
 #   AUDIT_POLICY         servers: the API server's audit policy ("" for none)
+#   REGISTRIES           /etc/rancher/k3s/registries.yaml: the registry mirror every image comes through ("" for none)
 #   AIRGAP               true: install from ARTIFACTS_DIR, never download
 #   ARTIFACTS_DIR        pre-staged install.sh, k3s binary and k3s-airgap-images-<arch>.tar.zst
+#   START_TIMEOUT        seconds to wait for the service to start (an agent joins through the VIP first)
 #   ROOT                 file system root ("" on a node; a scratch directory in tests)
 #
 # A second run with the same parameters changes nothing: the installed version
@@ -22,8 +24,10 @@ set -euo pipefail
 : "${ROLE:?}" "${INSTALL_K3S_VERSION:?}" "${INSTALL_K3S_SCRIPT:?}" "${K3S_CONFIG:?}" "${K3S_TOKEN:?}"
 MANIFESTS="${MANIFESTS:-}"
 AUDIT_POLICY="${AUDIT_POLICY:-}"
+REGISTRIES="${REGISTRIES:-}"
 AIRGAP="${AIRGAP:-false}"
 ARTIFACTS_DIR="${ARTIFACTS_DIR:-/opt/k3s}"
+START_TIMEOUT="${START_TIMEOUT:-600}"
 ROOT="${ROOT:-}"
 version="$INSTALL_K3S_VERSION"
 
@@ -39,10 +43,30 @@ minor() {
   echo "${v%%.*}"
 }
 
+release_of() {
+  "$1" --version | awk 'NR == 1 { print $3 }'
+}
+
 installed=""
 if command -v k3s >/dev/null 2>&1; then
-  installed="$(k3s --version | awk 'NR == 1 { print $3 }')"
+  installed="$(release_of k3s)"
 fi
+
+# Installed means the pinned binary and its service enabled and running: a retry after a
+# failed start must not report success.
+running() {
+  systemctl is-enabled --quiet "$service" && systemctl is-active --quiet "$service"
+}
+
+# k3s's service is Type=notify: `systemctl restart` returns once k3s is ready, which for an
+# agent means it joined through the VIP. Bounded, so an unreachable server fails the run
+# instead of hanging it.
+start() {
+  if ! timeout "$START_TIMEOUT" systemctl restart "$service"; then
+    echo "$service did not become ready within ${START_TIMEOUT}s; see journalctl -u $service" >&2
+    exit 1
+  fi
+}
 
 # Kubernetes supports upgrading one minor at a time, never downgrading.
 if [ -n "$installed" ] && [ "$installed" != "$version" ]; then
@@ -75,6 +99,9 @@ write_if_changed() {
 
 write_if_changed "$ROOT/etc/rancher/k3s/token" 600 "$K3S_TOKEN"
 write_if_changed "$ROOT/etc/rancher/k3s/config.yaml" 600 "$K3S_CONFIG"
+if [ -n "$REGISTRIES" ]; then
+  write_if_changed "$ROOT/etc/rancher/k3s/registries.yaml" 600 "$REGISTRIES"
+fi
 if [ "$ROLE" = server ]; then
   if [ -n "$AUDIT_POLICY" ]; then
     write_if_changed "$ROOT/var/lib/rancher/k3s/server/audit-policy.yaml" 600 "$AUDIT_POLICY"
@@ -84,17 +111,23 @@ if [ "$ROLE" = server ]; then
   fi
 fi
 
-if [ "$installed" = "$version" ]; then
+# install.sh copies every K3S_* variable of its environment into
+# /etc/systemd/system/<service>.service.env; the token must stay in the token file only.
+# Source: https://github.com/k3s-io/k3s/blob/master/install.sh (create_env_file)
+unset K3S_TOKEN K3S_CONFIG
+
+if [ "$installed" = "$version" ] && running; then
   if [ "$changed" -eq 0 ]; then
     echo "k3s $version ($ROLE) already installed and configured; nothing to change"
     exit 0
   fi
-  systemctl restart "$service"
+  start
   echo "k3s $version ($ROLE) reconfigured"
   exit 0
 fi
 
-export INSTALL_K3S_VERSION INSTALL_K3S_EXEC="$ROLE"
+# The installer writes and enables the unit; this script starts it, with a deadline.
+export INSTALL_K3S_VERSION INSTALL_K3S_EXEC="$ROLE" INSTALL_K3S_SKIP_START=true
 if [ "$AIRGAP" = true ]; then
   arch="$(uname -m)"
   case "$arch" in
@@ -108,12 +141,18 @@ if [ "$AIRGAP" = true ]; then
       exit 1
     fi
   done
+  staged="$(release_of "$ARTIFACTS_DIR/k3s")"
+  if [ "$staged" != "$version" ]; then
+    echo "staged $ARTIFACTS_DIR/k3s is ${staged:-unreadable}, not $version; stage the pinned release" >&2
+    exit 1
+  fi
   mkdir -p "$ROOT/var/lib/rancher/k3s/agent/images" "$ROOT/usr/local/bin"
   install -m 644 "$images" "$ROOT/var/lib/rancher/k3s/agent/images/"
   install -m 755 "$ARTIFACTS_DIR/k3s" "$ROOT/usr/local/bin/k3s"
-  INSTALL_K3S_SKIP_DOWNLOAD=true sh "$INSTALL_K3S_SCRIPT"
+  INSTALL_K3S_SKIP_DOWNLOAD=true timeout 900 sh "$INSTALL_K3S_SCRIPT"
 else
   # The installer of the pinned release, not the moving get.k3s.io script.
-  curl -sfL "$INSTALL_K3S_SCRIPT" | sh -s -
+  curl -sfL --max-time 120 "$INSTALL_K3S_SCRIPT" | timeout 900 sh -s -
 fi
+start
 echo "k3s ${installed:-none} -> $version ($ROLE) installed"
