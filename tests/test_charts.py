@@ -182,7 +182,7 @@ def test_cluster_autoscaler_pdb_with_min_available_is_refused_by_the_chart(
     monkeypatch.setattr(
         platform,
         "cluster_autoscaler_values",
-        lambda env, target: {**CA_VALUES, "replicaCount": 2, "podDisruptionBudget": {"minAvailable": 1}},
+        lambda env, minor, target: {**CA_VALUES, "replicaCount": 2, "podDisruptionBudget": {"minAvailable": 1}},
     )
     found = lines(aws_with_cluster_autoscaler())
     assert any(
@@ -202,7 +202,7 @@ def test_a_null_cannot_unset_a_chart_default_through_a_release() -> None:
 
 def test_the_cluster_autoscaler_pdb_renders_in_every_environment() -> None:
     for env in ("dev", "staging", "prod"):
-        values = platform.cluster_autoscaler_values(env, CA_VALUES)
+        values = platform.cluster_autoscaler_values(env, "1.35", CA_VALUES)
         out = render.render(
             charts.CLUSTER_AUTOSCALER, values, name="cluster-autoscaler", namespace="kube-system", minor="1.35"
         )
@@ -214,7 +214,9 @@ def test_the_cluster_autoscaler_pdb_renders_in_every_environment() -> None:
 
 def test_an_ec2nodeclass_tagged_kubernetes_io_cluster_is_refused_by_its_cel_rule() -> None:
     plan = plan_stack("prod-aws")
-    node_class = render.manifest(plan.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"))
+    node_class = render.manifest(
+        plan.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "eks-prod-karpenter-nodeclass-general")
+    )
     assert not any(k.startswith("kubernetes.io/cluster") for k in node_class["spec"]["tags"])
     bad = copy.deepcopy(node_class)
     bad["spec"]["tags"]["kubernetes.io/cluster/eks-prod"] = "owned"

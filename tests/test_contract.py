@@ -106,10 +106,10 @@ def test_every_resource_of_its_clouds_is_its_descendant(target: Target) -> None:
 
 @pytest.mark.parametrize("target", TARGETS, ids=ids)
 def test_the_platform_waits_for_what_the_cluster_says_is_ready(target: Target) -> None:
-    plan, cluster, _, _ = parts(target.key)
+    plan, cluster, _, caps = parts(target.key)
     ready = {plan.one(r.pulumi_resource_type, r.pulumi_resource_name).urn for r in cluster.ready}
     platform = releases(plan)
-    assert {"envoy-gateway", "cert-manager", "metrics-server"} <= set(platform)
+    assert {"envoy-gateway", "cert-manager", "metrics-server"} - set(caps.managed_services) <= set(platform)
     for release in platform.values():
         if release.parent.endswith(f"::{cluster.spec.name}-platform"):
             assert ready <= set(release.dependencies), release.name
@@ -168,7 +168,10 @@ def test_its_storage_and_metrics_are_what_got_registered(target: Target) -> None
         if r.plain["metadata"].get("annotations", {}).get("storageclass.kubernetes.io/is-default-class") == "true"
     ]
     assert defaults in ([], [caps.default_storage_class]), "a class the target makes default is the one it names"
-    assert releases(plan)["metrics-server"].plain["values"]["args"] == list(caps.metrics_server_args)
+    if "metrics-server" in caps.managed_services:
+        assert "metrics-server" not in releases(plan), "the cloud runs its own; a second one would collide"
+    else:
+        assert releases(plan)["metrics-server"].plain["values"]["args"] == list(caps.metrics_server_args)
 
 
 # ----------------------------------------------------- its estimates and answers

@@ -36,12 +36,16 @@ def azure(**over: Any) -> dict[str, Any]:
 
 
 def test_a_bad_cidr_does_not_hide_a_pool_the_cloud_would_refuse() -> None:
-    pools = [{"name": "system", "role": "system"}, {"name": "general", "instanceTypes": ["D2s", "D4s"]}]
+    pools = [
+        {"name": "system", "role": "system"},
+        {"name": "general", "instanceTypes": ["Standard_D2s_v5", "Standard_D4s_v5"]},
+    ]
     lines = problems({"clusters": [azure(network={"podCidr": "10.0.0.0/16"}, nodePools=pools)]})
     assert lines == [
         "orquestra:clusters[0].network.podCidr: '10.0.0.0/16'; allowed: a range that does not overlap cidr "
         "(10.0.0.0/16)",
-        'orquestra:clusters[0].nodePools[1].instanceTypes: ["D2s", "D4s"]; allowed: one VM size per pool',
+        'orquestra:clusters[0].nodePools[1].instanceTypes: ["Standard_D2s_v5", "Standard_D4s_v5"]; '
+        "allowed: one VM size per pool",
     ]
 
 
@@ -75,10 +79,12 @@ def test_preflight_prints_spec_and_target_problems_together_and_exits_2(
         "       network: {podCidr: 10.0.0.0/24}, nodePools: [{name: a, spot: true}]}\n"
     )
     assert preflight(["broken", "--project-dir", str(tmp_path)]) == 2
+    # Each line is led by the file and the line of the key it names.
     assert capsys.readouterr().err.splitlines() == [
-        "orquestra:clusters[0].network.podCidr: '10.0.0.0/24'; allowed: a range that does not overlap cidr "
-        "(10.0.0.0/16)",
-        "orquestra:clusters[0].nodePools[0].spot: true; allowed: false on digitalocean (no spot droplets)",
+        "stacks/Pulumi.broken.yaml:4: orquestra:clusters[0].network.podCidr: '10.0.0.0/24'; "
+        "allowed: a range that does not overlap cidr (10.0.0.0/16)",
+        "stacks/Pulumi.broken.yaml:4: orquestra:clusters[0].nodePools[0].spot: true; "
+        "allowed: false on digitalocean (no spot droplets)",
     ]
 
 

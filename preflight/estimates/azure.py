@@ -101,6 +101,9 @@ COSTS: Mapping[str, CostModel] = {
 FREE: frozenset[str] = frozenset(
     {
         "azure-native:monitor:DiagnosticSetting",
+        # A data collection rule and its association cost nothing; the workspace bills what they send.
+        "azure-native:monitor:DataCollectionRule",
+        "azure-native:monitor:DataCollectionRuleAssociation",
         "azure-native:resources:ResourceGroup",
         "azure-native:network:VirtualNetwork",
         "azure-native:network:Subnet",
@@ -119,6 +122,8 @@ FREE: frozenset[str] = frozenset(
 
 CREATE_SECONDS: Mapping[str, CreateTime] = {
     "azure-native:monitor:DiagnosticSetting": 10.0,
+    "azure-native:monitor:DataCollectionRule": 10.0,
+    "azure-native:monitor:DataCollectionRuleAssociation": 8.0,
     "azure-native:resources:ResourceGroup": 3.0,
     "azure-native:network:VirtualNetwork": 10.0,
     "azure-native:network:Subnet": 8.0,
