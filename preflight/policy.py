@@ -508,28 +508,23 @@ def requests(plan: Plan) -> tuple[list[analyzer_pb2.AnalyzeRequest], analyzer_pb
             )
         return providers.get(urn)
 
+    def resource(reg: Registration) -> dict[str, Any]:
+        """The fields an `AnalyzeRequest` and an `AnalyzerResource` share."""
+        return {
+            "type": reg.type,
+            "properties": props(reg),
+            "urn": reg.urn,
+            "name": reg.name,
+            "options": _options(reg),
+            "provider": provider(reg),
+        }
+
     resources = [r for r in plan.registrations if _analyzed(r)]
-    each = [
-        analyzer_pb2.AnalyzeRequest(
-            type=reg.type,
-            properties=props(reg),
-            urn=reg.urn,
-            name=reg.name,
-            options=_options(reg),
-            provider=provider(reg),
-        )
-        for reg in resources
-        if reg.custom
-    ]
+    each = [analyzer_pb2.AnalyzeRequest(**resource(reg)) for reg in resources if reg.custom]
     stack = analyzer_pb2.AnalyzeStackRequest(
         resources=[
             analyzer_pb2.AnalyzerResource(
-                type=reg.type,
-                properties=props(reg),
-                urn=reg.urn,
-                name=reg.name,
-                options=_options(reg),
-                provider=provider(reg),
+                **resource(reg),
                 parent=reg.parent,
                 dependencies=reg.dependencies,
                 propertyDependencies={
