@@ -100,25 +100,30 @@ def reveal(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Registration:
+    """One RegisterResource call as the engine saw it.
+
+    Options default to what the engine sends when a resource sets none, so a hand-built
+    registration in a test states only what it is about."""
+
     urn: str
     type: str
     name: str
-    parent: str
-    custom: bool
-    provider: str
-    dependencies: list[str]
-    property_dependencies: dict[str, list[str]]
-    protect: bool
-    ignore_changes: list[str]
-    delete_before_replace: bool
-    replace_on_changes: list[str]
-    retain_on_delete: bool
-    additional_secret_outputs: list[str]
-    aliases: list[Any]
-    custom_timeouts: dict[str, str]
-    inputs: dict[str, Any]
+    parent: str = ""
+    custom: bool = True
+    provider: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    aliases: list[Any] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     id: str = ""
     """The id the provider would return (a custom resource's, from the answers); rules join resources on it."""
@@ -166,9 +171,7 @@ class Recorder(mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             urn = response.urn
-            self.registrations[urn] = Registration(
-                urn, request.type, request.name, "", False, "", [], {}, False, [], False, [], False, [], [], {}, {}
-            )
+            self.registrations[urn] = Registration(urn=urn, type=request.type, name=request.name, custom=False)
             return response
         timeouts = request.customTimeouts
         self.registrations[response.urn] = Registration(

@@ -45,14 +45,6 @@ def reg(
         provider=f"{provider.urn}::{name}-provider-id" if provider else "",
         dependencies=[d.urn for d in deps],
         property_dependencies={k: [d.urn for d in v] for k, v in (prop or {}).items()},
-        protect=False,
-        ignore_changes=[],
-        delete_before_replace=False,
-        replace_on_changes=[],
-        retain_on_delete=False,
-        additional_secret_outputs=[],
-        aliases=[],
-        custom_timeouts={},
         inputs=inputs or {},
     )
 

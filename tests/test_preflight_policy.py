@@ -25,15 +25,7 @@ def reg(type_: str, name: str, inputs: dict[str, Any], **kw: Any) -> Registratio
         custom=kw.get("custom", True),
         provider=kw.get("provider", ""),
         dependencies=kw.get("dependencies", []),
-        property_dependencies={},
         protect=kw.get("protect", False),
-        ignore_changes=[],
-        delete_before_replace=False,
-        replace_on_changes=[],
-        retain_on_delete=False,
-        additional_secret_outputs=[],
-        aliases=[],
-        custom_timeouts={},
         inputs=inputs,
     )
 
