@@ -970,10 +970,6 @@ class TanzuSpec(ClusterBase):
     instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.DNS_SUBDOMAIN
     zone_syntax: ClassVar[syntax.Syntax | None] = syntax.DNS_LABEL
 
-    @property
-    def networks(self) -> Mapping[str, str]:
-        return {"podCidr": self.pod_cidr, "serviceCidr": self.service_cidr}
-
     def risks(self) -> Iterator[Risk]:
         if self.control_plane_replicas == 1:
             yield Risk(

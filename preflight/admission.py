@@ -98,15 +98,15 @@ def _validate(
     built-in group), else a built-in kind when the cluster's minor has a schema for it.
     """
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-    crd = crds.get((group, version, str(obj.get("kind", ""))))
+    gvk = (group, version, str(obj.get("kind", "")))
+    crd, ref = crds.get(gvk), (unread or {}).get(gvk)
     if crd is not None:
         problems, unevaluable = validate.custom(obj, crd)
         review.findings += [
             Finding(subject, u.field, f"CEL rule cannot be evaluated here ({u.reason}): {u.rule} [{u.source}]")
             for u in unevaluable
         ]
-    elif (group, version, str(obj.get("kind", ""))) in (unread or {}):
-        ref = (unread or {})[(group, version, str(obj.get("kind", "")))]
+    elif ref is not None:
         where = reference.reference_dir() / ref.file
         review.unvalidated.append(
             Finding(
