@@ -12,7 +12,7 @@ import yaml
 from components.targets.tanzu import kubeconfig, topology
 from preflight import admission, reference, render, validate
 from preflight.answers import tanzu as answers
-from preflight.engine import Plan, Registration, Secret, reveal
+from preflight.engine import UNKNOWN, Plan, Registration, Secret, reveal
 from tests.harness import plan_spec
 from tests.rejecting import fields, plan_of, reg
 
@@ -174,6 +174,16 @@ def test_the_autoscaler_runs_on_cluster_api_and_scales_only_this_cluster() -> No
     assert secret.plain["metadata"] == {"name": "cluster-autoscaler-management-kubeconfig", "namespace": "kube-system"}
     assert isinstance(secret.inputs["stringData"], Secret)
     assert reveal(secret.inputs["stringData"]) == {"mgmt-kubeconfig": MINIMAL["managementKubeconfig"]}
+
+
+def test_the_autoscaler_secret_unknown_offline_is_left_out_not_sent_empty() -> None:
+    """Offline, a stack secret is unknown: the Secret's `stringData` cannot be validated, and "" is no map."""
+    inputs = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": Secret(UNKNOWN)}
+    assert render.manifest(reg("kubernetes:core/v1:Secret", "s", inputs)) == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+    }
 
 
 def test_metallb_hands_out_the_specs_pool_instead_of_the_supervisor() -> None:
