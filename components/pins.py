@@ -66,5 +66,14 @@ CLUSTER_AUTOSCALER_TAGS: Mapping[str, str] = {
     "1.36": "v1.36.1",
 }
 
-PER_MINOR: Mapping[str, Mapping[str, object]] = {"aws": EKS_ADDONS, "onprem": K3S_RELEASES}
+TANZU_RELEASES: Mapping[str, str] = {
+    # The vSphere Kubernetes release (TKr/VKr) a Tanzu workload cluster runs, by its NAME as `kubectl get tkr`
+    # lists it in a vSphere Namespace (NAME spells the version's `+` as `---`; the VERSION column keeps `+`).
+    # Naming: https://docs.vmware.com/en/VMware-vSphere/8.0/vsphere-with-tanzu-tkg/GUID-B3122965-56DC-4D34-83E4-07032AFAB483.html
+    # Release: VMware's vSphere Kubernetes releases release notes (VKr 1.33, 24-month support); the name as
+    # public VKS cluster specs use it. A Supervisor offers only the releases its content library holds.
+    "1.33": "v1.33.6---vmware.1-fips-vkr.2",
+}
+
+PER_MINOR: Mapping[str, Mapping[str, object]] = {"aws": EKS_ADDONS, "onprem": K3S_RELEASES, "tanzu": TANZU_RELEASES}
 """Target -> its tables keyed by Kubernetes minor (the other targets' clouds pick their own components)."""

@@ -925,8 +925,92 @@ class ExistingSpec(ClusterBase):
             yield Problem("nodePools", "[...]", "no node pools: an existing cluster's nodes are not managed here")
 
 
+# -------------------------------------------------------------------------- tanzu
+
+
+class TanzuSpec(ClusterBase):
+    """A workload cluster that vSphere with Tanzu (the TKG Service on a Supervisor) builds from Cluster API objects.
+
+    The program holds the vSphere Namespace's kubeconfig and applies a `Cluster` with a ClusterClass topology
+    there; the Supervisor's controllers create the VMs. Pools name a VM class (`instanceTypes`, one) and at most
+    one vSphere Zone (`zones`, the machine deployment's failure domain).
+    """
+
+    target: Literal["tanzu"]
+    management_kubeconfig: SecretStr
+    """A kubeconfig of the Supervisor for `namespace` (pulumi config set --secret --path): a token that does not
+    expire within a deployment, such as a ServiceAccount's of the vSphere Namespace."""
+    context: syntax.KubeContext | None = None
+    namespace: syntax.DnsLabel
+    """The vSphere Namespace the cluster's objects go in."""
+    cluster_class: syntax.DnsSubdomain = "tanzukubernetescluster"
+    control_plane_replicas: Annotated[int, Field(ge=1, le=7)] = 1
+    control_plane_vm_class: syntax.DnsSubdomain = "best-effort-medium"
+    storage_class: syntax.DnsSubdomain
+    """The Kubernetes name of a vSphere storage policy assigned to the Namespace: node disks and the default class."""
+    load_balancer: Literal["supervisor", "metallb"] = "supervisor"
+    """`supervisor`: the Supervisor's NSX or Avi load balancer serves LoadBalancer Services through the cluster's
+    cloud provider; `metallb`: addresses of `loadBalancerPool` on the workload network."""
+    load_balancer_pool: list[str] = []
+    pod_security: Literal["restricted", "baseline", "privileged"] = "baseline"
+    """The Pod Security Standard the cluster enforces by default (namespaces may set their own)."""
+    pod_cidr: Cidr = "192.168.0.0/16"
+    service_cidr: Cidr = "10.96.0.0/12"
+
+    env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "dev": {"controlPlaneReplicas": 1, "nodePools": _pools(1, 3)},
+        "staging": {"controlPlaneReplicas": 3, "nodePools": _pools(2, 5)},
+        "prod": {"controlPlaneReplicas": 3, "deletionProtection": True, "nodePools": _pools(3, 10)},
+    }
+    default_instance_type: ClassVar[Mapping[str, str]] = {
+        "dev": "best-effort-small",
+        "staging": "best-effort-medium",
+        "prod": "guaranteed-medium",
+    }
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.DNS_SUBDOMAIN
+    zone_syntax: ClassVar[syntax.Syntax | None] = syntax.DNS_LABEL
+
+    def risks(self) -> Iterator[Risk]:
+        if self.control_plane_replicas == 1:
+            yield Risk(
+                "single-server",
+                "controlPlaneReplicas",
+                1,
+                "3 or more (one control-plane VM is one machine away from losing etcd)",
+            )
+
+    def problems(self) -> Iterator[Problem]:
+        yield from super().problems()
+        # KubeadmControlPlane's webhook: replicas "cannot be an even number when etcd is stacked"
+        # (cluster-api v1.10.10 controlplane/kubeadm/internal/webhooks/kubeadm_control_plane.go).
+        if self.control_plane_replicas % 2 == 0:
+            yield Problem("controlPlaneReplicas", self.control_plane_replicas, "an odd number (etcd needs a majority)")
+        if ipaddress.ip_network(self.pod_cidr).overlaps(ipaddress.ip_network(self.service_cidr)):
+            yield Problem("serviceCidr", self.service_cidr, f"a range that does not overlap podCidr ({self.pod_cidr})")
+        for i, pool in enumerate(self.node_pools):
+            if len(pool.instance_types) > 1:
+                yield Problem(f"nodePools[{i}].instanceTypes", pool.instance_types, "one VM class per pool")
+            if len(pool.zones) > 1:
+                yield Problem(
+                    f"nodePools[{i}].zones", pool.zones, "at most one vSphere Zone per pool (one pool per zone)"
+                )
+            if pool.spot:
+                yield Problem(f"nodePools[{i}].spot", True, "false (a Supervisor has no spot capacity)")
+        for i, entry in enumerate(self.load_balancer_pool):
+            if not _address_range(entry):
+                yield Problem(
+                    f"loadBalancerPool[{i}]",
+                    entry,
+                    "a CIDR (10.20.30.64/27) or an address range (10.20.30.200-10.20.30.250)",
+                )
+        if self.load_balancer == "metallb" and not self.load_balancer_pool:
+            yield Problem("loadBalancerPool", [], "at least one address range for MetalLB (loadBalancer: metallb)")
+        if self.load_balancer == "supervisor" and self.load_balancer_pool:
+            yield Problem("loadBalancerPool", "[...]", "no pool: the Supervisor's load balancer hands out addresses")
+
+
 ClusterSpec = Annotated[
-    AwsSpec | GcpSpec | AzureSpec | DigitalOceanSpec | OnpremSpec | ExistingSpec,
+    AwsSpec | GcpSpec | AzureSpec | DigitalOceanSpec | OnpremSpec | ExistingSpec | TanzuSpec,
     Field(discriminator="target"),
 ]
 _CLUSTER = TypeAdapter(ClusterSpec)
@@ -1351,7 +1435,7 @@ def _target_problems(cluster: ClusterBase, local: bool) -> Iterator[Problem]:
 
 
 # Fields whose value is a secret whether or not the stack file encrypted it (SecretStr in the models).
-_SECRET_FIELD = re.compile(r"clusters\[\d+\]\.(kubeconfig|ssh\.privateKey)")
+_SECRET_FIELD = re.compile(r"clusters\[\d+\]\.(kubeconfig|managementKubeconfig|ssh\.privateKey)")
 # No plain key or value of the spec needs more; a longer one is refused before any pattern reads it.
 MAX_TEXT = 16384
 
@@ -1388,8 +1472,8 @@ def _credentials(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                 _line(
                     path,
                     value,
-                    "no key or token in plain text (secrets go only in kubeconfig, ssh.privateKey or a workload's "
-                    "env, set with pulumi config set --secret --path)",
+                    "no key or token in plain text (secrets go only in kubeconfig, managementKubeconfig, "
+                    "ssh.privateKey or a workload's env, set with pulumi config set --secret --path)",
                 ),
             )
 

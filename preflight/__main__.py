@@ -142,6 +142,7 @@ def _charts_document(seen: admission.Review) -> dict[str, object]:
         "images": [asdict(i) for i in seen.images],
         "hostAccess": seen.host_access,
         "findings": [asdict(f) for f in seen.findings],
+        **({"unvalidated": [asdict(f) for f in seen.unvalidated]} if seen.unvalidated else {}),
     }
 
 
@@ -158,6 +159,10 @@ def _print_charts(seen: admission.Review) -> None:
     if seen.findings:
         print(f"\n{len(seen.findings)} chart finding(s) (no cluster refuses these):")
         for f in seen.findings:
+            print(f"  {f.line()}")
+    if seen.unvalidated:
+        print(f"\n{len(seen.unvalidated)} custom resource(s) not validated against a CRD:")
+        for f in seen.unvalidated:
             print(f"  {f.line()}")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from preflight import validate
+from preflight import reference, validate
 from preflight.engine import Plan, Registration
 from preflight.rejects import Rejection
 from preflight.render import Cluster, Release, clusters, default_values, manifest, render, template_text
@@ -65,6 +65,8 @@ class Review:
     images: list[Image] = field(default_factory=list)
     host_access: list[str] = field(default_factory=list)
     """One line per pod template that is privileged, on the host network, or mounts a hostPath."""
+    unvalidated: list[Finding] = field(default_factory=list)
+    """Custom resources whose CRD comes with a management cluster and is absent here (`preflight.reference`)."""
 
     def releases(self) -> Iterator[Release]:
         for c in self.clusters:
@@ -88,6 +90,7 @@ def _validate(
     crds: Mapping[tuple[str, str, str], validate.Crd],
     review: Review,
     incomplete: bool = False,
+    unread: Mapping[tuple[str, str, str], reference.ReferenceCrd] | None = None,
 ) -> None:
     """Validate one object into `review`; `incomplete` when a release of the cluster could not be rendered.
 
@@ -95,13 +98,25 @@ def _validate(
     built-in group), else a built-in kind when the cluster's minor has a schema for it.
     """
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-    crd = crds.get((group, version, str(obj.get("kind", ""))))
+    gvk = (group, version, str(obj.get("kind", "")))
+    crd, ref = crds.get(gvk), (unread or {}).get(gvk)
     if crd is not None:
         problems, unevaluable = validate.custom(obj, crd)
         review.findings += [
             Finding(subject, u.field, f"CEL rule cannot be evaluated here ({u.reason}): {u.rule} [{u.source}]")
             for u in unevaluable
         ]
+    elif ref is not None:
+        where = reference.reference_dir() / ref.file
+        review.unvalidated.append(
+            Finding(
+                subject,
+                "",
+                f"not validated against its CRD: {where} is absent (add {ref.source}); "
+                "only the target's own structural rules checked it",
+            )
+        )
+        return
     else:
         found = validate.builtin(obj, cluster.minor)
         if found is None and incomplete:
@@ -203,9 +218,18 @@ def _review(plan: Plan) -> Review:
     found = clusters(plan)
     result = Review(found)
     seen_objects: list[tuple[str, Mapping[str, Any]]] = []
+    # CRDs the management clusters bring (Cluster API's), read from the reference directory where it holds them.
+    referenced = [(f"{ref.source} (reference directory)", dict(doc)) for ref, doc in reference.available()]
+    unread = reference.missing()
     for cluster in found:
         crds = validate.crds_of(
-            [(f"chart {r.chart.key} {r.chart.version}" if r.chart else r.subject, crd) for r, crd in cluster.crds()]
+            [
+                *referenced,
+                *(
+                    (f"chart {r.chart.key} {r.chart.version}" if r.chart else r.subject, crd)
+                    for r, crd in cluster.crds()
+                ),
+            ]
         )
         for r in cluster.releases:
             if r.chart is None:
@@ -248,7 +272,7 @@ def _review(plan: Plan) -> Review:
             obj = manifest(reg)
             subject = f"{reg.type} {reg.name}"
             seen_objects.append((subject, obj))
-            _validate(subject, obj, cluster, crds, result, incomplete)
+            _validate(subject, obj, cluster, crds, result, incomplete, unread)
     _images(seen_objects, result)
     return result
 

@@ -219,6 +219,8 @@ class PlanMocks(mocks.Mocks):
         self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.resource_id:  # a `Resource.get`: the state another system wrote
+            return args.resource_id, answers.read(args.typ, args.resource_id, self.stack)
         computed = answers.resource_outputs(args.typ, args.name, dict(args.inputs), self.stack)
         resource_id = computed.pop("id", None) or f"{args.name}-id"
         return resource_id, {**args.inputs, **computed}

@@ -35,6 +35,7 @@ from components.spec import (
     ExistingSpec,
     OnpremSpec,
     SpecError,
+    TanzuSpec,
     parse,
 )
 from preflight import engine, stackconfig
@@ -52,6 +53,8 @@ CREDENTIALS: dict[str, str | None] = {
     "digitalocean": "esc",
     "onprem": "esc",
     "existing": None,
+    # The Supervisor kubeconfig is a stack secret: no cloud login.
+    "tanzu": None,
 }
 
 
@@ -69,6 +72,8 @@ class StackJob:
 def _unreachable(cluster: ClusterBase) -> str:
     if isinstance(cluster, OnpremSpec):
         return f"cluster '{cluster.name}' is on-prem: its hosts are reached over SSH on the site's network"
+    if isinstance(cluster, TanzuSpec):
+        return f"cluster '{cluster.name}' is on vSphere with Tanzu: its Supervisor is reached on the site's network"
     api = getattr(cluster, "api_access", None)
     if api is not None and api.private:
         return f"cluster '{cluster.name}' has a private API endpoint"

@@ -317,5 +317,9 @@ def wire(value: Any) -> Any:
 
 
 def manifest(reg: Registration) -> dict[str, Any]:
-    """A registered Kubernetes object as the manifest the provider sends (secret markers removed)."""
-    return {k: wire(v) for k, v in reveal(reg.inputs).items() if not k.startswith("__")}
+    """A registered Kubernetes object as the manifest the provider sends (secret markers removed).
+
+    A top-level field unknown until deployment (a Secret's `stringData` from a secret the offline plan cannot
+    decrypt) is left out: its value cannot be validated here, and "" would be refused for the wrong reason.
+    """
+    return {k: wire(v) for k, v in reveal(reg.inputs).items() if not k.startswith("__") and v is not UNKNOWN}

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from components.targets import REGISTRY
+from preflight import reference
 
 # The SDKs the tests run with: wherever this interpreter installs packages (the project's .venv, or another).
 _PURELIB = Path(sysconfig.get_paths()["purelib"])
@@ -26,8 +27,14 @@ def _snake(name: str) -> str:
 
 @cache
 def declared(token: str) -> bool:
-    """Whether an installed SDK declares `token`, a resource type or an invoke."""
+    """Whether an installed SDK declares `token`, a resource type or an invoke.
+
+    A custom resource of a target's own API groups (`Target.api_groups`) is declared by the upstream CRD
+    `preflight/reference.py` lists for it instead: no SDK has a class of its own for it.
+    """
     assert SITE is not None
+    if token.startswith(tuple(f"kubernetes:{g}/" for t in REGISTRY.values() for g in t.api_groups)):
+        return token in {f"kubernetes:{g}/{v}:{k}" for ref in reference.CRDS for g, v, k in ref.kinds}
     package, module, name = token.split(":")
     root = SITE / PACKAGES[package]
     segments = module.split("/")

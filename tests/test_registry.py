@@ -42,7 +42,7 @@ def literal(model: type[spec.Model], field: str) -> tuple[str, ...]:
 
 
 def packages(target: Target) -> tuple[str, ...]:
-    return tuple(f"{package}:" for package in target.sdks)
+    return target.type_prefixes
 
 
 def minor(version: str) -> tuple[int, int]:
@@ -165,7 +165,7 @@ def test_every_per_target_module_belongs_to_a_registered_target(part: str, packa
 
 @pytest.mark.parametrize("target", TARGETS, ids=ids)
 def test_its_answers_and_estimates_speak_of_its_own_sdks(target: Target) -> None:
-    assert (target.answers is None) == (target.estimates is None) == (not target.sdks), (
+    assert (target.answers is None) == (target.estimates is None) == (not target.type_prefixes), (
         "a target that creates resources needs answers for its invokes and prices for its types"
     )
     if target.answers:

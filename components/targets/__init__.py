@@ -53,6 +53,9 @@ class Target:
     """Its page, relative to the repository."""
     tests: str
     """Its tests, relative to the repository."""
+    api_groups: tuple[str, ...] = ()
+    """Kubernetes API groups whose objects are this target's infrastructure, applied to a management cluster
+    (Cluster API's `cluster.x-k8s.io`); priced, timed and answered in its own modules like an SDK's types."""
     acme_dns01: str | None = None
     """cert-manager's DNS-01 solver for the cloud's DNS (`route53`), which the target grants an identity scoped to
     `platform.dns.zone`; None when it offers none, so ACME needs a public gateway (HTTP-01) there."""
@@ -67,6 +70,11 @@ class Target:
     def available(self) -> bool:
         """Whether this version of orquestra ships the target's package."""
         return importlib.util.find_spec(self.component.split(":")[0]) is not None
+
+    @property
+    def type_prefixes(self) -> tuple[str, ...]:
+        """How the type tokens of this target's own resources begin: its SDKs' packages and its API groups."""
+        return (*(f"{package}:" for package in self.sdks), *(f"kubernetes:{group}/" for group in self.api_groups))
 
     @property
     def gives_pod_identity(self) -> bool:
@@ -174,6 +182,23 @@ REGISTRY: Mapping[str, Target] = {
             rules=None,
             docs="docs/targets/existing.md",
             tests="tests/test_target_existing.py",
+        ),
+        Target(
+            key="tanzu",
+            spec="TanzuSpec",
+            component="components.targets.tanzu:TanzuCluster",
+            # Cluster API objects on the Supervisor through pulumi_kubernetes, the workloads layer's own SDK.
+            sdks={},
+            api_groups=("cluster.x-k8s.io",),
+            # The minors with a pinned vSphere Kubernetes release (components/pins.py TANZU_RELEASES).
+            versions=("1.33",),
+            default_version="1.33",
+            pod_identity=("none",),
+            answers="preflight.answers.tanzu",
+            estimates="preflight.estimates.tanzu",
+            rules="policies.rules.tanzu",
+            docs="docs/targets/tanzu.md",
+            tests="tests/test_target_tanzu.py",
         ),
     )
 }

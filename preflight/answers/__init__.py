@@ -8,6 +8,9 @@ one provider package and defines two mappings:
 - `RESOURCES`: resource type (`aws:eks/cluster:Cluster`) -> function(name, inputs,
   stack) returning the outputs the provider computes on create (ids, ARNs,
   endpoints). Inputs are echoed back by the engine; return only what is computed.
+- `READS` (optional): resource type -> function(id, stack) returning the state a
+  `Resource.get` of that id finds, for objects another system writes (Cluster
+  API's kubeconfig Secret).
 
 An invoke without an answer is an error, on purpose: a plan built on a made-up
 answer proves nothing. Modules hold plain data and never import a provider SDK.
@@ -23,21 +26,28 @@ from typing import Any
 
 InvokeAnswer = Callable[[dict[str, Any]], dict[str, Any]]
 ResourceAnswer = Callable[[str, dict[str, Any], str], dict[str, Any]]
+ReadAnswer = Callable[[str, str], dict[str, Any]]
 
 
 class UnknownInvoke(LookupError):
     pass
 
 
+class UnknownRead(LookupError):
+    pass
+
+
 @cache
-def _tables() -> tuple[Mapping[str, InvokeAnswer], Mapping[str, ResourceAnswer]]:
+def _tables() -> tuple[Mapping[str, InvokeAnswer], Mapping[str, ResourceAnswer], Mapping[str, ReadAnswer]]:
     invokes: dict[str, InvokeAnswer] = {}
     resources: dict[str, ResourceAnswer] = {}
+    reads: dict[str, ReadAnswer] = {}
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
         invokes.update(getattr(module, "INVOKES", {}))
         resources.update(getattr(module, "RESOURCES", {}))
-    return invokes, resources
+        reads.update(getattr(module, "READS", {}))
+    return invokes, resources, reads
 
 
 def invoke(token: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +62,15 @@ def resource_outputs(type_: str, name: str, inputs: dict[str, Any], stack: str) 
     return answer(name, inputs, stack) if answer else {}
 
 
+def read(type_: str, resource_id: str, stack: str) -> dict[str, Any]:
+    """What a `Resource.get` finds; like an invoke, a read without an answer is an error."""
+    table = _tables()[2]
+    if type_ not in table:
+        raise UnknownRead(f"no realistic answer for a read of {type_} {resource_id}; add one to preflight/answers/")
+    return table[type_](resource_id, stack)
+
+
 def tokens() -> tuple[list[str], list[str]]:
     """The invoke tokens and resource types that have answers (for docs and tests)."""
-    invokes, resources = _tables()
+    invokes, resources, _ = _tables()
     return sorted(invokes), sorted(resources)
