@@ -50,6 +50,7 @@ CREDENTIALS: dict[str, str | None] = {
     "gcp": "gcp",
     "azure": "azure",
     "digitalocean": "esc",
+    "oci": "esc",
     "onprem": "esc",
     "existing": None,
 }
