@@ -371,13 +371,14 @@ OCI_AD = Syntax(
 
 
 def ocid(*kinds: str) -> Syntax:
-    """An Oracle Cloud ID of one of `kinds`: ocid1.<type>.<realm>.[region].<unique id>
-    (https://docs.oracle.com/en-us/iaas/Content/General/Concepts/identifiers.htm)."""
+    """An Oracle Cloud ID of one of `kinds`: ocid1.<type>.<realm>.[region][.future use].<unique id>
+    (https://docs.oracle.com/en-us/iaas/Content/General/Concepts/identifiers.htm); a Vault key's
+    "future use" part names its vault."""
     types = "|".join(re.escape(k) for k in kinds)
     return Syntax(
         f"oci_{kinds[0]}_ocid",
         f"an OCID of a {' or '.join(kinds)} (ocid1.{kinds[0]}.oc1..<unique id>)",
-        _regex(rf"ocid1\.({types})\.oc[0-9]+\.[a-z0-9-]*\.[a-z0-9]{{20,}}", 255),
+        _regex(rf"ocid1\.({types})\.oc[0-9]+\.[a-z0-9-]*(\.[a-z0-9]+)?\.[a-z0-9]{{20,}}", 255),
     )
 
 

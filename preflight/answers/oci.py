@@ -92,7 +92,7 @@ def _get_cluster_option(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _images() -> list[dict[str, str]]:
-    out = []
+    out: list[dict[str, str]] = []
     for version in KUBERNETES_VERSIONS:
         bare = version.removeprefix("v")
         for date in IMAGE_DATES:

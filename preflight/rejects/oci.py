@@ -100,11 +100,11 @@ def pod_and_service_ranges(r: Registration, plan: Plan) -> Iterator[Rejection]:
     for key, cidr in named:
         net = ipaddress.ip_network(str(cidr), strict=False)
         for vcn in ranges:
-            if net.overlaps(vcn):  # type: ignore[arg-type]
+            if net.overlaps(vcn):
                 yield reject(
                     r, f"options.kubernetesNetworkConfig.{key}", f"{cidr} overlaps the VCN's {vcn}", OKE_RANGES
                 )
-    if len(named) == 2 and ipaddress.ip_network(str(named[0][1])).overlaps(ipaddress.ip_network(str(named[1][1]))):  # type: ignore[arg-type]
+    if len(named) == 2 and ipaddress.ip_network(str(named[0][1])).overlaps(ipaddress.ip_network(str(named[1][1]))):
         yield reject(r, "options.kubernetesNetworkConfig", f"{named[0][1]} overlaps {named[1][1]}", OKE_RANGES)
 
 
