@@ -475,11 +475,10 @@ def build(c: OciCluster) -> Network:
     r.add(
         worker_nsg,
         "workers-out-internet",
-        "Image pulls outside Oracle, through NAT",
+        "Workers to the internet through NAT (image registries outside Oracle, as Oracle's table allows)",
         direction=out,
-        protocol=TCP,
+        protocol=ALL,
         peer="0.0.0.0/0",
-        ports=(443, 443),
     )
 
     return Network(
