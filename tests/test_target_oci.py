@@ -281,6 +281,7 @@ def test_capabilities_say_how_oke_does_things() -> None:
             "compartmentId",
         ),
         ({"region": "frankfurt"}, "region"),
+        ({"nodePools": [{"name": "a", "zones": ["Uocm:US-ASHBURN-1-AD-1"]}]}, "nodePools[0].zones[0]"),
     ],
 )
 def test_bad_specs_are_refused_with_one_line_each(over: dict[str, Any], key: str) -> None:

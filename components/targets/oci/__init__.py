@@ -44,6 +44,15 @@ class OciCluster(KubernetesCluster[OciSpec]):
                         f"an integer >= {nodes.MIN_BOOT_VOLUME_GB} on oci (the smallest boot volume)",
                     )
                 )
+            for j, ad in enumerate(pool.zones):
+                if f":{spec.region.upper()}-AD-" not in ad:
+                    problems.append(
+                        Problem(
+                            f"nodePools[{i}].zones[{j}]",
+                            ad,
+                            f"an availability domain of {spec.region}, e.g. Uocm:{spec.region.upper()}-AD-1",
+                        )
+                    )
             if pool.name in spec.pool_shapes and not nodes.is_flex(pool.instance_types[0]):
                 problems.append(Problem(f"poolShapes.{pool.name}", pool.name, "a pool on a flexible (.Flex) shape"))
         return problems

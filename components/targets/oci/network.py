@@ -38,7 +38,7 @@ LISTENER_PORTS = (80, 443)
 
 
 @dataclass(frozen=True)
-class Plan:
+class Subnets:
     """The subnets carved from `network.cidr`: workers get half, load balancers an eighth, the API a /28."""
 
     workers: str
@@ -46,12 +46,12 @@ class Plan:
     api: str
 
 
-def plan(cidr: str) -> Plan:
+def carve(cidr: str) -> Subnets:
     net = ipaddress.ip_network(cidr)
     workers, rest = net.subnets(prefixlen_diff=1)
     load_balancers = next(rest.subnets(prefixlen_diff=2))
     api = list(rest.subnets(new_prefix=28))[-1]
-    return Plan(str(workers), str(load_balancers), str(api))
+    return Subnets(str(workers), str(load_balancers), str(api))
 
 
 def api_clients(spec: OciSpec) -> list[str]:
@@ -138,7 +138,7 @@ def build(c: OciCluster) -> Network:
     """A VCN of the cluster's own; workers and the API endpoint stay private, egress goes through NAT."""
     spec, name, compartment = c.spec, c.spec.name, c.spec.compartment_id
     tags = c.tags()
-    subnets = plan(spec.network.cidr)
+    subnets = carve(spec.network.cidr)
     public_api = not spec.api_access.private
     public_lb = spec.platform.gateway.enabled and spec.platform.gateway.public
 
