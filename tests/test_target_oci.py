@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from preflight.answers.oci import KUBERNETES_VERSIONS, SERVICES_LABEL, availability_domains
-from preflight.engine import Plan, Secret, reveal
+from preflight.engine import Plan, Registration, Secret, reveal
 from tests.harness import build_spec, plan_spec, plan_stack
+from tests.rejecting import fields, plan_of, reg, rejected
 
 CLUSTER = "oci:ContainerEngine/cluster:Cluster"
 POOL = "oci:ContainerEngine/nodePool:NodePool"
@@ -326,3 +327,50 @@ def test_the_prod_plan_is_priced_and_its_rejections_catch_bad_shapes(prod: Plan)
     plan = dataclasses.replace(prod, registrations=[bad if r is pool else r for r in prod.registrations])
     found = [r.line() for r in rejects.check(plan)]
     assert any("per OCPU" in line for line in found), found
+
+
+def _vcn(cidr: str = "10.0.0.0/16") -> Registration:
+    return reg(VCN, "vcn", {"cidrBlocks": [cidr]}, id="vcn-id")
+
+
+def _oke(**network: str) -> Registration:
+    config = {"podsCidr": "10.244.0.0/16", "servicesCidr": "10.96.0.0/20", **network}
+    return reg(CLUSTER, "oke", {"name": "oke", "vcnId": "vcn-id", "options": {"kubernetesNetworkConfig": config}})
+
+
+def _pool(shape: str = "VM.Standard.E5.Flex", **config: float) -> Registration:
+    inputs: dict[str, Any] = {"name": "pool", "nodeShape": shape}
+    if config:
+        inputs["nodeShapeConfig"] = config
+    return reg(POOL, "pool", inputs)
+
+
+def test_a_well_formed_oke_plan_passes() -> None:
+    subnet = reg(SUBNET, "workers", {"vcnId": "vcn-id", "cidrBlock": "10.0.0.0/17"})
+    assert rejected(plan_of(_vcn(), subnet, _oke(), _pool(ocpus=2, memoryInGbs=16))) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"ocpus": 95, "memoryInGbs": 128}, "nodeShapeConfig.ocpus"),
+        ({"ocpus": 2, "memoryInGbs": 1100}, "nodeShapeConfig.memoryInGbs"),
+        ({"ocpus": 1, "memoryInGbs": 65}, "nodeShapeConfig.memoryInGbs"),
+        ({}, "nodeShapeConfig"),
+    ],
+)
+def test_flexible_shapes_take_only_their_ocpu_and_memory_ranges(config: dict[str, float], field: str) -> None:
+    assert fields(plan_of(_pool(**config))) == {("pool", field)}
+
+
+def test_vcn_and_subnet_ranges_are_what_the_network_service_takes() -> None:
+    assert fields(plan_of(_vcn("10.0.0.0/15"))) == {("vcn", "cidrBlocks")}
+    outside = reg(SUBNET, "lbs", {"vcnId": "vcn-id", "cidrBlock": "10.1.0.0/24"})
+    assert fields(plan_of(_vcn(), outside)) == {("lbs", "cidrBlock")}
+
+
+def test_pods_and_services_stay_apart_from_the_vcn_and_each_other() -> None:
+    assert fields(plan_of(_vcn(), _oke(podsCidr="10.0.128.0/17"))) == {
+        ("oke", "options.kubernetesNetworkConfig.podsCidr")
+    }
+    assert fields(plan_of(_vcn(), _oke(servicesCidr="10.244.16.0/20"))) == {("oke", "options.kubernetesNetworkConfig")}
