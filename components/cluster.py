@@ -23,7 +23,9 @@ from components.spec import ClusterBase, Environment, Problem
 
 LoadBalancer = Literal["cloud", "metallb", "none"]
 NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
-PodIdentity = Literal["eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "none"]
+PodIdentity = Literal[
+    "eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "oke-workload-identity", "none"
+]
 ManagedService = Literal["metrics-server"]
 """A platform service some clouds run and reconcile themselves, named like the platform's own release of it."""
 

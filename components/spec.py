@@ -667,6 +667,64 @@ class DigitalOceanSpec(CloudCluster):
         return (r for r in super().risks() if r.rule != "single-zone")
 
 
+class FlexShape(Model):
+    """OCPUs and memory of a flexible shape (VM.Standard.E5.Flex): on OCI these, not the shape name, size a node."""
+
+    ocpus: Annotated[int, Field(ge=1, le=512)] = 2
+    memory_gbs: Annotated[int, Field(ge=1, le=4096)] = 16
+
+
+class OciExistingVcn(Model):
+    """A VCN the cluster joins instead of creating one; its subnets and rules must already admit OKE's traffic."""
+
+    vcn_id: syntax.OciVcnId
+    worker_subnet_id: syntax.OciSubnetId
+    api_subnet_id: syntax.OciSubnetId
+    lb_subnet_id: syntax.OciSubnetId
+
+
+class OciSpec(CloudCluster):
+    target: Literal["oci"]
+    region: syntax.OciRegion
+    compartment_id: syntax.OciCompartmentId
+    shape: FlexShape = FlexShape()
+    """The OCPUs and memory of every pool on a flexible shape, unless `poolShapes` names the pool."""
+    pool_shapes: dict[Name, FlexShape] = {}
+    existing_vcn: OciExistingVcn | None = None
+    kms_key_id: syntax.OciKeyId | None = None
+    """A Vault key of your own for Kubernetes Secrets; unset, the cluster gets a vault and key of its own."""
+    image_signing_key_ids: list[syntax.OciKeyId] = Field(default_factory=list, max_length=5)
+    """Vault keys whose signatures an image must carry to run (OKE image verification); [] leaves it off."""
+
+    env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "dev": {"network": {"zones": 1}, "shape": {"ocpus": 1, "memoryGbs": 8}, "nodePools": _pools(1, 3)},
+        "staging": {"network": {"zones": 3}, "shape": {"ocpus": 2, "memoryGbs": 16}, "nodePools": _pools(2, 6)},
+        "prod": {
+            **_LOCKED_DOWN,
+            "network": {"zones": 3},
+            "shape": {"ocpus": 2, "memoryGbs": 16},
+            "nodePools": _pools(3, 12, system=True),
+        },
+    }
+    default_instance_type: ClassVar[Mapping[str, str]] = {
+        "dev": "VM.Standard.E5.Flex",
+        "staging": "VM.Standard.E5.Flex",
+        "prod": "VM.Standard.E5.Flex",
+    }
+    instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.OCI_SHAPE
+    zone_syntax: ClassVar[syntax.Syntax | None] = syntax.OCI_AD
+
+    def shape_of(self, pool: NodePool) -> FlexShape:
+        return self.pool_shapes.get(pool.name, self.shape)
+
+    def problems(self) -> Iterator[Problem]:
+        yield from super().problems()
+        names = {pool.name for pool in self.node_pools}
+        for name in self.pool_shapes:
+            if name not in names:
+                yield Problem(f"poolShapes.{name}", name, f"the name of a node pool ({', '.join(sorted(names))})")
+
+
 # ------------------------------------------------------------------------ on-prem
 
 
@@ -1010,7 +1068,7 @@ class TanzuSpec(ClusterBase):
 
 
 ClusterSpec = Annotated[
-    AwsSpec | GcpSpec | AzureSpec | DigitalOceanSpec | OnpremSpec | ExistingSpec | TanzuSpec,
+    AwsSpec | GcpSpec | AzureSpec | DigitalOceanSpec | OciSpec | OnpremSpec | ExistingSpec | TanzuSpec,
     Field(discriminator="target"),
 ]
 _CLUSTER = TypeAdapter(ClusterSpec)

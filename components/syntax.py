@@ -349,6 +349,44 @@ DO_REGION = Syntax("do_region", "a DigitalOcean region slug such as fra1", _rege
 # Droplet size slugs (s-4vcpu-8gb, c2-2vcpu-4gb, so1_5-2vcpu-16gb, gpu-h100x1-80gb).
 DO_SIZE = Syntax("do_size", "a Droplet size slug such as s-4vcpu-8gb", _regex(r"[a-z0-9][a-z0-9_]*(-[a-z0-9_.]+)+", 64))
 
+# ---------------------------------------------------------------------- Oracle
+
+# Region identifiers: https://docs.oracle.com/en-us/iaas/Content/General/Concepts/regions.htm
+# (eu-frankfurt-1, us-ashburn-1, ap-chuncheon-1).
+OCI_REGION = Syntax(
+    "oci_region", "an OCI region identifier such as eu-frankfurt-1", _regex(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+)
+# Shape names: https://docs.oracle.com/en-us/iaas/Content/Compute/References/computeshapes.htm
+# (VM.Standard.E5.Flex, VM.Standard.A1.Flex, BM.Standard.E5.192).
+OCI_SHAPE = Syntax(
+    "oci_shape", "an OCI compute shape such as VM.Standard.E5.Flex", _regex(r"(VM|BM)(\.[A-Za-z0-9]+)+", 64)
+)
+# Availability domain names as the Identity API lists them: a tenancy-specific prefix, then the
+# region and AD number (Uocm:EU-FRANKFURT-1-AD-1).
+OCI_AD = Syntax(
+    "oci_availability_domain",
+    "an OCI availability domain such as Uocm:EU-FRANKFURT-1-AD-1",
+    _regex(r"[A-Za-z0-9]{4}:[A-Z]{2}(-[A-Z]+)+-[0-9]-AD-[1-3]"),
+)
+
+
+def ocid(*kinds: str) -> Syntax:
+    """An Oracle Cloud ID of one of `kinds`: ocid1.<type>.<realm>.[region][.future use].<unique id>
+    (https://docs.oracle.com/en-us/iaas/Content/General/Concepts/identifiers.htm); a Vault key's
+    "future use" part names its vault."""
+    types = "|".join(re.escape(k) for k in kinds)
+    return Syntax(
+        f"oci_{kinds[0]}_ocid",
+        f"an OCID of a {' or '.join(kinds)} (ocid1.{kinds[0]}.oc1..<unique id>)",
+        _regex(rf"ocid1\.({types})\.oc[0-9]+\.[a-z0-9-]*(\.[a-z0-9]+)?\.[a-z0-9]{{20,}}", 255),
+    )
+
+
+OCI_COMPARTMENT = ocid("compartment", "tenancy")
+OCI_VCN = ocid("vcn")
+OCI_SUBNET = ocid("subnet")
+OCI_KEY = ocid("key")
+
 # ------------------------------------------------------------------------- tags
 
 # What every cloud takes as a tag: AWS allows letters, digits, spaces and _.:/=+-@ with keys up to
@@ -409,6 +447,11 @@ GcpRegion = Annotated[str, AfterValidator(GCP_REGION)]
 AzureLocation = Annotated[str, AfterValidator(AZURE_LOCATION)]
 AzureResourceGroup = Annotated[str, AfterValidator(AZURE_RESOURCE_GROUP)]
 DoRegion = Annotated[str, AfterValidator(DO_REGION)]
+OciRegion = Annotated[str, AfterValidator(OCI_REGION)]
+OciCompartmentId = Annotated[str, AfterValidator(OCI_COMPARTMENT)]
+OciVcnId = Annotated[str, AfterValidator(OCI_VCN)]
+OciSubnetId = Annotated[str, AfterValidator(OCI_SUBNET)]
+OciKeyId = Annotated[str, AfterValidator(OCI_KEY)]
 TagKey = Annotated[str, AfterValidator(TAG_KEY)]
 TagValue = Annotated[str, AfterValidator(TAG_VALUE)]
 Reason = Annotated[str, AfterValidator(REASON)]

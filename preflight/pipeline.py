@@ -51,6 +51,7 @@ CREDENTIALS: dict[str, str | None] = {
     "gcp": "gcp",
     "azure": "azure",
     "digitalocean": "esc",
+    "oci": "esc",
     "onprem": "esc",
     "existing": None,
     # The Supervisor kubeconfig is a stack secret: no cloud login.

@@ -40,8 +40,8 @@ def declared(token: str) -> bool:
     segments = module.split("/")
     if package == "kubernetes":  # helm.sh/v3 -> helm/v3, core/v1 -> core/v1
         folder = root / segments[0].split(".")[0] / segments[1]
-    else:  # eks/cluster -> eks/, index/vpc -> the package root, containerservice -> containerservice/
-        folder = root if segments[0] == "index" else root / segments[0]
+    else:  # eks/cluster -> eks/, index/vpc -> the package root, ContainerEngine/cluster -> containerengine/
+        folder = root if segments[0] == "index" else root / segments[0].lower()
     candidates = [folder / f"{_snake(segments[-1])}.py", folder / f"{_snake(name)}.py", folder / f"{name}.py"]
     files = [c for c in candidates if c.is_file()] or sorted(folder.glob("*.py"))
     needles = (f'"{token}"', f"'{token}'")

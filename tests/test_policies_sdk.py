@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from policies.rules import RULES, aws, azure, digitalocean, gcp, onprem
+from policies.rules import RULES, aws, azure, digitalocean, gcp, oci, onprem
 from tests.sdk import PACKAGES
 from tests.test_policies import CASES, STACK_CASES
 
@@ -36,12 +36,13 @@ def package_dir(name: str) -> Path:
 
 
 def module_dir(token: str) -> Path:
-    """`aws:eks/cluster:Cluster` -> pulumi_aws/eks; `azure-native:monitor:DiagnosticSetting` -> .../monitor."""
+    """`aws:eks/cluster:Cluster` -> pulumi_aws/eks; `azure-native:monitor:DiagnosticSetting` -> .../monitor;
+    `oci:ContainerEngine/cluster:Cluster` -> pulumi_oci/containerengine."""
     provider, module, _ = token.split(":")
     root = package_dir(PACKAGES[provider])
     if provider == "kubernetes":
         return root / module.replace("helm.sh", "helm")
-    sub = module.split("/")[0]
+    sub = module.split("/")[0].lower()
     return root / sub if sub != "index" and (root / sub).is_dir() else root
 
 
@@ -147,7 +148,9 @@ def _exists(directory: Path, props: dict[str, str], path: str) -> bool:
     return any(_exists(directory, classes(directory).get(n, {}), rest) for n in nested)
 
 
-@pytest.mark.parametrize("module", [aws, azure, digitalocean, gcp, onprem], ids=lambda m: m.__name__.rsplit(".", 1)[1])
+@pytest.mark.parametrize(
+    "module", [aws, azure, digitalocean, gcp, oci, onprem], ids=lambda m: m.__name__.rsplit(".", 1)[1]
+)
 def test_rule_code_reads_real_property_paths(module: Any) -> None:
     tokens = {t for rule in module.RULES for t in rule.types} | {
         getattr(module, n)

@@ -147,6 +147,21 @@ REGISTRY: Mapping[str, Target] = {
             tests="tests/test_target_digitalocean.py",
         ),
         Target(
+            key="oci",
+            spec="OciSpec",
+            component="components.targets.oci:OciCluster",
+            sdks={"oci": "pulumi_oci"},
+            # Source: https://docs.oracle.com/en-us/iaas/Content/ContEng/Concepts/contengaboutk8sversions.htm
+            versions=("1.33", "1.34", "1.35"),
+            default_version="1.34",
+            pod_identity=("oke-workload-identity",),
+            answers="preflight.answers.oci",
+            estimates="preflight.estimates.oci",
+            rules="policies.rules.oci",
+            docs="docs/targets/oci.md",
+            tests="tests/test_target_oci.py",
+        ),
+        Target(
             key="onprem",
             spec="OnpremSpec",
             component="components.targets.onprem:OnpremCluster",
