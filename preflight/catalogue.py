@@ -244,7 +244,7 @@ ROWS: Mapping[str, Row] = {
 
 GEOGRAPHIES: Mapping[str, Mapping[str, str]] = {
     "US East (Virginia, New York)": {"aws": "us-east-1", "gcp": "us-east4", "azure": "eastus", "digitalocean": "nyc3"},
-    "US Central (Iowa)": {"aws": "us-east-2", "gcp": "us-central1", "azure": "centralus", "digitalocean": "nyc3"},
+    "US Central (Iowa, Ohio)": {"aws": "us-east-2", "gcp": "us-central1", "azure": "centralus", "digitalocean": "nyc3"},
     "US West (Oregon, California)": {
         "aws": "us-west-2",
         "gcp": "us-west1",

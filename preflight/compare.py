@@ -362,7 +362,8 @@ def _lost_by_capability(source: Mapping[str, str], got: Mapping[str, str], spec:
         yield f"cloud load balancers: {got.get('load balancer')} instead"
 
 
-def _needs(cluster: KubernetesCluster[Any], pools: list[Pool], variant: Variant) -> dict[str, Any]:
+def _needs(cluster: KubernetesCluster[Any], pools: list[Pool]) -> dict[str, Any]:
+    """What the site provides for a target without list prices: the machines by pool, their addresses, the VIP."""
     spec = cluster.spec
     counts: dict[str, int] = getattr(spec, "agent_counts", {})
     servers = int(getattr(spec, "servers", 0))
@@ -413,7 +414,7 @@ def plan_variant(
     ]
     variant.capabilities = capabilities(cluster, releases)
     if not ROWS[variant.target].monthly:
-        variant.needs = _needs(cluster, variant.pools, variant)
+        variant.needs = _needs(cluster, variant.pools)
     return variant.capabilities, cluster.spec
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
+import subprocess
 from functools import cache
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -207,3 +210,23 @@ def test_the_json_document_and_its_markdown_table() -> None:
     text = compare.markdown(json.loads(json.dumps(doc)))
     assert "| monthly floor |" in text and "| policy verdict |" in text
     assert "digitalocean cannot give: pool spot" in text
+
+
+def test_the_stacks_whose_targets_change_are_found_against_the_base_commit(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(engine.PROJECT_DIR / "Pulumi.yaml", tmp_path)
+    for name in ("prod-do", "prod-gcp"):
+        shutil.copy(engine.PROJECT_DIR / "stacks" / f"Pulumi.{name}.yaml", tmp_path / "stacks")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=tmp_path, check=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    do = tmp_path / "stacks" / "Pulumi.prod-do.yaml"
+    do.write_text(do.read_text().replace("target: digitalocean", "target: aws"))
+    gcp = tmp_path / "stacks" / "Pulumi.prod-gcp.yaml"
+    gcp.write_text(gcp.read_text().replace("min: 3", "min: 4"))  # a change that keeps the targets
+    shutil.copy(engine.PROJECT_DIR / "stacks" / "Pulumi.onprem.yaml", tmp_path / "stacks")  # a new stack
+    assert compare.changed("HEAD", tmp_path) == ["onprem", "prod-do"]
