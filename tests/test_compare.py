@@ -199,14 +199,15 @@ def test_a_target_that_cannot_be_compared_is_refused_in_one_line() -> None:
     code, _, err = run("prod-aws", "--compare", "existing,nowhere")
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 2 and all("allowed: aws, gcp, azure, digitalocean, onprem" in line for line in lines)
+    assert len(lines) == 2 and all(f"allowed: {', '.join(COMPARABLE)}" in line for line in lines)
+    assert "creates, prices and times none of it" in lines[0]
 
 
 def test_the_json_document_and_its_markdown_table() -> None:
     doc = compare.document("prod-aws", compared("prod-aws"))
     json.dumps(doc)
     (cluster,) = doc["clusters"]
-    assert [v["target"] for v in cluster["variants"]] == ["aws", "gcp", "azure", "digitalocean", "onprem"]
+    assert [v["target"] for v in cluster["variants"]] == ["aws", *(t for t in COMPARABLE if t != "aws")]
     text = compare.markdown(json.loads(json.dumps(doc)))
     assert "| monthly floor |" in text and "| policy verdict |" in text
     assert "digitalocean cannot give: pool spot" in text
