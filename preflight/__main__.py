@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare is not None:
         from preflight import compare
 
-        return compare.run(config, stack, args.compare, args.json, pack_config)
+        return compare.run(config, stack, args.compare, args.json, pack_config, args.project_dir)
     plan = engine.run(config, args.project_dir)
     document = plan.to_json()
     document["acceptedRisks"] = [

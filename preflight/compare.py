@@ -379,7 +379,11 @@ def _needs(cluster: KubernetesCluster[Any], pools: list[Pool]) -> dict[str, Any]
 
 
 def plan_variant(
-    config: StackConfig, ns: dict[str, Any], variant: Variant, pack_config: Mapping[str, Any] | None
+    config: StackConfig,
+    ns: dict[str, Any],
+    variant: Variant,
+    pack_config: Mapping[str, Any] | None,
+    project_dir: Path = PROJECT_DIR,
 ) -> tuple[dict[str, str], ClusterBase | None]:
     """Validate and plan one variant, filling `variant`; its capabilities and spec, or ({}, None) when it fails."""
     stack = validated(ns, variant)
@@ -387,7 +391,7 @@ def plan_variant(
         return {}, None
     variant_config = from_values(ns, stack=f"{config.stack}-{variant.target}")
     variant_config.values.update({k: v for k, v in config.values.items() if not k.startswith(f"{NAMESPACE}:")})
-    built = build(variant_config)
+    built = build(variant_config, project_dir)
     plan = built.plan
     if not plan.ok:
         variant.errors.extend(plan.errors)
@@ -439,7 +443,11 @@ def namespace(config: StackConfig, stack: StackSpec, cluster: ClusterBase, varia
 
 
 def compare(
-    config: StackConfig, stack: StackSpec, targets: list[str], pack_config: Mapping[str, Any] | None
+    config: StackConfig,
+    stack: StackSpec,
+    targets: list[str],
+    pack_config: Mapping[str, Any] | None,
+    project_dir: Path = PROJECT_DIR,
 ) -> list[ClusterComparison]:
     """Each cluster of the stack on its own target first (the baseline), then on each of `targets`."""
     out: list[ClusterComparison] = []
@@ -450,7 +458,8 @@ def compare(
         own: dict[str, str] = {}
         for target in order:
             variant = Variant(target=target, own=target == cluster.target)
-            caps, spec = plan_variant(config, namespace(config, stack, cluster, variant), variant, pack_config)
+            ns = namespace(config, stack, cluster, variant)
+            caps, spec = plan_variant(config, ns, variant, pack_config, project_dir)
             if variant.own:
                 own = caps
             elif spec is not None and own:
@@ -600,6 +609,7 @@ def run(
     names: list[str],
     json_path: str | None,
     pack_config: Mapping[str, Any] | None,
+    project_dir: Path = PROJECT_DIR,
 ) -> int:
     """The `--compare` entry point: 0 when every variant plans, 2 when a name is wrong or a variant does not."""
     targets, bad = targets_of(names)
@@ -608,7 +618,7 @@ def run(
             print(line, file=sys.stderr)
         return 2
     try:
-        comparisons = compare(config, stack, targets, pack_config)
+        comparisons = compare(config, stack, targets, pack_config, project_dir)
     except policy.PolicyError as exc:
         print(f"preflight: {exc}", file=sys.stderr)
         return 2
@@ -618,7 +628,11 @@ def run(
         print()
     else:
         if json_path:
-            Path(json_path).write_text(json.dumps(doc, indent=2) + "\n")
+            try:
+                Path(json_path).write_text(json.dumps(doc, indent=2) + "\n")
+            except OSError as exc:
+                print(f"preflight: cannot write the comparison ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+                return 2
         print_text(config.stack, comparisons, sys.stdout)
     failed = [v for c in comparisons for v in c.variants if not v.ok]
     return 2 if failed else 0
