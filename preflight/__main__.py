@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve the pack in its own process over gRPC, as the Pulumi engine does (slower, same verdicts)",
     )
+    parser.add_argument(
+        "--compare",
+        nargs="*",
+        metavar="TARGET",
+        help="plan each cluster on every other target (or those named) and print them side by side",
+    )
     args = parser.parse_args(argv)
 
     refused = [
@@ -77,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: {exc}", file=sys.stderr)
             return 2
 
+    if args.compare is not None:
+        from preflight import compare
+
+        return compare.run(config, stack, args.compare, args.json, pack_config, args.project_dir)
     plan = engine.run(config, args.project_dir)
     document = plan.to_json()
     document["acceptedRisks"] = [

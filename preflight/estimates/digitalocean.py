@@ -18,6 +18,9 @@ DO_DROPLET_MONTHLY: Mapping[str, float] = {
     "s-2vcpu-4gb": 24.0,
     "s-4vcpu-8gb": 48.0,
     "s-8vcpu-16gb": 96.0,
+    # General Purpose (dedicated vCPU, 4 GiB per vCPU): https://www.digitalocean.com/pricing/droplets
+    "g-4vcpu-16gb": 126.0,
+    "g-8vcpu-32gb": 252.0,
 }
 
 DOKS_HA_MONTHLY = 40.0
