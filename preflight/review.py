@@ -58,6 +58,8 @@ class Change:
     """(property, source) for each change that forces a new resource."""
     ignored: tuple[str, ...] = ()
     """Changed properties the program ignores on purpose (`ignoreChanges`)."""
+    values: tuple[tuple[str, str], ...] = ()
+    """(before, after) of each changed path, shortened; secrets were redacted before the plans left their process."""
 
     @property
     def stateful(self) -> str | None:
@@ -73,7 +75,7 @@ class Change:
         mark = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}[self.op]
         text = f"{mark} {self.type}  {self.name}"
         if self.paths:
-            text += f": {', '.join(self.paths)}"
+            text += ": " + ", ".join(f"{p} {a} => {b}" for p, (a, b) in zip(self.paths, self.values, strict=True))
         return text
 
 
@@ -124,12 +126,20 @@ def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    before, after = dict(leaves(dict(old))), dict(leaves(dict(new)))
-    return sorted(p for p in before.keys() | after.keys() if before.get(p, _ABSENT) != after.get(p, _ABSENT))
-
-
 _ABSENT = object()
+_SHORT = 60
+
+
+def _shown(value: Any) -> str:
+    text = "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
+    return text if len(text) <= _SHORT else text[: _SHORT - 3] + "..."
+
+
+def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Changed property path -> (before, after) as shown to a reader, sorted by path."""
+    before, after = dict(leaves(dict(old))), dict(leaves(dict(new)))
+    paths = sorted(p for p in before.keys() | after.keys() if before.get(p, _ABSENT) != after.get(p, _ABSENT))
+    return {p: (_shown(before.get(p, _ABSENT)), _shown(after.get(p, _ABSENT))) for p in paths}
 
 
 def compare(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Change]:
@@ -141,14 +151,15 @@ def compare(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Chang
         if urn not in before:
             changes.append(Change("create", urn, r["type"], r["name"]))
             continue
-        paths = changed_paths(before[urn].get("inputs") or {}, r.get("inputs") or {})
+        diff = changed(before[urn].get("inputs") or {}, r.get("inputs") or {})
         ignore = r.get("ignoreChanges") or []
-        kept = tuple(p for p in paths if not any(under(p, i) for i in ignore))
-        ignored = tuple(p for p in paths if p not in kept)
+        kept = tuple(p for p in diff if not any(under(p, i) for i in ignore))
+        ignored = tuple(p for p in diff if p not in kept)
         if not kept:
             continue
         forced = tuple(forcing(r["type"], kept, r.get("replaceOnChanges") or []))
-        changes.append(Change("replace" if forced else "update", urn, r["type"], r["name"], kept, forced, ignored))
+        op = "replace" if forced else "update"
+        changes.append(Change(op, urn, r["type"], r["name"], kept, forced, ignored, tuple(diff[p] for p in kept)))
     for urn, r in before.items():
         if urn not in after:
             changes.append(Change("delete", urn, r["type"], r["name"]))
@@ -287,9 +298,7 @@ def markdown(document: Mapping[str, Any], diagram: str | None = None) -> str:
                 )
         parts.append("**Replaces or deletes stateful or slow resources:**\n\n" + "\n".join(rows))
     body = [
-        {"create": "+", "update": "~", "replace": "+-", "delete": "-"}[c["op"]]
-        + f" {c['type']}  {c['name']}"
-        + (f": {', '.join(c['paths'])}" if c["paths"] else "")
+        Change(c["op"], c["urn"], c["type"], c["name"], tuple(c["paths"]), values=tuple(map(tuple, c["values"]))).line()
         for c in document["changes"]
     ]
     if body:
