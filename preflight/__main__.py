@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in (_unwritable("--json", args.json, stdout_ok=True), _unwritable("--diagram", args.diagram))
         if line
     ]
+    if args.against and args.upgrade_to:
+        refused.append("preflight: --against and --upgrade-to are two different runs; allowed: one of them")
     if args.json and args.json != "-" and args.json == args.diagram:
         refused.append(f"preflight: --json and --diagram both write {args.json}; allowed: two different files")
     if refused:

@@ -36,6 +36,7 @@ from preflight.stackconfig import StackNotFound, load
 CHANGED_OPS = frozenset({"update", "replace", "refresh", "read", "delete", "create-replacement"})
 """Step operations that carry a changed resource; `same` steps carry none."""
 _ENGINE_KEYS = ("__meta", "__defaults")
+GONE = "(the whole resource: deleted outside Pulumi)"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ def classify(digest: Mapping[str, Any], ignore_changes: Mapping[str, Sequence[st
             continue
         urn, type_ = str(step.get("urn", "")), _type(step)
         if type_ == "pulumi:pulumi:Stack" or type_.startswith("pulumi:providers:"):
+            continue
+        if step.get("op") == "delete":
+            # Gone from the cloud: one finding for the resource, not one per property it had.
+            out.append(Drifted(urn, type_, _name(urn), GONE, None))
             continue
         ignored = ignore_changes.get(urn, ())
         for path in _paths(step):

@@ -77,11 +77,14 @@ _MINIMUM_NODES = (
     "nodeCount",
     "count",
 )
-_SURGE = ("updateConfig.maxUnavailable", "upgradeSettings.maxSurge", "maxSurge")
-
-
-class UpgradeError(Exception):
-    """A request the planner refuses, in one line."""
+_SURGE = (
+    "updateConfig.maxUnavailable",
+    "updateConfig.maxUnavailablePercentage",
+    "upgradeSettings.maxSurge",
+    "maxSurge",
+)
+"""How many nodes a pool moves at once: a count, or a percentage of its nodes (`33`, `"33%"`), rounded up as AKS
+documents it (https://learn.microsoft.com/azure/aks/upgrade-aks-cluster#customize-node-surge-upgrade)."""
 
 
 def minor_tuple(minor: str) -> tuple[int, int]:
@@ -239,15 +242,28 @@ def _first(inputs: Mapping[str, Any], paths: Sequence[str]) -> Any:
 def _rolls(reg: Registration) -> float:
     """Seconds a node pool takes to move its nodes: its minimum nodes in batches of its surge, each a create."""
     nodes = _first(reg.plain, _MINIMUM_NODES)
-    surge = _first(reg.plain, _SURGE)
-    count = int(nodes) if isinstance(nodes, (int, float)) else 1
-    batch = int(surge) if isinstance(surge, (int, float)) and surge >= 1 else 1
-    return math.ceil(max(count, 1) / batch) * create_seconds(reg)[0]
+    count = max(int(nodes), 1) if isinstance(nodes, (int, float)) else 1
+    batch = 1
+    for path in _SURGE:
+        surge = _first(reg.plain, (path,))
+        if isinstance(surge, str) and surge.endswith("%") and surge[:-1].isdigit():
+            batch = math.ceil(count * int(surge[:-1]) / 100)
+        elif isinstance(surge, (int, float)):
+            batch = math.ceil(count * surge / 100) if path.endswith("Percentage") else int(surge)
+        else:
+            continue
+        break
+    return math.ceil(count / max(batch, 1)) * create_seconds(reg)[0]
 
 
 def _follows(reg: Registration) -> bool:
     keys = NODE_POOLS[reg.type]
     return not keys or any(_first(reg.plain, (k,)) not in (None, False, "") for k in keys)
+
+
+def _k3s_server(reg: Registration) -> bool:
+    """Whether a k3s install runs a server: its command line sets `ROLE=server` (components/targets/onprem/k3s.py)."""
+    return re.search(r"(^|\s)ROLE=server(\s|$)", str(reg.plain.get("create", ""))) is not None
 
 
 def _skew(result: ClusterUpgrade, apiserver: str, kubelet: str, kube_proxy: str) -> None:
@@ -268,6 +284,9 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
     pools = [r for r in owned if r.type in NODE_POOLS]
     addons = [r for r in owned if r.type == "aws:eks/addon:Addon"]
     lagging = [p for p in pools if not _follows(p)]
+    # On-prem, one k3s install per machine (`<machine>-k3s`); the servers go first, one at a time
+    # (https://docs.k3s.io/upgrades/manual), then the agents.
+    k3s_installs = [r for r in owned if r.type == "command:remote:Command" and r.name.endswith("-k3s")]
     kubelet = current
     releases = rendered.releases if rendered else []
 
@@ -287,7 +306,7 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
             k3s = pins.K3S_RELEASES.get(minor)
             if k3s is None:
                 result.blockers.append(f"no pinned k3s release for {minor} (components/pins.py K3S_RELEASES)")
-            servers = [r for r in owned if r.type == "command:remote:Command" and "server" in r.name]
+            servers = [r for r in k3s_installs if _k3s_server(r)]
             seconds = sum(create_seconds(r)[0] for r in servers)
             result.steps.append(Step(minor, f"k3s servers -> {k3s or '?'} (kubernetesVersion: {minor})", seconds))
         else:
@@ -305,8 +324,8 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
         if moving:
             names = ", ".join(p.name for p in moving)
             result.steps.append(Step(minor, f"node pools {names} -> {minor} (rolling)", max(map(_rolls, moving))))
-        agents = [r for r in owned if r.type == "command:remote:Command" and "agent" in r.name]
-        if isinstance(cluster, OnpremSpec) and agents:
+        agents = [r for r in k3s_installs if not _k3s_server(r)]
+        if agents:
             result.steps.append(Step(minor, f"k3s agents -> {minor}", sum(create_seconds(a)[0] for a in agents)))
         if not lagging:
             kubelet = minor

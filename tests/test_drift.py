@@ -30,10 +30,12 @@ def _state(reg: Any, **outputs: Any) -> dict[str, Any]:
 
 def refresh_digest(plan: Plan) -> dict[str, Any]:
     """What `pulumi refresh --preview-only --json` prints the morning after: the autoscaler grew a node group,
-    someone tagged the cluster by hand and widened its API allow-list, the VPC is as it was."""
+    someone tagged the cluster by hand and widened its API allow-list, someone deleted its log group, the VPC is
+    as it was."""
     group = plan.resources(NODE_GROUP)[0]
     eks = plan.one(EKS)
     vpc = plan.resources("aws:ec2/vpc:Vpc")[0]
+    log = plan.resources("aws:cloudwatch/logGroup:LogGroup")[0]
     return {
         "steps": [
             {
@@ -55,8 +57,9 @@ def refresh_digest(plan: Plan) -> dict[str, Any]:
                 "detailedDiff": {"vpcConfig.publicAccessCidrs[1]": {"kind": "delete", "inputDiff": False}},
             },
             {"op": "same", "urn": vpc.urn, "oldState": _state(vpc, cidrBlock="10.0.0.0/16")},
+            {"op": "delete", "urn": log.urn, "oldState": _state(log, name="/aws/eks/eks/cluster", retentionInDays=90)},
         ],
-        "changeSummary": {"same": 1, "update": 2},
+        "changeSummary": {"same": 1, "update": 2, "delete": 1},
     }
 
 
@@ -67,9 +70,10 @@ def test_an_autoscaled_count_is_expected_and_a_hand_edit_is_drift(plan: Plan) ->
     assert count.expected and "autoscaler" in str(count.why_ignored)
     assert not by_path[(EKS, "tags.owner")].expected
     assert not by_path[(EKS, "vpcConfig.publicAccessCidrs[1]")].expected
-    assert len(found) == 3  # unchanged properties and the unchanged VPC are not reported
+    assert by_path[("aws:cloudwatch/logGroup:LogGroup", drift.GONE)]
+    assert len(found) == 4  # unchanged properties and the unchanged VPC are not reported
     lines = drift.report("drift", found)
-    assert lines[0] == "Drift of stack 'drift': 2 drifted, 1 changed as the program expects"
+    assert lines[0] == "Drift of stack 'drift': 3 drifted, 1 changed as the program expects"
 
 
 def test_every_ignored_property_of_every_shipped_stack_has_its_reason() -> None:

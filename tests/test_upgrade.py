@@ -12,7 +12,7 @@ from components.spec import parse
 from preflight import upgrade
 from preflight.__main__ import main
 from preflight.engine import Plan
-from tests.harness import plan_spec
+from tests.harness import plan_spec, plan_stack
 from tests.test_target_aws import NODE_GROUP, cluster
 
 SPEC: dict[str, Any] = {"environment": "dev", "clusters": [cluster(kubernetesVersion="1.34")]}
@@ -108,3 +108,26 @@ def test_a_minor_the_target_does_not_run_is_one_line(capsys: pytest.CaptureFixtu
     assert main(["dev", "--upgrade-to", "1.30"]) == 2
     assert "no downgrade" in capsys.readouterr().err
     assert main(["dev", "--upgrade-to", "latest"]) == 2
+
+
+def test_a_pool_rolls_its_minimum_nodes_in_batches_of_its_surge(plan: Plan) -> None:
+    group = copy.deepcopy(plan.resources(NODE_GROUP)[0])
+    once = upgrade.create_seconds(group)[0]
+    group.inputs["scalingConfig"] = {"minSize": 6, "maxSize": 9, "desiredSize": 6}
+    group.inputs["updateConfig"] = {"maxUnavailablePercentage": 50}
+    assert upgrade._rolls(group) == 2 * once
+    group.inputs["updateConfig"] = {"maxUnavailable": 1}
+    assert upgrade._rolls(group) == 6 * once
+    group.inputs.pop("updateConfig")
+    group.inputs["upgradeSettings"] = {"maxSurge": "33%"}
+    assert upgrade._rolls(group) == 3 * once
+
+
+def test_k3s_servers_move_before_agents() -> None:
+    from components.spec import NAMESPACE
+    from preflight import engine, stackconfig
+
+    config = stackconfig.load(engine.PROJECT_DIR, "onprem")
+    (found,) = upgrade.plan_upgrade(plan_stack("onprem"), parse(config.namespace(NAMESPACE)), "1.36")
+    assert [s.what.split(" ->")[0] for s in found.steps] == ["k3s servers", "k3s agents"]
+    assert "v1.36" in found.steps[0].what and found.blockers == []
