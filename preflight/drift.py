@@ -29,6 +29,7 @@ from typing import Any
 from components.ignores import reason
 from components.stackfile import StackFileError
 from preflight import engine
+from preflight.estimates.base import STACK_TYPE
 from preflight.replacements import under
 from preflight.review import leaves
 from preflight.stackconfig import StackNotFound, load
@@ -87,7 +88,7 @@ def classify(digest: Mapping[str, Any], ignore_changes: Mapping[str, Sequence[st
         if step.get("op") not in CHANGED_OPS:
             continue
         urn, type_ = str(step.get("urn", "")), _type(step)
-        if type_ == "pulumi:pulumi:Stack" or type_.startswith("pulumi:providers:"):
+        if type_ == STACK_TYPE or type_.startswith("pulumi:providers:"):
             continue
         if step.get("op") == "delete":
             # Gone from the cloud: one finding for the resource, not one per property it had.

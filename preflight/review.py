@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from preflight import mirror, stackconfig
+from preflight.estimates.base import STACK_TYPE
 from preflight.replacements import TABLE, forcing, under
 
-STACK_TYPE = "pulumi:pulumi:Stack"
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
 

@@ -36,16 +36,7 @@ from preflight.estimates import create_seconds
 from preflight.estimates.base import get_in
 from preflight.stackconfig import StackConfig
 
-# Every target upgrades its control plane one minor at a time:
-# EKS: https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html ("one minor version at a time")
-# GKE: https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-upgrades (control plane: one minor at a time)
-# AKS: https://learn.microsoft.com/azure/aks/upgrade-aks-cluster ("can't skip minor versions")
-# DOKS: https://docs.digitalocean.com/products/kubernetes/how-to/upgrade-cluster/ (to the next available minor)
-# k3s: https://docs.k3s.io/upgrades (the spec refuses a k3sVersion of another minor: components/spec.py)
-# and kube-apiserver itself: https://kubernetes.io/releases/version-skew-policy/#supported-component-upgrade-order
-ONE_MINOR_AT_A_TIME = frozenset(REGISTRY) - {"existing"}
-
-# Kubernetes version skew policy, https://kubernetes.io/releases/version-skew-policy/ (Kubernetes 1.28 and later):
+# Kubernetes version skew policy, https://kubernetes.io/releases/version-skew-policy/ (components 1.25 and later):
 # kubelet must not be newer than kube-apiserver and may be up to three minors older; kube-proxy likewise,
 # and may be up to three minors older or newer than the kubelet beside it.
 KUBELET_MAX_BEHIND = 3
@@ -92,6 +83,13 @@ def minor_tuple(minor: str) -> tuple[int, int]:
     return int(major), int(rest)
 
 
+# Every target upgrades its control plane one minor at a time:
+# EKS: https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html ("one minor version at a time")
+# GKE: https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-upgrades (control plane: one minor at a time)
+# AKS: https://learn.microsoft.com/azure/aks/upgrade-aks-cluster ("can't skip minor versions")
+# DOKS: https://docs.digitalocean.com/products/kubernetes/how-to/upgrade-cluster/ (to the next available minor)
+# k3s: https://docs.k3s.io/upgrades (the spec refuses a k3sVersion of another minor: components/spec.py)
+# and kube-apiserver itself: https://kubernetes.io/releases/version-skew-policy/#supported-component-upgrade-order
 def hops(current: str, target: str) -> list[str]:
     """The minors a control plane passes through after `current`, up to and with `target`."""
     major, now = minor_tuple(current)
@@ -294,8 +292,8 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
         result.notes.append(
             "an existing cluster: its owner upgrades the control plane and nodes; orquestra moves only what it installs"
         )
+    # EKS runs kube-proxy as a managed add-on pinned per minor; elsewhere it moves with the nodes.
     managed_proxy = cluster.target == "aws" and bool(addons)
-    """EKS runs kube-proxy as a managed add-on pinned per minor; elsewhere it moves with the nodes."""
     for minor in hops(current, to):
         if control:
             for cp in control:
@@ -341,7 +339,8 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
         chart = release.chart
         if chart is None:
             continue
-        constraint = kube_version(chart.key, chart.version)
+        # A chart missing from the mirror is already a rejection of the plan (preflight.admission).
+        constraint = kube_version(chart.key, chart.version) if release.missing is None else None
         for minor in hopped:
             try:
                 outside = bool(constraint) and not satisfies(str(constraint), minor)
@@ -368,11 +367,28 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
                         create_seconds(release.registration)[0],
                     )
                 )
+    crds = [crd for _, crd in rendered.crds()] if rendered else []
     for minor in hopped:
-        owners = [
-            *_rendered_at(releases, minor),
-            *((r.name, render.manifest(r)) for r in (rendered.objects if rendered else [])),
+        owners: list[tuple[str, Mapping[str, Any]]] = [
+            (r.name, render.manifest(r)) for r in (rendered.objects if rendered else [])
         ]
+        for release in releases:
+            if release.chart is None or release.rendered is None:
+                continue
+            # Charts read the cluster's version (and, some, the APIs its other releases' CRDs serve).
+            again = render.render(
+                release.chart,
+                release.values,
+                name=release.name,
+                namespace=release.namespace,
+                minor=minor,
+                api_versions=render._api_versions(crds) if render.reads_capabilities(release.chart) else (),
+            )
+            if again.error:
+                result.blockers.append(
+                    f"release {release.registration.name} does not render for {minor}: {again.error}"
+                )
+            owners += [(f"release {release.registration.name}", obj) for obj in again.objects]
         for line in removed_apis(owners, current, minor):
             result.blockers.append(f"{minor} no longer serves {line}")
         if validate.schema_minor(minor) is None:
@@ -380,18 +396,6 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
                 f"no Kubernetes {minor} schemas to check the manifests against (kubernetes-validate)"
             )
     return result
-
-
-def _rendered_at(releases: Sequence[render.Release], minor: str) -> Iterable[tuple[str, Mapping[str, Any]]]:
-    """Each release's objects as its chart renders them for `minor` (charts read the cluster's version)."""
-    for release in releases:
-        if release.chart is None or release.rendered is None:
-            continue
-        again = render.render(
-            release.chart, release.values, name=release.name, namespace=release.namespace, minor=minor
-        )
-        for obj in again.objects:
-            yield f"release {release.registration.name}", obj
 
 
 def check_target(stack: StackSpec, to: str) -> list[str]:
