@@ -83,13 +83,12 @@ def minor_tuple(minor: str) -> tuple[int, int]:
     return int(major), int(rest)
 
 
-# Every target upgrades its control plane one minor at a time:
-# EKS: https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html ("one minor version at a time")
-# GKE: https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-upgrades (control plane: one minor at a time)
-# AKS: https://learn.microsoft.com/azure/aks/upgrade-aks-cluster ("can't skip minor versions")
-# DOKS: https://docs.digitalocean.com/products/kubernetes/how-to/upgrade-cluster/ (to the next available minor)
-# k3s: https://docs.k3s.io/upgrades (the spec refuses a k3sVersion of another minor: components/spec.py)
-# and kube-apiserver itself: https://kubernetes.io/releases/version-skew-policy/#supported-component-upgrade-order
+# Every target upgrades its control plane one minor at a time. Kubernetes itself: kube-apiserver instances stay
+# within one minor of each other, and each component is upgraded from one minor to the next
+# (https://kubernetes.io/releases/version-skew-policy/#supported-component-upgrade-order); GKE, DOKS and k3s
+# (whose spec refuses a k3sVersion of another minor, components/spec.py) follow it. The clouds that say so:
+# EKS: https://docs.aws.amazon.com/eks/latest/eksctl/cluster-upgrade.html ("one minor version at a time")
+# AKS: https://learn.microsoft.com/azure/aks/upgrade-aks-cluster ("you can't skip Kubernetes minor versions")
 def hops(current: str, target: str) -> list[str]:
     """The minors a control plane passes through after `current`, up to and with `target`."""
     major, now = minor_tuple(current)
@@ -294,7 +293,17 @@ def plan_cluster(plan: Plan, cluster: ClusterBase, to: str, rendered: render.Clu
         )
     # EKS runs kube-proxy as a managed add-on pinned per minor; elsewhere it moves with the nodes.
     managed_proxy = cluster.target == "aws" and bool(addons)
+    control_minor = current
     for minor in hops(current, to):
+        # EKS refuses UpdateClusterVersion while a managed node group's version differs from the cluster's
+        # (https://docs.aws.amazon.com/cli/latest/reference/eks/update-cluster-version.html).
+        behind = [p.name for p in lagging if p.type == "aws:eks/nodeGroup:NodeGroup"]
+        if behind and kubelet != control_minor:
+            result.blockers.append(
+                f"at {minor}: EKS refuses to move the control plane while node groups {', '.join(behind)} "
+                f"run {kubelet}, not {control_minor}"
+            )
+        control_minor = minor
         if control:
             for cp in control:
                 result.steps.append(

@@ -99,6 +99,10 @@ def test_node_groups_without_a_version_stay_behind(plan: Plan) -> None:
     (found,) = upgrade.plan_upgrade(stale, parse(SPEC), "1.36")
     assert not any(s.what.startswith("node pools") for s in found.steps)
     assert any("does not follow the control plane" in n and "keep 1.34" in n for n in found.notes)
+    # The first minor is allowed (nodes one behind); EKS refuses the second while the groups lag.
+    assert found.blockers == [
+        "at 1.36: EKS refuses to move the control plane while node groups eks-system run 1.34, not 1.35"
+    ]
 
 
 def test_a_minor_the_target_does_not_run_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
