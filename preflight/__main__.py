@@ -14,7 +14,7 @@ from pathlib import Path
 from components.runtime import marked
 from components.spec import NAMESPACE, SpecError, StackSpec, parse
 from components.stackfile import StackFile, StackFileError, parse_key_path
-from preflight import admission, engine, policy, rejects, report
+from preflight import admission, engine, policy, rejects, report, review, upgrade
 from preflight.diagram import mermaid
 from preflight.stackconfig import StackNotFound, load
 
@@ -49,6 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TARGET",
         help="plan each cluster on every other target (or those named) and print them side by side",
     )
+    parser.add_argument(
+        "--against",
+        metavar="GIT_REF",
+        help="review what the working tree changes against GIT_REF: both revisions planned, creates, updates "
+        "and deletes listed, replacements of stateful resources flagged (preflight/review.py)",
+    )
+    parser.add_argument(
+        "--upgrade-to",
+        metavar="MINOR",
+        help="plan the upgrade of every cluster to Kubernetes MINOR: ordered steps, blockers, duration "
+        "(preflight/upgrade.py)",
+    )
     args = parser.parse_args(argv)
 
     refused = [
@@ -56,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         for line in (_unwritable("--json", args.json, stdout_ok=True), _unwritable("--diagram", args.diagram))
         if line
     ]
+    if args.against and args.upgrade_to:
+        refused.append("preflight: --against and --upgrade-to are two different runs; allowed: one of them")
     if args.json and args.json != "-" and args.json == args.diagram:
         refused.append(f"preflight: --json and --diagram both write {args.json}; allowed: two different files")
     if refused:
         _lines(refused)
         return 2
+    if args.against:
+        return review.main(args.stack, args.against, args.json, args.diagram, args.project_dir)
     try:
         config = load(args.project_dir, args.stack)
     except StackNotFound as exc:
@@ -74,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as err:
         _lines(located(err.problems, config.source))
         return 2
+    if args.upgrade_to:
+        return upgrade.main(config, stack, args.upgrade_to, args.json, args.project_dir)
     env = stack.environment
     pack_config = None
     if not args.no_policies:

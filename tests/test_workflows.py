@@ -72,8 +72,8 @@ def test_permissions_are_read_only_unless_a_job_asks(name: str) -> None:
     assert doc["permissions"] == {"contents": "read"}
     for job in doc["jobs"].values():
         granted = job.get("permissions", {})
-        assert set(granted) <= {"contents", "id-token", "pull-requests", "issues"}
-        assert granted.get("contents", "read") == "read"
+        assert set(granted) <= {"contents", "id-token", "pull-requests", "issues", "actions"}
+        assert granted.get("contents", "read") == "read" and granted.get("actions", "read") == "read"
 
 
 def test_pull_request_workflow_is_fork_safe() -> None:
@@ -134,8 +134,32 @@ def test_cloud_login_uses_each_clouds_official_oidc_action() -> None:
 def test_drift_is_scheduled_and_expects_no_changes() -> None:
     doc = load("drift.yml")
     assert "schedule" in doc[True]
-    [action] = [s for s in all_steps(doc) if uses(s).startswith("pulumi/actions@")]
+    [action] = [s for s in all_steps(doc) if uses(s).startswith("pulumi/actions@") and "with" in s]
     assert action["with"]["command"] == "preview" and action["with"]["expect-no-changes"] is True
+
+
+def test_drift_says_which_properties_drifted_before_the_preview() -> None:
+    steps = all_steps(load("drift.yml"))
+    [classify] = [i for i, s in enumerate(steps) if "python -m preflight.drift" in s.get("run", "")]
+    [preview] = [i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "preview"]
+    assert classify < preview
+    assert "pulumi refresh --preview-only --json" in steps[classify]["run"]
+    assert "drift.txt" in steps[-1]["run"]  # the issue carries the report
+
+
+def test_every_stack_gets_an_offline_review_and_one_comment_runs_no_pull_request_code() -> None:
+    jobs = load("pull-request.yml")["jobs"]
+    review = jobs["review"]
+    assert "permissions" not in review and "environment" not in review
+    assert review["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
+    [checkout] = [s for s in review["steps"] if uses(s).startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # the base revision must be there to plan it
+    script = " ".join(s.get("run", "") for s in review["steps"])
+    assert '--against "${BASE_SHA}"' in script and "python -m preflight.review" in script
+    comment = jobs["review-comment"]
+    assert comment["if"].startswith("github.event.pull_request.head.repo.full_name == github.repository")
+    assert comment["permissions"] == {"contents": "read", "actions": "read", "pull-requests": "write"}
+    assert not any(uses(s) for s in comment["steps"]), "no checkout: the job that can write runs no PR code"
 
 
 # ------------------------------------------------------------- what CD deploys

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
 from components.cluster import KubernetesCluster
+from components.ignores import ignored
 from components.runtime import secret_output
 from components.spec import WorkloadSpec
 from components.workloads.platform import GATEWAY_ACCESS_LABEL, GATEWAY_NAME, GATEWAY_NAMESPACE, spread
@@ -274,7 +275,7 @@ class ServiceWorkload(pulumi.ComponentResource):
             **deploy,
             # The HPA owns the replica count once it exists; a re-deploy must not reset it.
             opts=pulumi.ResourceOptions.merge(
-                in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"], depends_on=uses)
+                in_ns, pulumi.ResourceOptions(ignore_changes=ignored("kubernetes:apps/v1:Deployment"), depends_on=uses)
             ),
         )
         k8s.core.v1.Service(f"{name}-service", **service(w), opts=in_ns)

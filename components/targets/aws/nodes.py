@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.cluster import TAINT_EFFECTS
+from components.ignores import ignored
 from components.spec import NodePool, Taint
 from components.targets.aws import identity
 
@@ -121,7 +122,7 @@ def node_group(
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
         tags=tags,
         # The autoscaler owns the node count between min and max.
-        opts=c.opts(depends_on=list(after), ignore_changes=["scalingConfig.desiredSize"]),
+        opts=c.opts(depends_on=list(after), ignore_changes=ignored("aws:eks/nodeGroup:NodeGroup")),
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_azure_native import containerservice, keyvault, managedidentity, monitor, operationalinsights, resources
 
+from components.ignores import ignored
 from components.spec import AzureSpec
 from components.targets.azure import nodes
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from components.targets.azure.identity import Grants
     from components.targets.azure.network import Network
 
-CLUSTER_IGNORE = ["agentPoolProfiles[0].count"]
+CLUSTER_IGNORE = ignored("azure-native:containerservice:ManagedCluster")
 """Node counts belong to the cluster autoscaler; Pulumi must never reset them."""
 
 AUTOSCALER_PROFILE: Mapping[str, Any] = {

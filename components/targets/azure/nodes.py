@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 from pulumi_azure_native import containerservice
 
+from components.ignores import ignored
 from components.spec import NodePool
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 """AKS puts this taint on every spot node; declaring it too keeps the pool's inputs in line with Azure."""
 
 # Node counts belong to the cluster autoscaler; Pulumi must never reset them.
-POOL_IGNORE = ["count"]
+POOL_IGNORE = ignored("azure-native:containerservice:AgentPool")
 
 
 def pool_hash(pool: NodePool, zones: Sequence[str]) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_digitalocean as do
 
+from components.ignores import ignored
 from components.targets.digitalocean import nodes
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def build(
         node_pool=do.KubernetesClusterNodePoolArgs(**nodes.pool_args(c, default, list(tags))),
         opts=c.child_opts(
             stateful=True,
-            ignore_changes=["nodePool.nodeCount"],
+            ignore_changes=ignored("digitalocean:index/kubernetesCluster:KubernetesCluster"),
             depends_on=[registry] if registry else [],
         ),
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi_digitalocean as do
 
+from components.ignores import ignored
 from components.spec import NodePool
 from components.targets.digitalocean.tags import do_tags
 
@@ -41,7 +42,7 @@ def build(c: DigitalOceanCluster, cluster: do.KubernetesCluster, tags: Sequence[
             f"{spec.name}-{pool.name}",
             cluster_id=cluster.id,
             **pool_args(c, pool, list(tags)),
-            opts=c.child_opts(ignore_changes=["nodeCount"]),
+            opts=c.child_opts(ignore_changes=ignored("digitalocean:index/kubernetesNodePool:KubernetesNodePool")),
         )
         for pool in spec.node_pools[1:]
     ]

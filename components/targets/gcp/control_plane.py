@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_gcp as gcp
 
+from components.ignores import ignored
 from components.targets.gcp.nodes import CLOUD_PLATFORM_SCOPE
 
 if TYPE_CHECKING:
@@ -284,7 +285,7 @@ def build(
             stateful=True,
             depends_on=[key.grant, network.nat, *nodes.roles, *([policy] if policy else [])],
             # Both only shape the default pool, which is deleted on create; a change would replace the cluster.
-            ignore_changes=["nodeConfig", "initialNodeCount"],
+            ignore_changes=ignored("gcp:container/cluster:Cluster"),
         ),
     )
     return cluster

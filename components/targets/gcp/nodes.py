@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi_gcp as gcp
 
 from components.cluster import TAINT_EFFECTS
+from components.ignores import ignored
 from components.spec import NodePool as NodePoolSpec
 
 if TYPE_CHECKING:
@@ -68,5 +69,5 @@ def node_pool(
         management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
         upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=1, max_unavailable=0),
         node_config=gcp.container.NodePoolNodeConfigArgs(**node_config),
-        opts=c.child_opts(ignore_changes=["initialNodeCount", "nodeCount"]),
+        opts=c.child_opts(ignore_changes=ignored("gcp:container/nodePool:NodePool")),
     )
