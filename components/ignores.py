@@ -36,6 +36,7 @@ IGNORED: Mapping[str, tuple[Ignored, ...]] = {
     "azure-native:containerservice:AgentPool": (Ignored("count", _AUTOSCALER),),
     "digitalocean:index/kubernetesCluster:KubernetesCluster": (Ignored("nodePool.nodeCount", _AUTOSCALER),),
     "digitalocean:index/kubernetesNodePool:KubernetesNodePool": (Ignored("nodeCount", _AUTOSCALER),),
+    "oci:ContainerEngine/nodePool:NodePool": (Ignored("nodeConfigDetails.size", _AUTOSCALER),),
     "kubernetes:apps/v1:Deployment": (
         Ignored("spec.replicas", "the HorizontalPodAutoscaler owns the replica count once it exists"),
     ),

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_oci.containerengine as containerengine
 import pulumi_oci.identity as identity
 
+from components.ignores import ignored
 from components.spec import NodePool as NodePoolSpec
 from components.targets.oci.identity import principal
 
@@ -134,8 +135,7 @@ def node_pool(
             is_node_cycling_enabled=True, maximum_surge="1", maximum_unavailable="0"
         ),
         freeform_tags=c.tags(**{"orquestra-pool": pool.name}),
-        # The cluster autoscaler resizes the pool through the OKE API; a re-deploy must not undo that.
-        opts=c.child_opts(ignore_changes=["nodeConfigDetails.size"]),
+        opts=c.child_opts(ignore_changes=ignored("oci:ContainerEngine/nodePool:NodePool")),
     )
 
 
