@@ -75,6 +75,8 @@ class Problem:
     path: str
     value: Any
     allowed: str
+    present: bool = True
+    """False when the key is missing: the line says so instead of showing a value."""
 
 
 def deep_merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,6 +246,110 @@ class ApiAccess(Model):
                 [],
                 "at least one CIDR allowed to reach a public API endpoint, or private: true",
             )
+
+
+# A GitHub Actions runner label: what `runs-on` names for a self-hosted runner
+# (https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/using-labels-with-self-hosted-runners).
+RunnerLabel = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+
+
+class Hub(Model):
+    """A network that exists before the stack, where the deployer's self-hosted runners run.
+
+    The stack joins the cluster's network to it on the cluster's first deploy, so
+    `pulumi up` reaches a private API endpoint with no step done by hand.
+    """
+
+    cidrs: list[Cidr] = Field(min_length=1)
+    """The hub's address ranges the runners sit in: routed to the cluster and admitted by its API."""
+
+
+class AwsHub(Hub):
+    """Either a hub VPC to peer with (`vpcId` and its `routeTableIds`) or a transit gateway to attach to."""
+
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None
+    """A VPC in the cluster's account and region, peered with the cluster's VPC."""
+    route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = []
+    """The hub's route tables of the runners' subnets: each gets a route to the cluster's VPC."""
+    transit_gateway_id: Annotated[str, Field(pattern=r"^tgw-[0-9a-f]{8,17}$")] | None = None
+    """A transit gateway in the cluster's account and region (a site's VPN ends there in a hybrid stack)."""
+
+    def problems(self) -> Iterator[Problem]:
+        if (self.vpc_id is None) == (self.transit_gateway_id is None):
+            yield Problem(
+                "vpcId", self.vpc_id, "either vpcId (a hub VPC to peer with) or transitGatewayId, not both nor neither"
+            )
+        elif self.vpc_id is not None and not self.route_table_ids:
+            yield Problem(
+                "routeTableIds", [], "the hub's route tables of the runners' subnets, to route them to the cluster"
+            )
+        elif self.transit_gateway_id is not None and self.route_table_ids:
+            yield Problem(
+                "routeTableIds",
+                self.route_table_ids,
+                "none with transitGatewayId: the gateway's route table learns the cluster's VPC by propagation",
+            )
+
+
+class GcpHub(Hub):
+    network: Annotated[
+        str, Field(pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+    ]
+    """`projects/<project>/global/networks/<name>`, peered with the cluster's network both ways."""
+
+
+class AzureHub(Hub):
+    vnet_id: Annotated[
+        str,
+        Field(
+            pattern=r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
+            r"/providers/Microsoft\.Network/virtualNetworks/[A-Za-z0-9][-A-Za-z0-9._]{0,62}[A-Za-z0-9_]$"
+        ),
+    ]
+    """The hub VNet's resource id, peered with the cluster's VNet both ways."""
+    private_dns_zone_id: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
+                r"/providers/Microsoft\.Network/privateDnsZones/privatelink\.[a-z0-9]+\.azmk8s\.io$"
+            ),
+        ]
+        | None
+    ) = None
+    """A `privatelink.<region>.azmk8s.io` zone the hub already resolves; unset, the stack creates one and links it
+    to the hub VNet (AKS links it to the cluster's VNet and writes the API server's record)."""
+
+
+class Deployer(Model):
+    """Where `pulumi up` for this cluster runs from, so that it reaches the cluster's Kubernetes API.
+
+    `runner` is the label of a self-hosted runner the CD job runs on; `cidrs` are that
+    runner's egress ranges when the API endpoint is public (they must be among
+    `apiAccess.publicCidrs`). A private endpoint is reached from a `hub` (on the
+    targets that have one), which the stack peers with the cluster's network.
+    """
+
+    runner: RunnerLabel | None = None
+    cidrs: list[Cidr] = []
+
+
+class SiteDeployer(Model):
+    """On-prem: the runner on the site's LAN that reaches the hosts over SSH and the API at `apiVip`."""
+
+    runner: RunnerLabel
+
+
+class AwsDeployer(Deployer):
+    hub: AwsHub | None = None
+
+
+class GcpDeployer(Deployer):
+    hub: GcpHub | None = None
+
+
+class AzureDeployer(Deployer):
+    hub: AzureHub | None = None
 
 
 class Network(Model):
@@ -464,6 +570,10 @@ class CloudCluster(ClusterBase):
     region: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$")]
     network: Network = Network()
     api_access: ApiAccess = ApiAccess()
+    deployer: Deployer | None = None
+
+    hub_kind: ClassVar[str | None] = None
+    """What a hub is on this target, for the line that asks for one; None when the API is never private."""
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
@@ -471,6 +581,7 @@ class CloudCluster(ClusterBase):
             yield Problem(f"network.{p.path}", p.value, p.allowed)
         for p in self.api_access.problems():
             yield Problem(f"apiAccess.{p.path}", p.value, p.allowed)
+        yield from self.reach()
         for i, pool in enumerate(self.node_pools):
             if pool.max < self.network.zones and pool.role == "system" and self.deletion_protection:
                 yield Problem(
@@ -480,6 +591,75 @@ class CloudCluster(ClusterBase):
     @property
     def networks(self) -> Mapping[str, str]:
         return {"network.cidr": self.network.cidr}
+
+    def reach(self) -> Iterator[Problem]:
+        """Whether `pulumi up` can reach the Kubernetes API from the declared deployer, on the first deploy too.
+
+        A private endpoint answers only inside the cluster's network and networks
+        joined to it; that network is created by the same `pulumi up`, so no runner
+        can be in it beforehand: the runner sits in a hub the stack joins it to.
+        """
+        deployer = self.deployer
+        hub: Hub | None = getattr(deployer, "hub", None)
+        if self.api_access.private:
+            if hub is None and self.hub_kind is not None:
+                yield Problem(
+                    "deployer.hub",
+                    None,
+                    f"{self.hub_kind}, with deployer.runner a self-hosted runner in it: a private API endpoint "
+                    "answers only from a network joined to the cluster's, which does not exist before its first deploy",
+                    present=False,
+                )
+            if deployer is not None and deployer.cidrs:
+                yield Problem(
+                    "deployer.cidrs", deployer.cidrs, "none: a private API endpoint is reached from deployer.hub"
+                )
+            if hub is not None and deployer is not None and deployer.runner is None:
+                yield Problem(
+                    "deployer.runner", None, "the label of a self-hosted runner in deployer.hub", present=False
+                )
+        elif deployer is not None:
+            if hub is not None:
+                yield Problem(
+                    "deployer.hub",
+                    "a mapping",
+                    "none on a public API endpoint (deployer.cidrs are the runner's egress ranges there), "
+                    "or apiAccess.private: true",
+                )
+            allowed = [ipaddress.ip_network(c) for c in self.api_access.public_cidrs]
+            for i, cidr in enumerate(deployer.cidrs):
+                net = ipaddress.ip_network(cidr)
+                if not any(net.version == a.version and net.subnet_of(a) for a in allowed):  # type: ignore[arg-type]
+                    yield Problem(
+                        f"deployer.cidrs[{i}]",
+                        cidr,
+                        f"a range inside apiAccess.publicCidrs ({', '.join(self.api_access.public_cidrs)}), "
+                        "or the endpoint refuses the runner",
+                    )
+            if deployer.cidrs and deployer.runner is None:
+                yield Problem(
+                    "deployer.runner",
+                    None,
+                    "the label of the self-hosted runner whose egress ranges deployer.cidrs are",
+                    present=False,
+                )
+        if hub is None:
+            return
+        for p in hub.problems():
+            yield Problem(f"deployer.hub.{p.path}", p.value, p.allowed)
+        owned = {
+            "network.cidr": self.network.cidr,
+            "network.podCidr": self.network.pod_cidr,
+            "network.serviceCidr": self.network.service_cidr,
+        }
+        for j, cidr in enumerate(hub.cidrs):
+            for key, value in owned.items():
+                if ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(value)):
+                    yield Problem(
+                        f"deployer.hub.cidrs[{j}]",
+                        cidr,
+                        f"a range that does not overlap {key} ({value}): joined networks route by destination",
+                    )
 
     def risks(self) -> Iterator[Risk]:
         if self.network.zones == 1:
@@ -509,6 +689,9 @@ class AwsSpec(CloudCluster):
     existing_vpc: ExistingVpc | None = None
     admin_role_arns: list[syntax.AwsRoleArn] = []
     kms_key_arn: syntax.AwsKmsKeyArn | None = None
+    deployer: AwsDeployer | None = None
+
+    hub_kind: ClassVar[str | None] = "a hub (a VPC to peer with, or a transit gateway to attach to)"
 
     instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.AWS_INSTANCE_TYPE
     zone_syntax: ClassVar[syntax.Syntax | None] = syntax.AWS_ZONE
@@ -536,6 +719,14 @@ class AwsSpec(CloudCluster):
         # (https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html).
         if self.kms_key_arn and self.kms_key_arn.split(":")[3] != self.region:
             yield Problem("kmsKeyArn", self.kms_key_arn, f"a KMS key in the cluster's region ({self.region})")
+        if self.existing_vpc is not None and self.deployer is not None and self.deployer.hub is not None:
+            yield Problem(
+                "deployer.hub",
+                "a mapping",
+                "none with existingVpc: joining a hub routes from the VPC's route tables, which this stack does not "
+                "own; run the deployer inside that VPC with the API public to its ranges (deployer.cidrs), or let "
+                "the stack create the VPC",
+            )
 
     def risks(self) -> Iterator[Risk]:
         yield from super().risks()
@@ -572,6 +763,9 @@ class GcpSpec(CloudCluster):
     master_cidr: Cidr = "172.16.0.0/28"
     # GKE wants 48 h of maintenance availability in any 32 days: 4 weekly windows of 12 h.
     maintenance: MaintenanceWindow = MaintenanceWindow(hours=12)
+    deployer: GcpDeployer | None = None
+
+    hub_kind: ClassVar[str | None] = "a hub network to peer with"
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"regional": False, "nodePools": _pools(1, 3)},
@@ -612,6 +806,9 @@ class AzureSpec(CloudCluster):
     ] = []
     local_accounts: bool = True
     maintenance: MaintenanceWindow = MaintenanceWindow()
+    deployer: AzureDeployer | None = None
+
+    hub_kind: ClassVar[str | None] = "a hub VNet to peer with"
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"nodePools": _pools(1, 3, system=True)},
@@ -825,6 +1022,8 @@ class OnpremSpec(ClusterBase):
     registry_mirror: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$")] | None = None
     """`host[:port]` of a registry every node pulls all images through (HTTPS); required when air-gapped."""
     network: Network = Network(cidr="10.42.0.0/16", pod_cidr="10.43.0.0/16", service_cidr="10.44.0.0/16")
+    deployer: SiteDeployer | None = None
+    """Unset, the cluster is deployed from a machine on the site's LAN by hand; CD does not reach it."""
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"servers": 1},
@@ -1443,7 +1642,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
         except ValidationError as exc:
             problems.extend(_validation_lines(prefix, ClusterSpec, raw, exc))
             continue
-        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in cluster.problems())
+        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed, present=p.present) for p in cluster.problems())
         problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in _target_problems(cluster, local))
         problems.extend(_lockdown(prefix, cluster, env))
         clusters.append(cluster)
@@ -1593,6 +1792,22 @@ def _stack_rules(
                 if net.overlaps(other):
                     yield _line(f"clusters[{i}].{key}", cidr, f"a range that does not overlap {other_path} ({other})")
             owned.append((f"clusters[{i}].{key}", net))
+
+    runners: dict[str, int] = {}
+    for cluster in clusters:
+        runner = getattr(getattr(cluster, "deployer", None), "runner", None)
+        if runner is None:
+            continue
+        i = _index(raw_clusters, "name", cluster.name)
+        first = next(iter(runners.items()), None)
+        if first is not None and first[0] != runner:
+            # One `pulumi up` runs on one runner: it must reach every cluster of the stack.
+            yield _line(
+                f"clusters[{i}].deployer.runner",
+                runner,
+                f"'{first[0]}', the runner of clusters[{first[1]}]: one stack deploys from one runner",
+            )
+        runners.setdefault(runner, i)
 
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_workloads):

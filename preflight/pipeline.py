@@ -7,10 +7,15 @@ deployed without editing a workflow, and a stack is grouped by what it says it i
 - the GitHub environment it deploys behind (its `orquestra:environment`), so that
   environment's protection rules and its OIDC role variables apply;
 - the clouds whose credentials the job must obtain, by OIDC, for its targets;
-- whether a GitHub-hosted runner can reach every cluster it must talk to: a
-  private API endpoint, or on-prem hosts reached over SSH, cannot be reached from
-  one; such a stack is listed with `reachable: false` and its deploy job refuses
-  with that reason rather than fail half way through `pulumi up`;
+- the runner its job runs on: the self-hosted runner its clusters' `deployer.runner`
+  names (in the hub joined to a private API endpoint, or on an on-prem site's LAN;
+  the spec makes every cluster of a stack name the same one), else a GitHub-hosted
+  runner; docs/private-deploy.md;
+- whether that runner can reach every cluster it must talk to: on-prem hosts with
+  no declared deployer are reached over SSH from the site's network only; such a
+  stack is listed with `reachable: false` and its deploy job refuses with that
+  reason rather than fail half way through `pulumi up`. A private API endpoint
+  with no deployer never gets here: the spec refuses it (`CloudCluster.reach`);
 - whether CI can deploy it at all: a cluster adopted through a kubeconfig file on
   a workstation (the local `dev` stack) is never deployed from CI.
 
@@ -65,19 +70,30 @@ class StackJob:
     environment: Environment
     clouds: list[str]
     runner: str
+    """A self-hosted runner's label (the stack's `deployer.runner`), or the GitHub-hosted runner."""
     reachable: bool
     why: str
-    """Why a GitHub-hosted runner cannot reach the stack ("" when it can)."""
+    """Why the job's runner cannot reach the stack ("" when it can)."""
+
+
+def _runner(cluster: ClusterBase) -> str | None:
+    deployer = getattr(cluster, "deployer", None)
+    return deployer.runner if deployer is not None else None
 
 
 def _unreachable(cluster: ClusterBase) -> str:
+    if _runner(cluster) is not None:
+        return ""
     if isinstance(cluster, OnpremSpec):
-        return f"cluster '{cluster.name}' is on-prem: its hosts are reached over SSH on the site's network"
+        return (
+            f"cluster '{cluster.name}' is on-prem: its hosts are reached over SSH on the site's network "
+            "(declare deployer.runner, a runner on that network)"
+        )
     if isinstance(cluster, TanzuSpec):
         return f"cluster '{cluster.name}' is on vSphere with Tanzu: its Supervisor is reached on the site's network"
     api = getattr(cluster, "api_access", None)
     if api is not None and api.private:
-        return f"cluster '{cluster.name}' has a private API endpoint"
+        return f"cluster '{cluster.name}' has a private API endpoint and no deployer.runner"
     return ""
 
 
@@ -97,12 +113,13 @@ def jobs(project_dir: Path = engine.PROJECT_DIR) -> list[StackJob]:
         if any(_local(c) for c in spec.clusters):
             continue
         reasons = [r for r in (_unreachable(c) for c in spec.clusters) if r]
+        runner = next((r for c in spec.clusters if (r := _runner(c)) is not None), HOSTED_RUNNER)
         out.append(
             StackJob(
                 stack=name,
                 environment=spec.environment,
                 clouds=sorted({cred for c in spec.clusters if (cred := CREDENTIALS[c.target])}),
-                runner=HOSTED_RUNNER,
+                runner=runner,
                 reachable=not reasons,
                 why="; ".join(reasons),
             )
@@ -133,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}={value}")
     for job in found:
         if not job.reachable:
-            print(f"::warning::stack {job.stack} cannot be reached from a hosted runner: {job.why}", file=sys.stderr)
+            print(
+                f"::warning::stack {job.stack} cannot be reached from runner {job.runner}: {job.why}", file=sys.stderr
+            )
     return 0
 
 

@@ -35,6 +35,15 @@ def aws_with_cluster_autoscaler() -> Plan:
         "region": "eu-west-1",
         "apiAccess": {"private": True},
         "nodeAutoscaler": "cluster-autoscaler",
+        # A private endpoint is reached from a hub the stack peers with (tests/test_deployer.py).
+        "deployer": {
+            "runner": "deploy-eu",
+            "hub": {
+                "vpcId": "vpc-0a1b2c3d4e5f60718",
+                "routeTableIds": ["rtb-0a1b2c3d4e5f60718"],
+                "cidrs": ["10.250.0.0/20"],
+            },
+        },
     }
     plan = plan_spec({"environment": "prod", "clusters": [cluster]}, stack="charts-aws-ca")
     assert plan.ok, plan.errors

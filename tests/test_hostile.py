@@ -313,6 +313,9 @@ def _paths(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
 def _mutate(doc: dict[str, Any], draw: st.DrawFn) -> dict[str, Any]:
     """One edit at a random place of a stack's config: a hostile value, a deleted, added or renamed key."""
     paths = [p for p in _paths(doc["config"]) if p]
+    if not paths:
+        # Earlier edits of this document deleted every key: nothing is left to edit.
+        return doc
     path = draw(st.sampled_from(paths))
     *head, last = path
     parent: Any = doc["config"]

@@ -16,15 +16,45 @@ REASON = "a staging replica of prod, reviewed by the platform team in PLAT-42"
 
 
 def aws(**over: Any) -> dict[str, Any]:
-    return {"name": "eks", "target": "aws", "region": "eu-west-1", **PRIVATE, **over}
+    hub = {"vpcId": "vpc-0a1b2c3d4e5f60718", "routeTableIds": ["rtb-0a1b2c3d4e5f60718"], **HUB}
+    return {"name": "eks", "target": "aws", "region": "eu-west-1", **PRIVATE, **deployer(hub), **over}
 
 
 def gcp(**over: Any) -> dict[str, Any]:
-    return {"name": "gke", "target": "gcp", "region": "europe-west1", "project": "acme-platform", **PRIVATE, **over}
+    hub = {"network": "projects/acme-hub/global/networks/hub", **HUB}
+    return {
+        "name": "gke",
+        "target": "gcp",
+        "region": "europe-west1",
+        "project": "acme-platform",
+        **PRIVATE,
+        **deployer(hub),
+        **over,
+    }
 
 
 def azure(**over: Any) -> dict[str, Any]:
-    return {"name": "aks", "target": "azure", "region": "westeurope", "adminGroupObjectIds": [GROUP], **PRIVATE, **over}
+    hub = {
+        "vnetId": f"/subscriptions/{GROUP}/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/hub",
+        **HUB,
+    }
+    return {
+        "name": "aks",
+        "target": "azure",
+        "region": "westeurope",
+        "adminGroupObjectIds": [GROUP],
+        **PRIVATE,
+        **deployer(hub),
+        **over,
+    }
+
+
+# A private endpoint is reached from a hub the stack peers with (tests/test_deployer.py).
+HUB = {"cidrs": ["172.31.0.0/20"]}
+
+
+def deployer(hub: dict[str, Any]) -> dict[str, Any]:
+    return {"deployer": {"runner": "deploy-eu", "hub": hub}}
 
 
 GROUP = "00000000-0000-0000-0000-000000000000"
@@ -65,12 +95,16 @@ RISKS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "wide-api-access",
-        {"clusters": [aws(apiAccess={"private": False, "publicCidrs": ["10.0.0.0/12"]})]},
+        {"clusters": [aws(apiAccess={"private": False, "publicCidrs": ["10.0.0.0/12"]}, deployer=None)]},
         "orquestra:clusters[0].apiAccess.publicCidrs",
     ),
     (
         "wide-api-access",
-        {"clusters": [aws(apiAccess={"private": False, "publicCidrs": ["198.51.100.0/24", "10.0.0.0/16"]})]},
+        {
+            "clusters": [
+                aws(apiAccess={"private": False, "publicCidrs": ["198.51.100.0/24", "10.0.0.0/16"]}, deployer=None)
+            ]
+        },
         "orquestra:clusters[0].apiAccess.publicCidrs",
     ),
     ("single-server", {"clusters": [onprem(servers=1)]}, "orquestra:clusters[0].servers"),

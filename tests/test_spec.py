@@ -28,6 +28,13 @@ def aws(**over: Any) -> dict[str, Any]:
     }
 
 
+# A private endpoint is reached from a hub the stack peers with (tests/test_deployer.py has its rules).
+AWS_DEPLOYER = {
+    "runner": "deploy-eu",
+    "hub": {"vpcId": "vpc-0a1b2c3d4e5f60718", "cidrs": ["10.250.0.0/20"], "routeTableIds": ["rtb-0a1b2c3d4e5f60718"]},
+}
+
+
 def existing(**over: Any) -> dict[str, Any]:
     return {"name": "local", "target": "existing", "kubeconfigPath": "~/.kube/config", **over}
 
@@ -70,7 +77,7 @@ def test_dev_defaults_are_small_and_open_to_listed_cidrs() -> None:
 
 
 def test_prod_defaults_are_highly_available_and_locked_down() -> None:
-    stack = parse({"environment": "prod", "clusters": [aws(apiAccess={})]})
+    stack = parse({"environment": "prod", "clusters": [aws(apiAccess={}, deployer=AWS_DEPLOYER)]})
     cluster = stack.clusters[0]
     assert isinstance(cluster, spec.AwsSpec)
     assert cluster.deletion_protection
@@ -89,7 +96,13 @@ def test_any_key_overrides_the_environment() -> None:
         {
             "environment": "prod",
             "clusters": [
-                aws(deletionProtection=False, network={"zones": 2}, natGateways="single", acceptedRisks=accepted)
+                aws(
+                    deletionProtection=False,
+                    network={"zones": 2},
+                    natGateways="single",
+                    acceptedRisks=accepted,
+                    deployer=AWS_DEPLOYER,
+                )
             ],
         }
     ).clusters[0]
@@ -99,7 +112,9 @@ def test_any_key_overrides_the_environment() -> None:
 
 
 def test_own_node_pools_replace_the_environment_pools() -> None:
-    cluster = parse({"environment": "prod", "clusters": [aws(nodePools=[{"name": "gpu", "max": 2}])]}).clusters[0]
+    cluster = parse(
+        {"environment": "prod", "clusters": [aws(nodePools=[{"name": "gpu", "max": 2}], deployer=AWS_DEPLOYER)]}
+    ).clusters[0]
     assert [(p.name, p.min, p.max) for p in cluster.node_pools] == [("gpu", 1, 2)]
 
 

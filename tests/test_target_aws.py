@@ -41,7 +41,14 @@ def dev() -> Plan:
 
 @pytest.fixture(scope="module")
 def prod() -> Plan:
-    return plan_env("prod", apiAccess={"private": True})
+    return plan_env("prod", apiAccess={"private": True}, deployer=HUB_DEPLOYER)
+
+
+# A private endpoint is reached from a hub the stack peers with (tests/test_deployer.py).
+HUB_DEPLOYER = {
+    "runner": "deploy-eu",
+    "hub": {"vpcId": "vpc-0a1b2c3d4e5f60718", "cidrs": ["10.250.0.0/20"], "routeTableIds": ["rtb-0a1b2c3d4e5f60718"]},
+}
 
 
 def releases(plan: Plan) -> dict[str, dict[str, Any]]:

@@ -45,6 +45,8 @@ PROD_CLUSTER: dict[str, Any] = {
     "region": "europe-west1",
     "network": {"cidr": "10.20.0.0/20", "podCidr": "10.64.0.0/14", "serviceCidr": "10.68.0.0/20"},
     "maintenance": {"day": "wednesday", "start": "22:30", "hours": 12},
+    "deployer": {"runner": "deploy-eu",
+                 "hub": {"network": "projects/acme-hub/global/networks/hub", "cidrs": ["10.250.0.0/20"]}},
     "nodePools": [
         {"name": "system", "role": "system", "min": 3, "max": 6,
          "taints": [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}]},
@@ -424,8 +426,9 @@ def endpoint_ip(plan: Plan) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 
 
 def test_prod_kubeconfig_points_at_the_private_endpoint() -> None:
-    master = cluster(prod())["privateClusterConfig"]["masterIpv4CidrBlock"]
-    assert endpoint_ip(prod()) in ipaddress.ip_network(master)
+    # With a hub, a Private Service Connect control plane: its endpoint is in the nodes' subnetwork.
+    assert "masterIpv4CidrBlock" not in cluster(prod())["privateClusterConfig"]
+    assert endpoint_ip(prod()) in ipaddress.ip_network(PROD_CLUSTER["network"]["cidr"])
     assert endpoint_ip(dev()).is_global
 
 
@@ -524,7 +527,15 @@ def test_prod_defaults_spread_a_system_pool_over_three_zones() -> None:
     plan = plan_spec(
         {
             "environment": "prod",
-            "clusters": [{"name": "gke", "target": "gcp", "project": "acme-platform-prod", "region": "us-east1"}],
+            "clusters": [
+                {
+                    "name": "gke",
+                    "target": "gcp",
+                    "project": "acme-platform-prod",
+                    "region": "us-east1",
+                    "deployer": PROD_CLUSTER["deployer"],
+                }
+            ],
         }
     )
     assert plan.errors == []

@@ -185,13 +185,55 @@ def test_every_shipped_stack_is_grouped_by_its_own_environment() -> None:
     assert "dev" not in found and json.loads(outputs["dev"]) == []
 
 
-def test_private_and_onprem_stacks_are_not_previewed_from_a_hosted_runner() -> None:
+def declared_runners(name: str) -> set[str]:
+    """The runner labels a stack file's clusters declare, read from the file, not through the pipeline."""
+    clusters = stackconfig.load(PROJECT_DIR, name).values["orquestra:clusters"]
+    return {c["deployer"]["runner"] for c in clusters if "runner" in (c.get("deployer") or {})}
+
+
+def test_each_stack_runs_on_the_runner_its_deployer_names() -> None:
     found = {j.stack: j for j in pipeline.jobs()}
-    assert not found["prod-aws"].reachable and "private API endpoint" in found["prod-aws"].why
-    assert not found["onprem"].reachable and "SSH" in found["onprem"].why
-    assert found["staging-aws"].reachable
+    expected = {
+        "staging-aws": pipeline.HOSTED_RUNNER,
+        "prod-do": pipeline.HOSTED_RUNNER,
+        "prod-aws": "deploy-aws-euw1",
+        "prod-gcp": "deploy-gcp-euw1",
+        "prod-azure": "deploy-azure-weu",
+        "onprem": "dc1-deployer",
+        "hybrid": "dc1-deployer",
+    }
+    assert {s: j.runner for s, j in found.items()} == expected
+    for name, job in found.items():
+        assert declared_runners(name) <= {job.runner}
+        # Every shipped stack CD deploys can be reached from its runner, private endpoints and sites included.
+        assert job.reachable and job.why == "", name
     previewed = {j["stack"] for j in json.loads(pipeline.outputs("preview", list(found.values()))["stacks"])}
-    assert previewed == {s for s, j in found.items() if j.reachable}
+    assert previewed == set(expected)
+
+
+def test_an_onprem_site_with_no_deployer_is_refused_with_its_reason(tmp_path: Path) -> None:
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    onprem = yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.onprem.yaml").read_text())
+    del onprem["config"]["orquestra:clusters"][0]["deployer"]
+    (tmp_path / "stacks" / "Pulumi.site.yaml").write_text(yaml.safe_dump(onprem))
+    (job,) = pipeline.jobs(tmp_path)
+    assert job.runner == pipeline.HOSTED_RUNNER and not job.reachable
+    assert "SSH" in job.why and "deployer.runner" in job.why
+    assert json.loads(pipeline.outputs("preview", [job])["stacks"]) == []
+
+
+def test_a_private_stack_with_no_deployer_stops_the_pipeline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    prod = yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.prod-gcp.yaml").read_text())
+    del prod["config"]["orquestra:clusters"][0]["deployer"]
+    (tmp_path / "stacks" / "Pulumi.p.yaml").write_text(yaml.safe_dump(prod))
+    assert pipeline.main(["deploy", "--project-dir", str(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("stacks/Pulumi.p.yaml: orquestra:clusters[0].deployer.hub: missing; allowed: a hub network")
 
 
 def test_a_new_stack_file_is_deployed_without_editing_a_workflow(tmp_path: Path) -> None:

@@ -247,8 +247,46 @@ INVOKES = {
     "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
 }
 
+
+def _private_zone(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    zone = inputs.get("privateZoneName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/privateDnsZones/{zone}",
+        "name": zone,
+        "provisioningState": "Succeeded",
+        "numberOfVirtualNetworkLinks": 0,
+    }
+
+
+def _zone_link(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    link = inputs.get("virtualNetworkLinkName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/privateDnsZones/{inputs.get('privateZoneName')}"
+        f"/virtualNetworkLinks/{link}",
+        "name": link,
+        "provisioningState": "Succeeded",
+        "virtualNetworkLinkState": "Completed",
+    }
+
+
+def _peering(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    peering = inputs.get("virtualNetworkPeeringName") or name
+    # The hub's half lives in the hub's resource group, which this answer reads from the inputs as for any other.
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/virtualNetworks/{inputs.get('virtualNetworkName')}"
+        f"/virtualNetworkPeerings/{peering}",
+        "name": peering,
+        "provisioningState": "Succeeded",
+        "peeringState": "Connected",
+        "peeringSyncLevel": "FullyInSync",
+    }
+
+
 RESOURCES = {
     "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:privatedns:PrivateZone": _private_zone,
+    "azure-native:privatedns:VirtualNetworkLink": _zone_link,
+    "azure-native:network:VirtualNetworkPeering": _peering,
     "azure-native:network:VirtualNetwork": _vnet,
     "azure-native:network:Subnet": _subnet,
     "azure-native:managedidentity:UserAssignedIdentity": _identity,

@@ -92,10 +92,15 @@ def _network(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+_SUBNET_RANGES: dict[str, str] = {}
+"""Subnetwork id -> its primary range, as registered: a PSC cluster's private endpoint is an address in it."""
+
+
 def _subnetwork(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     project, region, sub = _project(inputs), inputs.get("region") or "us-central1", inputs.get("name") or name
     path = f"projects/{project}/regions/{region}/subnetworks/{sub}"
     cidr = ipaddress.ip_network(inputs.get("ipCidrRange") or "10.0.0.0/16")
+    _SUBNET_RANGES[path] = str(cidr)
     return {
         "id": path,
         "selfLink": f"{COMPUTE}/{path}",
@@ -175,13 +180,25 @@ def _cluster(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     project, location, cluster = _project(inputs), inputs.get("location") or "us-central1", inputs.get("name") or name
     path = f"projects/{project}/locations/{location}/clusters/{cluster}"
     private = dict(inputs.get("privateClusterConfig") or {})
-    master = ipaddress.ip_network(private.get("masterIpv4CidrBlock") or "172.16.0.0/28")
-    private_ip = str(master.network_address + 2)
+    psc_subnet = _SUBNET_RANGES.get(str(private.get("privateEndpointSubnetwork")))
+    if psc_subnet:
+        # A Private Service Connect control plane takes its internal endpoint from the subnetwork named
+        # (https://cloud.google.com/kubernetes-engine/docs/concepts/private-service-connect); GKE picks the address.
+        subnet = ipaddress.ip_network(psc_subnet)
+        private_ip = str(subnet.network_address + subnet.num_addresses - 3)
+    else:
+        master = ipaddress.ip_network(private.get("masterIpv4CidrBlock") or "172.16.0.0/28")
+        private_ip = str(master.network_address + 2)
     digest = hashlib.sha256(f"{stack}/{path}".encode()).digest()
     public_ip = f"34.{digest[0]}.{digest[1]}.{digest[2] or 1}"
     endpoint = private_ip if private.get("enablePrivateEndpoint") else public_ip
     private.update(
-        {"privateEndpoint": private_ip, "publicEndpoint": public_ip, "peeringName": f"gke-n{digest.hex()[:16]}-peer"}
+        {
+            "privateEndpoint": private_ip,
+            "publicEndpoint": public_ip,
+            # A PSC control plane is reached through an endpoint in the cluster's network, with no peering.
+            "peeringName": "" if psc_subnet else f"gke-n{digest.hex()[:16]}-peer",
+        }
     )
     master_auth = dict(inputs.get("masterAuth") or {})
     master_auth.update({"clusterCaCertificate": _ca_certificate(f"{stack}/{path}"), "clientCertificate": ""})
@@ -222,6 +239,11 @@ def _node_pool(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
 RESOURCES = {
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
+    "gcp:compute/networkPeering:NetworkPeering": lambda name, inputs, stack: {
+        "id": f"{inputs.get('network')}/{inputs.get('name') or name}",
+        "state": "ACTIVE",
+        "stateDetails": "[2026-01-01T00:00:00Z]: Connected.",
+    },
     "gcp:compute/router:Router": _router,
     "gcp:compute/routerNat:RouterNat": _router_nat,
     "gcp:kms/keyRing:KeyRing": _key_ring,

@@ -46,6 +46,8 @@ AWS_INTERFACE_ENDPOINT_HOURLY = 0.01
 """Per interface endpoint per availability zone (subnet)."""
 AWS_KMS_KEY_MONTHLY = 1.0
 AWS_ROUTE53_ZONE_MONTHLY = 0.50
+AWS_TGW_ATTACHMENT_HOURLY = 0.05
+"""Per transit gateway attachment hour, us-east-1 (https://aws.amazon.com/transit-gateway/pricing/); data extra."""
 
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"aws": AWS_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
@@ -84,6 +86,9 @@ COSTS: Mapping[str, CostModel] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": _aws_interface_endpoint,
     "aws:kms/key:Key": per_month(AWS_KMS_KEY_MONTHLY, "KMS key"),
     "aws:route53/zone:Zone": per_month(AWS_ROUTE53_ZONE_MONTHLY, "hosted zone"),
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": per_hour(
+        AWS_TGW_ATTACHMENT_HOURLY, "transit gateway attachment"
+    ),
 }
 
 FREE: frozenset[str] = frozenset(
@@ -118,6 +123,9 @@ FREE: frozenset[str] = frozenset(
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:ec2/flowLog:FlowLog",
         "aws:route53/record:Record",
+        # Peering has no hourly charge; traffic across it is billed as data transfer
+        # (https://aws.amazon.com/vpc/pricing/, VPC peering).
+        "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -162,6 +170,9 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "aws:lb/loadBalancer:LoadBalancer": 180.0,
     "aws:route53/zone:Zone": 45.0,
     "aws:route53/record:Record": 40.0,
+    # A same-account peering is accepted on creation; an attachment turns `available` once its ENIs are up.
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": 10.0,
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": 90.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(

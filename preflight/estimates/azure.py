@@ -96,6 +96,8 @@ COSTS: Mapping[str, CostModel] = {
     "azure-native:network:LoadBalancer": per_hour(AZURE_LOAD_BALANCER_HOURLY, "Standard load balancer"),
     "azure-native:keyvault:Key": _azure_key,
     "azure-native:dns:Zone": per_month(AZURE_DNS_ZONE_MONTHLY, "DNS zone"),
+    # A private zone is priced as a hosted zone (https://azure.microsoft.com/pricing/details/dns/).
+    "azure-native:privatedns:PrivateZone": per_month(AZURE_DNS_ZONE_MONTHLY, "private DNS zone"),
 }
 
 FREE: frozenset[str] = frozenset(
@@ -116,6 +118,10 @@ FREE: frozenset[str] = frozenset(
         "azure-native:keyvault:Vault",
         "azure-native:containerservice:MaintenanceConfiguration",
         "azure-native:operationalinsights:Workspace",
+        # Peering bills the gigabytes that cross it, and a zone link with no auto-registration is free
+        # (https://azure.microsoft.com/pricing/details/virtual-network/, .../pricing/details/dns/).
+        "azure-native:network:VirtualNetworkPeering",
+        "azure-native:privatedns:VirtualNetworkLink",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -143,6 +149,9 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "azure-native:keyvault:Key": 5.0,
     "azure-native:operationalinsights:Workspace": 30.0,
     "azure-native:dns:Zone": 30.0,
+    "azure-native:privatedns:PrivateZone": 30.0,
+    "azure-native:privatedns:VirtualNetworkLink": 30.0,
+    "azure-native:network:VirtualNetworkPeering": 15.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(

@@ -143,6 +143,9 @@ FREE: frozenset[str] = frozenset(
         "gcp:projects/service:Service",
         "gcp:kms/keyRing:KeyRing",
         "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+        # Peering has no standing charge; traffic across it is billed as VM egress within Google Cloud
+        # (https://cloud.google.com/vpc/network-pricing, VPC Network Peering).
+        "gcp:compute/networkPeering:NetworkPeering",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -155,6 +158,7 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "gcp:compute/router:Router": 20.0,
     "gcp:compute/routerNat:RouterNat": 25.0,
     "gcp:compute/firewall:Firewall": 12.0,
+    "gcp:compute/networkPeering:NetworkPeering": 20.0,
     "gcp:compute/address:Address": 5.0,
     "gcp:compute/globalAddress:GlobalAddress": 12.0,
     "gcp:serviceaccount/account:Account": 5.0,

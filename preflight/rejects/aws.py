@@ -7,6 +7,7 @@ cites its source. IAM facts (the managed policy catalogue, the linter) live in
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -301,6 +302,32 @@ def karpenter_finds_subnets(r: Registration, plan: Plan) -> Iterator[Rejection]:
             )
 
 
+def peered_ranges_do_not_overlap(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """ "You cannot create a VPC peering connection between VPCs that have matching or overlapping IPv4 or IPv6
+    CIDR blocks": https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html (peering limitations).
+
+    The peer's ranges are what the requester's own route tables send over the peering.
+    """
+    inputs = view(r)
+    vpc = next((v for v in plan.resources("aws:ec2/vpc:Vpc") if v.id == inputs.get("vpcId")), None)
+    cidr = view(vpc).get("cidrBlock") if vpc is not None else None
+    if vpc is None or not known(cidr):
+        return
+    own_tables = {t.id for t in plan.resources("aws:ec2/routeTable:RouteTable") if view(t).get("vpcId") == vpc.id}
+    for route in plan.resources("aws:ec2/route:Route"):
+        route_inputs = view(route)
+        peer = route_inputs.get("destinationCidrBlock")
+        if route_inputs.get("vpcPeeringConnectionId") != r.id or route_inputs.get("routeTableId") not in own_tables:
+            continue
+        if known(peer) and ipaddress.ip_network(str(peer)).overlaps(ipaddress.ip_network(str(cidr))):
+            yield reject(
+                r,
+                "peerVpcId",
+                f"the peer's range {peer} overlaps the VPC's {cidr}; AWS refuses to peer overlapping VPCs",
+                "https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html",
+            )
+
+
 RULES: Table = {
     # Managed policy ARNs exist, at their path: the catalogue of AWS managed policies (awsiam).
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (managed_policy_exists,),
@@ -317,6 +344,7 @@ RULES: Table = {
     "aws:eks/accessEntry:AccessEntry": (creator_entry_conflicts,),
     "aws:eks/nodeGroup:NodeGroup": (node_group_version, node_group_scaling, node_group_launch_template),
     EKS: (lb_controller_finds_subnets,),
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": (peered_ranges_do_not_overlap,),
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": (karpenter_finds_subnets,),
 }
 

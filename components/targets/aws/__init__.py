@@ -27,6 +27,7 @@ from components.targets.aws import (
     addons,
     capabilities,
     control_plane,
+    deployer,
     identity,
     karpenter,
     keys,
@@ -99,6 +100,10 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         self.node_groups = groups
         ha = environment != "dev"
         infra_ready: list[pulumi.Resource] = [*groups, *base_addons, *addons.after_nodes(self, groups, ha)]
+        hub = spec.deployer.hub if spec.deployer is not None else None
+        if hub is not None:
+            # Every Kubernetes call waits for the path from the hub, where `pulumi up` runs.
+            infra_ready.extend(deployer.join(self, hub, self.network, self.cluster))
 
         endpoint = self.cluster.endpoint
         config = pulumi.Output.all(endpoint, self.cluster.certificate_authority.data).apply(

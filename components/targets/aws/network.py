@@ -6,7 +6,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -30,6 +30,8 @@ class Network:
     public: list[pulumi.Input[str]]
     private_by_zone: Mapping[str, pulumi.Input[str]]
     """Zone -> private subnet id; empty for an `existingVpc`, whose subnets' zones are not known here."""
+    route_tables: list[pulumi.Input[str]] = field(default_factory=list)
+    """Ids of the route tables the stack created (public, then one per zone); empty for an `existingVpc`."""
 
 
 def cluster_zones(named: Sequence[str], available: Sequence[str], count: int) -> list[str]:
@@ -182,6 +184,7 @@ def build(c: AwsCluster, logs_key: aws.kms.Key) -> Network:
     private_cidrs, public_cidrs = split_network(spec.network.cidr, len(c.zones))
     public_ids: list[pulumi.Input[str]] = []
     private_ids: list[pulumi.Input[str]] = []
+    tables: list[pulumi.Input[str]] = [public_rt.id]
     nats: list[aws.ec2.NatGateway] = []
     for i, zone in enumerate(c.zones):
         pub = aws.ec2.Subnet(
@@ -228,4 +231,5 @@ def build(c: AwsCluster, logs_key: aws.kms.Key) -> Network:
         )
         aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=priv.id, route_table_id=rt.id, opts=c.opts())
         private_ids.append(priv.id)
-    return Network(vpc.id, private_ids, public_ids, dict(zip(c.zones, private_ids, strict=True)))
+        tables.append(rt.id)
+    return Network(vpc.id, private_ids, public_ids, dict(zip(c.zones, private_ids, strict=True)), tables)

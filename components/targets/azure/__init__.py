@@ -32,7 +32,7 @@ from pulumi_azure_native import authorization, containerservice
 
 from components.cluster import Capabilities, KubernetesCluster
 from components.spec import AzureSpec, Environment, Problem
-from components.targets.azure import capabilities, control_plane, identity, kubeconfig, network, nodes
+from components.targets.azure import capabilities, control_plane, deployer, identity, kubeconfig, network, nodes
 
 
 class AzureCluster(KubernetesCluster[AzureSpec]):
@@ -79,7 +79,11 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
         kms = control_plane.secrets_key(self, plane_identity)
         grants = identity.control_plane_grants(self, plane_identity, kms.vault, net.vnet)
         logs = control_plane.workspace(self)
-        cluster = control_plane.build(self, net, plane_identity, kms, logs, grants)
+        hub = spec.deployer.hub if spec.deployer is not None else None
+        dns_zone = deployer.zone(self, hub, plane_identity) if hub is not None else None
+        cluster = control_plane.build(self, net, plane_identity, kms, logs, grants, dns_zone)
+        # Every Kubernetes call waits for the path from the hub, where `pulumi up` runs.
+        joined = deployer.peer(self, hub, net.vnet) if hub is not None else []
         self.cluster = cluster
         pools = nodes.build(self, cluster, net.nodes.id)
         maintenance = control_plane.maintenance(self, cluster)
@@ -105,7 +109,7 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
             endpoint=fqdn.apply(lambda f: f"https://{f}:443"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
-            ready=[cluster, *pools, *maintenance, *admins, insights],
+            ready=[cluster, *pools, *maintenance, *admins, insights, *joined],
         )
 
     def capabilities(self) -> Capabilities:

@@ -16,6 +16,7 @@ from components.targets.azure import nodes
 
 if TYPE_CHECKING:
     from components.targets.azure import AzureCluster
+    from components.targets.azure.deployer import Zone
     from components.targets.azure.identity import Grants
     from components.targets.azure.network import Network
 
@@ -141,6 +142,7 @@ def build(
     kms: Kms,
     workspace: operationalinsights.Workspace,
     grants: Grants,
+    dns_zone: Zone | None = None,
 ) -> containerservice.ManagedCluster:
     """The cluster, with its first system pool inline (AKS requires one at creation)."""
     spec, name, location, environment, rg = c.spec, c.spec.name, c.spec.region, c.environment, c.resource_group.name
@@ -152,8 +154,11 @@ def build(
         "disable_run_command": environment == "prod",
     }
     if spec.api_access.private:
+        # The stack's own zone when a hub must resolve the name (deployer.py), else one AKS makes and keeps.
         api_access.update(
-            enable_private_cluster=True, enable_private_cluster_public_fqdn=False, private_dns_zone="system"
+            enable_private_cluster=True,
+            enable_private_cluster_public_fqdn=False,
+            private_dns_zone=dns_zone.id if dns_zone is not None else "system",
         )
     else:
         api_access["authorized_ip_ranges"] = list(spec.api_access.public_cidrs)
@@ -227,7 +232,9 @@ def build(
         },
         tags=tags,
         opts=c.child_opts(
-            stateful=True, ignore_changes=CLUSTER_IGNORE, depends_on=[grants.kms, grants.kms_link, grants.network]
+            stateful=True,
+            ignore_changes=CLUSTER_IGNORE,
+            depends_on=[grants.kms, grants.kms_link, grants.network, *(dns_zone.ready if dns_zone else [])],
         ),
     )
     return cluster

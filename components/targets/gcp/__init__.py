@@ -18,7 +18,7 @@ import pulumi_gcp as gcp
 
 from components.cluster import Capabilities, KubernetesCluster
 from components.spec import Environment, GcpSpec, Problem
-from components.targets.gcp import capabilities, control_plane, identity, kubeconfig, network, nodes
+from components.targets.gcp import capabilities, control_plane, deployer, identity, kubeconfig, network, nodes
 from components.targets.gcp.control_plane import MIN_MAINTENANCE_HOURS
 
 
@@ -34,6 +34,15 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
                     spec.maintenance.hours,
                     f"an integer >= {MIN_MAINTENANCE_HOURS} on gcp "
                     "(GKE needs 48 h of maintenance availability in any 32 days)",
+                )
+            )
+        if spec.deployer is not None and spec.deployer.hub is not None and "master_cidr" in spec.model_fields_set:
+            problems.append(
+                Problem(
+                    "masterCidr",
+                    spec.master_cidr,
+                    "unset with deployer.hub: the control plane is then a Private Service Connect one, "
+                    "with its endpoint in the nodes' subnetwork (network.cidr)",
                 )
             )
         master = ipaddress.ip_network(spec.master_cidr)
@@ -80,6 +89,9 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
             nodes.node_pool(self, pool, cluster, node_identity.account, zones, resource_labels)
             for pool in spec.node_pools
         ]
+        hub = spec.deployer.hub if spec.deployer is not None else None
+        # Every Kubernetes call waits for the path from the hub, where `pulumi up` runs.
+        joined = deployer.join(self, hub, net) if hub is not None else []
         self.external_dns_values = identity.external_dns(self)
 
         context = f"gke_{project}_{location}_{name}"
@@ -91,7 +103,7 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
             endpoint=cluster.endpoint.apply(lambda e: f"https://{e}"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
-            ready=pools,
+            ready=[*pools, *joined],
         )
 
     def capabilities(self) -> Capabilities:

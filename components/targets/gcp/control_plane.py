@@ -197,14 +197,20 @@ def build(
         gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=cidr, display_name=f"allowed-{i}")
         for i, cidr in enumerate(spec.api_access.public_cidrs)
     ]
+    hub = spec.deployer.hub if spec.deployer is not None else None
     if spec.api_access.private:
-        # The only way in is from the VPC itself (a CI runner or bastion in the node subnet).
-        authorized.insert(
-            0,
+        # The only ways in: the VPC itself, and the deployer's hub peered with it (deployer.py).
+        authorized[:0] = [
             gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
                 cidr_block=spec.network.cidr, display_name="node-subnet"
             ),
-        )
+            *(
+                gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                    cidr_block=cidr, display_name=f"deployer-hub-{j}"
+                )
+                for j, cidr in enumerate(hub.cidrs if hub is not None else [])
+            ),
+        ]
     window = maintenance_window(spec.maintenance.day, spec.maintenance.start, spec.maintenance.hours)
     shielded = {"enable_secure_boot": True, "enable_integrity_monitoring": True}
 
@@ -242,7 +248,11 @@ def build(
         private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
             enable_private_nodes=True,
             enable_private_endpoint=spec.api_access.private,
-            master_ipv4_cidr_block=spec.master_cidr,
+            # With a hub, the control plane is a Private Service Connect one whose endpoint is an address of the
+            # nodes' subnetwork, which the peered hub reaches; a peering-based one sits in Google's own network
+            # that no peer of the cluster's network reaches (deployer.py).
+            master_ipv4_cidr_block=None if hub is not None else spec.master_cidr,
+            private_endpoint_subnetwork=network.subnet.id if hub is not None else None,
             master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
                 enabled=spec.api_access.private
             ),
