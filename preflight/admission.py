@@ -205,7 +205,13 @@ def _review(plan: Plan) -> Review:
     seen_objects: list[tuple[str, Mapping[str, Any]]] = []
     for cluster in found:
         crds = validate.crds_of(
-            [(f"chart {r.chart.key} {r.chart.version}" if r.chart else r.subject, crd) for r, crd in cluster.crds()]
+            [
+                *((f"installed by the cloud on cluster {cluster.name}", crd) for crd in cluster.cloud_crds),
+                *(
+                    (f"chart {r.chart.key} {r.chart.version}" if r.chart else r.subject, crd)
+                    for r, crd in cluster.crds()
+                ),
+            ]
         )
         for r in cluster.releases:
             if r.chart is None:

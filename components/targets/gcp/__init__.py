@@ -81,6 +81,7 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
             for pool in spec.node_pools
         ]
         self.external_dns_values = identity.external_dns(self)
+        self.acme_dns01, self.cert_manager_values = identity.cert_manager(self)
 
         context = f"gke_{project}_{location}_{name}"
         config = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
