@@ -21,6 +21,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from components.targets import REGISTRY
 from components.workloads.charts import Chart, locked
 from preflight import mirror
 from preflight.engine import UNKNOWN, Plan, Registration, reveal
@@ -288,8 +289,6 @@ def cloud_crds(component_type: str, minor: str) -> list[dict[str, Any]]:
 
     A target component's class is named like its type token's last part (`orquestra:targets:DigitalOceanCluster`).
     """
-    from components.targets import REGISTRY
-
     if not component_type.startswith("orquestra:targets:"):
         return []
     for target in REGISTRY.values():
