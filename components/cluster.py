@@ -26,8 +26,12 @@ NodeAutoscaler = Literal["karpenter", "cluster-autoscaler", "cloud", "none"]
 PodIdentity = Literal[
     "eks-pod-identity", "irsa", "gke-workload-identity", "azure-workload-identity", "oke-workload-identity", "none"
 ]
-ManagedService = Literal["metrics-server"]
-"""A platform service some clouds run and reconcile themselves, named like the platform's own release of it."""
+ManagedService = Literal["metrics-server", "gateway-api-crds"]
+"""A platform service some clouds run and reconcile themselves, named like the platform's own release of it, or
+like a part of one (`MANAGED_PARTS`)."""
+MANAGED_PARTS: Mapping[str, str] = {"gateway-api-crds": "gateway-crds"}
+"""Managed services that are part of one of the platform's releases -> that release, which then leaves the part out
+(the Gateway API's CRDs ride in the gateway-crds release with Envoy Gateway's own)."""
 
 TAINT_EFFECTS: Mapping[str, str] = {
     "NoSchedule": "NO_SCHEDULE",
@@ -67,6 +71,9 @@ class Capabilities:
     """cert-manager's `dns01` solver for `platform.dns.zone` (`{"route53": {...}}`); {} without a zone or solver."""
     cert_manager_values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values the target adds for cert-manager: the identity its DNS-01 solver acts as."""
+    cert_manager_secrets: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
+    """Secrets (name -> data) the DNS-01 solver reads in cert-manager's namespace, e.g. an API token where the
+    cloud's DNS has no pod identity; the platform creates them, secret, before the ClusterIssuer."""
     managed_services: frozenset[ManagedService] = frozenset()
     """Platform services the cloud already runs and keeps reconciling; the workloads layer installs only the rest,
     since a second release of the same objects fails (Helm will not adopt what another owner keeps rewriting)."""

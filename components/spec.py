@@ -54,7 +54,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 IDENTITY_TARGETS = frozenset(key for key, target in REGISTRY.items() if target.gives_pod_identity)
 
 # Values under these keys are never echoed in an error message.
-SECRET_KEYS = frozenset({"kubeconfig", "privateKey", "password", "token"})
+SECRET_KEYS = frozenset({"kubeconfig", "privateKey", "password", "token", "dnsToken"})
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=24)]
@@ -807,6 +807,8 @@ class AzureSpec(CloudCluster):
     local_accounts: bool = True
     maintenance: MaintenanceWindow = MaintenanceWindow()
     deployer: AzureDeployer | None = None
+    dns_resource_group: syntax.AzureResourceGroup | None = None
+    """The resource group of the Azure DNS zone `platform.dns.zone`, in the deployer's subscription."""
 
     hub_kind: ClassVar[str | None] = "a hub VNet to peer with"
 
@@ -845,6 +847,9 @@ class DigitalOceanSpec(CloudCluster):
     auto_upgrade: bool = True
     surge_upgrade: bool = True
     maintenance: MaintenanceWindow = MaintenanceWindow()
+    dns_token: SecretStr | None = None
+    """A DigitalOcean API token that may edit the DNS domain `platform.dns.zone`, for cert-manager's DNS-01 solver
+    (a secret: pulumi config set --secret --path)."""
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"network": {"zones": 1}, "nodePools": _pools(1, 3)},
@@ -1445,7 +1450,7 @@ def _small_int(value: Any) -> bool:
 def _show(value: Any, path: str) -> str:
     """A value as an error line shows it: briefly, on one line, and never anything that may be a secret."""
     last = re.split(r"[.\[]", path)[-1]
-    if last in SECRET_KEYS or isinstance(value, SecretStr):
+    if (last in SECRET_KEYS and value is not None) or isinstance(value, SecretStr):
         return "[secret]"
     if isinstance(value, Mapping):
         return "a mapping"
@@ -1588,7 +1593,7 @@ def _validation_lines(prefix: str, root: Any, data: Any, exc: ValidationError) -
                     path,
                     value,
                     "a plain value: this key takes no secret (secure: values go in kubeconfig, "
-                    "ssh.privateKey or a workload's env)",
+                    "ssh.privateKey, dnsToken or a workload's env)",
                 )
             )
         elif err["type"] == "extra_forbidden":
@@ -1692,7 +1697,7 @@ def _target_problems(cluster: ClusterBase, local: bool) -> Iterator[Problem]:
 
 
 # Fields whose value is a secret whether or not the stack file encrypted it (SecretStr in the models).
-_SECRET_FIELD = re.compile(r"clusters\[\d+\]\.(kubeconfig|managementKubeconfig|ssh\.privateKey)")
+_SECRET_FIELD = re.compile(r"clusters\[\d+\]\.(kubeconfig|managementKubeconfig|ssh\.privateKey|dnsToken)")
 # No plain key or value of the spec needs more; a longer one is refused before any pattern reads it.
 MAX_TEXT = 16384
 
@@ -1730,7 +1735,7 @@ def _credentials(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                     path,
                     value,
                     "no key or token in plain text (secrets go only in kubeconfig, managementKubeconfig, "
-                    "ssh.privateKey or a workload's env, set with pulumi config set --secret --path)",
+                    "ssh.privateKey, dnsToken or a workload's env, set with pulumi config set --secret --path)",
                 ),
             )
 

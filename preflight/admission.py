@@ -225,6 +225,7 @@ def _review(plan: Plan) -> Review:
         crds = validate.crds_of(
             [
                 *referenced,
+                *((f"installed by the cloud on cluster {cluster.name}", crd) for crd in cluster.cloud_crds),
                 *(
                     (f"chart {r.chart.key} {r.chart.version}" if r.chart else r.subject, crd)
                     for r, crd in cluster.crds()

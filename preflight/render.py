@@ -10,6 +10,7 @@ holds for the version the program pins, and returns the objects Helm would apply
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from components.targets import REGISTRY
 from components.workloads.charts import Chart, locked
 from preflight import mirror
 from preflight.engine import UNKNOWN, Plan, Registration, reveal
@@ -228,6 +230,8 @@ class Cluster:
     releases: list[Release] = field(default_factory=list)
     objects: list[Registration] = field(default_factory=list)
     """The program's own Kubernetes objects on this cluster (every type but Release)."""
+    cloud_crds: list[dict[str, Any]] = field(default_factory=list)
+    """CRDs the cloud itself installs and keeps on the cluster (`cloud_crds`), which no release carries."""
 
     def crds(self) -> list[tuple[Release, dict[str, Any]]]:
         return [(r, obj) for r in self.releases for obj in r.installed if obj.get("kind") == "CustomResourceDefinition"]
@@ -256,7 +260,8 @@ def clusters(plan: Plan) -> list[Cluster]:
         component = by_urn.get(p.parent)
         version = (component.outputs.get("kubernetesVersion") if component else None) or p.inputs.get("version")
         name = p.name.removesuffix("-k8s")
-        found[p.urn] = Cluster(name, minor_of(version if isinstance(version, str) else None))
+        minor = minor_of(version if isinstance(version, str) else None)
+        found[p.urn] = Cluster(name, minor, cloud_crds=cloud_crds(component.type if component else "", minor))
     for r in plan.registrations:
         if not r.type.startswith("kubernetes:") or not r.provider:
             continue
@@ -268,7 +273,7 @@ def clusters(plan: Plan) -> list[Cluster]:
         else:
             cluster.objects.append(r)
     for cluster in found.values():
-        extra = _api_versions([crd for _, crd in cluster.crds()])
+        extra = _api_versions([*cluster.cloud_crds, *(crd for _, crd in cluster.crds())])
         if extra:
             cluster.releases = [
                 _release(r.registration, cluster, extra)
@@ -277,6 +282,20 @@ def clusters(plan: Plan) -> list[Cluster]:
                 for r in cluster.releases
             ]
     return [c for c in found.values() if c.releases or c.objects]
+
+
+def cloud_crds(component_type: str, minor: str) -> list[dict[str, Any]]:
+    """The CRDs a target's cloud installs on each cluster it creates: its answers module's `cluster_crds(minor)`.
+
+    A target component's class is named like its type token's last part (`orquestra:targets:DigitalOceanCluster`).
+    """
+    if not component_type.startswith("orquestra:targets:"):
+        return []
+    for target in REGISTRY.values():
+        if target.answers and target.component.rsplit(":", 1)[-1] == component_type.rsplit(":", 1)[-1]:
+            answer = getattr(importlib.import_module(target.answers), "cluster_crds", None)
+            return list(answer(minor)) if answer else []
+    return []
 
 
 def _release(reg: Registration, cluster: Cluster, api_versions: Sequence[str] = ()) -> Release:
@@ -319,7 +338,8 @@ def wire(value: Any) -> Any:
 def manifest(reg: Registration) -> dict[str, Any]:
     """A registered Kubernetes object as the manifest the provider sends (secret markers removed).
 
-    A top-level field unknown until deployment (a Secret's `stringData` from a secret the offline plan cannot
-    decrypt) is left out: its value cannot be validated here, and "" would be refused for the wrong reason.
+    A whole field that is unknown offline is left out rather than sent as "": a Secret's `stringData` made from an
+    encrypted stack value is one unknown map (pulumi_kubernetes wraps it in `Output.secret` whole), and nothing in it
+    can be checked before deployment.
     """
     return {k: wire(v) for k, v in reveal(reg.inputs).items() if not k.startswith("__") and v is not UNKNOWN}

@@ -88,10 +88,13 @@ def test_the_spec_model_is_the_one_the_registry_names(target: Target) -> None:
 
 
 def test_a_managed_platform_service_is_one_the_platform_would_otherwise_install() -> None:
-    """A target declares what its cloud runs by the name of the platform's own release, or it skips nothing."""
+    """A target declares what its cloud runs by the name of the platform's own release (or a part of one), or it
+    skips nothing."""
     from components.workloads import charts
 
-    assert set(get_args(cluster.ManagedService)) <= set(charts.ALL)
+    parts = cluster.MANAGED_PARTS
+    assert set(parts.values()) <= set(charts.ALL)
+    assert set(get_args(cluster.ManagedService)) <= set(charts.ALL) | set(parts)
 
 
 def test_pod_identity_kinds_are_the_capability_literal() -> None:

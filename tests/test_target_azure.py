@@ -443,7 +443,7 @@ def test_dev_capabilities_follow_its_zones() -> None:
 def test_workload_identity_trusts_exactly_one_service_account_through_the_oidc_issuer() -> None:
     plan = with_identity().plan
     identity = plan.one(IDENTITY, "weu-prod-payments-api-identity")
-    federated = plan.one(FEDERATED)
+    (federated,) = [f for f in plan.resources(FEDERATED) if f.plain["resourceName"] == "weu-prod-payments-api"]
     mc = plan.one(AKS)
     assert federated.plain["issuer"] == answers.oidc_issuer(WITH_IDENTITY, mc.plain["resourceName"], "westeurope")
     assert federated.plain["subject"] == "system:serviceaccount:payments:api"
@@ -454,7 +454,7 @@ def test_workload_identity_trusts_exactly_one_service_account_through_the_oidc_i
         "azure.workload.identity/client-id": answers.identity_client(WITH_IDENTITY, "weu-prod-payments-api")
     }
     workload = plan.one("orquestra:workloads:Service", "weu-prod-api")
-    assert identity.parent == workload.urn and federated.parent == identity.urn
+    assert identity.parent == federated.parent == workload.urn
     assert (
         identity.plain["resourceGroupName"]
         == plan.one("azure-native:resources:ResourceGroup").plain["resourceGroupName"]

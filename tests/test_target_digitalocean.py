@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from components.targets.digitalocean.tags import do_tags
+from preflight import admission
 from preflight.answers.digitalocean import KUBERNETES_VERSIONS
 from preflight.engine import Plan, Registration, Secret
 from tests.harness import build_spec, plan_spec, plan_stack
@@ -312,3 +313,22 @@ def test_world_open_api_is_refused() -> None:
     plan = dev_plan(apiAccess={"publicCidrs": ["0.0.0.0/0"]})
     assert any("apiAccess.publicCidrs[0]" in e for e in plan.errors), plan.errors
     assert plan.resources(CLUSTER) == []
+
+
+def test_doks_keeps_its_own_gateway_api_crds_and_the_platform_installs_only_envoy_gateways() -> None:
+    """DOKS installs and manages the Gateway API CRDs on VPC-native clusters from 1.33; a second owner would fail.
+
+    Source: https://docs.digitalocean.com/products/kubernetes/how-to/use-gateway-api/
+    """
+    plan = plan_stack("prod-do")
+    assert plan.one(CLUSTER).plain["clusterSubnet"]  # VPC-native networking
+    crds = plan.one("kubernetes:helm.sh/v3:Release", "shop-fra-gateway-crds").plain["values"]["crds"]
+    assert crds["gatewayAPI"]["enabled"] is False and crds["envoyGateway"]["enabled"] is True
+    (cluster,) = admission.review(plan).clusters
+    served = {crd["spec"]["names"]["kind"] for crd in cluster.cloud_crds}
+    assert {"Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "ReferenceGrant"} <= served
+    # The program's Gateway and GatewayClass are validated against them, with nothing rejected.
+    assert [r.line() for r in admission.review(plan).rejections] == []
+    # Elsewhere the platform still installs the Gateway API's CRDs itself.
+    other = plan_stack("prod-aws").one("kubernetes:helm.sh/v3:Release", "eks-prod-gateway-crds").plain["values"]
+    assert other["crds"]["gatewayAPI"]["enabled"] is True

@@ -6,6 +6,7 @@ import importlib.util
 import ipaddress
 import json
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -788,3 +789,35 @@ def test_kube_vip_objects_validate_against_each_supported_kubernetes(version: st
         kubernetes_validate.validate(doc, desired_version=f"{version}.0", strict=True)
     policy = k3s.audit_policy()
     assert policy["apiVersion"] == "audit.k8s.io/v1" and policy["rules"][-1] == {"level": "Metadata"}
+
+
+def _seconds(duration: str) -> int:
+    """A Pulumi custom timeout ("35m", "90s", "1h") in seconds."""
+    value, unit = int(duration[:-1]), duration[-1]
+    return value * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+def _script_limit(name: str) -> int:
+    """The longest a script can run by its own limits: each `timeout N`, `--max-time N` and default wait, summed."""
+    text = (SCRIPTS / name).read_text()
+    limits = [int(n) for n in re.findall(r"(?:\btimeout|--max-time) (\d+)\b", text)]
+    limits += [int(n) for n in re.findall(r'^\w+_(?:TIMEOUT|SECONDS)="\$\{\w+:-(\d+)\}"', text, re.MULTILINE)]
+    return sum(limits)
+
+
+@pytest.mark.parametrize("stack", ["onprem", "hybrid"])
+def test_every_remote_command_has_a_pulumi_timeout_beyond_its_scripts_own_limits(stack: str) -> None:
+    """Nothing in `pulumi up` may wait forever on a node: each remote command fails after a deadline of its own.
+
+    The script's limits end a stuck step on the node; the resource's timeout ends the operation when the SSH
+    session itself stalls.
+    """
+    commands = plan_stack(stack).resources("command:remote:Command")
+    assert commands
+    for reg in commands:
+        assert set(reg.custom_timeouts) == {"create", "update", "delete"}, reg.name
+        script = "kubeconfig.sh" if reg.name.endswith("-kubeconfig") else "k3s-node.sh"
+        limit = _script_limit(script)
+        assert limit > 0
+        for operation in ("create", "update"):
+            assert _seconds(reg.custom_timeouts[operation]) > limit, (reg.name, operation, limit)

@@ -480,10 +480,13 @@ def test_cloud_gateway_uses_the_targets_internal_annotations(tmp_path: Path) -> 
 
 
 def test_external_dns_follows_the_zone_and_the_targets_provider(tmp_path: Path) -> None:
-    plan = plan_stack("prod-gcp")
-    assert "external-dns" not in releases(plan)
     config = stackconfig.load(engine.PROJECT_DIR, "prod-gcp")
     clusters = config.values["orquestra:clusters"]
+    clusters[0] = {**clusters[0], "platform": {}}
+    without_zone = engine.run(
+        stackconfig.StackConfig("orquestra", "prod-gcp-nodns", {**config.values, "orquestra:clusters": clusters}, [])
+    )
+    assert "external-dns" not in releases(without_zone)
     clusters[0] = {**clusters[0], "platform": {"dns": {"zone": "prod.example.com"}}}
     with_zone = engine.run(
         stackconfig.StackConfig("orquestra", "prod-gcp-dns", {**config.values, "orquestra:clusters": clusters}, [])
@@ -494,8 +497,14 @@ def test_external_dns_follows_the_zone_and_the_targets_provider(tmp_path: Path) 
     assert values["domainFilters"] == ["prod.example.com"]
     assert values["policy"] == "sync"
     assert "iam.gke.io/gcp-service-account" in values["serviceAccount"]["annotations"]
-    member = with_zone.one("gcp:projects/iAMMember:IAMMember", f"{clusters[0]['name']}-external-dns-dns-admin")
-    assert member.plain["role"] == "roles/dns.admin"
+    # Records only: a custom role without roles/dns.admin's zone, key and policy permissions.
+    member = with_zone.one("gcp:projects/iAMMember:IAMMember", f"{clusters[0]['name']}-external-dns-dns")
+    role = next(
+        r for r in with_zone.resources("gcp:projects/iAMCustomRole:IAMCustomRole") if r.id == member.plain["role"]
+    )
+    permissions = set(role.plain["permissions"])
+    assert {"dns.resourceRecordSets.create", "dns.changes.create", "dns.managedZones.list"} <= permissions
+    assert not permissions & {"dns.managedZones.create", "dns.managedZones.delete", "dns.managedZones.update"}
     on_existing = plan_env(
         "dev",
         existing(platform={"dns": {"zone": "lab.example.com"}}),

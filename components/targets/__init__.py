@@ -115,6 +115,7 @@ REGISTRY: Mapping[str, Target] = {
             rules="policies.rules.gcp",
             docs="docs/targets/gcp.md",
             tests="tests/test_target_gcp.py",
+            acme_dns01="cloudDNS",
         ),
         Target(
             key="azure",
@@ -130,6 +131,7 @@ REGISTRY: Mapping[str, Target] = {
             rules="policies.rules.azure",
             docs="docs/targets/azure.md",
             tests="tests/test_target_azure.py",
+            acme_dns01="azureDNS",
         ),
         Target(
             key="digitalocean",
@@ -145,6 +147,7 @@ REGISTRY: Mapping[str, Target] = {
             rules="policies.rules.digitalocean",
             docs="docs/targets/digitalocean.md",
             tests="tests/test_target_digitalocean.py",
+            acme_dns01="digitalocean",
         ),
         Target(
             key="oci",

@@ -91,8 +91,9 @@ def envoy_gateway_values(environment: str) -> dict[str, Any]:
     }
 
 
-def gateway_crds_values() -> dict[str, Any]:
-    return {"crds": {"gatewayAPI": {"enabled": True, "channel": "standard"}, "envoyGateway": {"enabled": True}}}
+def gateway_crds_values(gateway_api: bool = True) -> dict[str, Any]:
+    """Envoy Gateway's CRDs always; the Gateway API's standard channel unless the cloud installs and keeps it."""
+    return {"crds": {"gatewayAPI": {"enabled": gateway_api, "channel": "standard"}, "envoyGateway": {"enabled": True}}}
 
 
 def cert_manager_values(environment: str) -> dict[str, Any]:
@@ -324,7 +325,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-gateway-crds",
                 "gateway-crds",
                 charts.GATEWAY_CRDS,
-                gateway_crds_values(),
+                gateway_crds_values(gateway_api="gateway-api-crds" not in caps.managed_services),
                 opts,
                 depends_on=[namespace],
             )
@@ -414,13 +415,26 @@ class Platform(pulumi.ComponentResource):
     def _issuer(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
         name, cert_manager = cluster.spec.name, cluster.spec.platform.cert_manager
         if cluster.spec.certificate_issuer == "acme":
+            solver = acme_solver(cluster)
+            # A ClusterIssuer's solver reads its Secrets in cert-manager's namespace (--cluster-resource-namespace).
+            # Source: https://cert-manager.io/docs/configuration/#cluster-resource-namespace
+            secrets = cluster.capabilities().cert_manager_secrets if "dns01" in solver else {}
+            credentials = [
+                k8s.core.v1.Secret(
+                    f"{name}-{secret}",
+                    metadata={"name": secret, "namespace": charts.CERT_MANAGER.namespace},
+                    string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+                    opts=opts,
+                )
+                for secret, data in secrets.items()
+            ]
             k8s.apiextensions.CustomResource(
                 f"{name}-cluster-issuer",
                 api_version="cert-manager.io/v1",
                 kind="ClusterIssuer",
                 metadata={"name": issuer_name(cluster)},
-                spec=cluster_issuer_spec(cert_manager.acme_email, cert_manager.acme_server, acme_solver(cluster)),
-                opts=opts,
+                spec=cluster_issuer_spec(cert_manager.acme_email, cert_manager.acme_server, solver),
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=credentials)),
             )
             return
         self_signed = k8s.apiextensions.CustomResource(

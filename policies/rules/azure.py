@@ -105,6 +105,24 @@ def _autoscaling(r: Resource, ctx: Context) -> Iterator[str]:
         yield from _pool_scaling(pool, f"agentPoolProfiles[{i}] ({pool.get('name')})")
 
 
+def _encryption_at_host(r: Resource, ctx: Context) -> Iterator[str]:
+    """Temp disks, caches and the OS disk's data encrypted on the VM host too (`enableEncryptionAtHost`).
+
+    Source: https://learn.microsoft.com/azure/aks/enable-host-encryption
+    """
+    pools = (
+        [("agent pool", r.props)]
+        if r.type == AGENT_POOL
+        else [
+            (f"agentPoolProfiles[{i}] ({pool.get('name')})", pool)
+            for i, pool in enumerate(r.props.each("agentPoolProfiles"))
+        ]
+    )
+    for where, pool in pools:
+        if pool.get("enableEncryptionAtHost") is not True:
+            yield f"{where}: enableEncryptionAtHost must be true (temp disks and disk caches encrypted on the host)"
+
+
 def _local_accounts(r: Resource, ctx: Context) -> Iterator[str]:
     if r.get("disableLocalAccounts") is not True:
         yield "disableLocalAccounts must be true: every user signs in through Entra ID"
@@ -180,6 +198,13 @@ RULES = [
         _autoscaling,
     ),
     Rule(
+        "aks-encryption-at-host",
+        "AKS node pools encrypt temp disks and disk caches on the host.",
+        "hardening",
+        (CLUSTER, AGENT_POOL),
+        _encryption_at_host,
+    ),
+    Rule(
         "aks-no-local-accounts",
         "AKS has no local accounts and uses Entra ID with Azure RBAC.",
         "lockdown",
@@ -202,6 +227,9 @@ RULES = [
 # Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
 
 CASES: dict[str, Case] = {
+    "aks-encryption-at-host": Case(
+        AGENT_POOL, {"enableEncryptionAtHost": True}, {"enableEncryptionAtHost": False}, "enableEncryptionAtHost"
+    ),
     "aks-api-not-world-open": Case(
         CLUSTER,
         {"apiServerAccessProfile": {"authorizedIPRanges": ["198.51.100.0/24"]}},

@@ -130,6 +130,26 @@ def _legacy_auth(r: Resource, ctx: Context) -> Iterator[str]:
         yield "masterAuth.clientCertificateConfig.issueClientCertificate issues a never-expiring admin credential"
 
 
+BINARY_AUTHORIZATION_ENFORCED = frozenset({"PROJECT_SINGLETON_POLICY_ENFORCE"})
+"""The evaluation modes that enforce a policy (pulumi_gcp container ClusterBinaryAuthorizationArgs: `DISABLED` or
+`PROJECT_SINGLETON_POLICY_ENFORCE`)."""
+
+
+def _binary_authorization(r: Resource, ctx: Context) -> Iterator[str]:
+    """CIS GKE Benchmark v1.6.0 5.10.4 "Ensure use of Binary Authorization"; the deprecated `enabled` flag counts too.
+
+    A prod cluster without it is a deliberate exception only when this rule is turned off in the stack's policy
+    config, with the reason in docs/targets/gcp.md.
+    """
+    mode = r.get("binaryAuthorization.evaluationMode")
+    if mode in BINARY_AUTHORIZATION_ENFORCED or (mode is None and r.get("binaryAuthorization.enabled") is True):
+        return
+    yield (
+        f"binaryAuthorization.evaluationMode is {mode or 'unset'}: set PROJECT_SINGLETON_POLICY_ENFORCE so only "
+        "allowlisted images run"
+    )
+
+
 RULES = [
     Rule(
         "gke-api-not-world-open",
@@ -197,6 +217,14 @@ RULES = [
         "hardening",
         (NODE_POOL,),
         _autoscaling,
+    ),
+    Rule(
+        "gke-binary-authorization",
+        "A prod GKE cluster enforces a Binary Authorization policy.",
+        "lockdown",
+        (CLUSTER,),
+        _binary_authorization,
+        severity=Severity.HIGH,
     ),
     Rule(
         "gke-no-legacy-auth",
@@ -271,6 +299,12 @@ CASES: dict[str, Case] = {
         "nodeCount",
     ),
     "gke-no-legacy-auth": Case(CLUSTER, {"enableLegacyAbac": False}, {"enableLegacyAbac": True}, "enableLegacyAbac"),
+    "gke-binary-authorization": Case(
+        CLUSTER,
+        {"binaryAuthorization": {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}},
+        {"binaryAuthorization": {"evaluationMode": "DISABLED"}},
+        "PROJECT_SINGLETON_POLICY_ENFORCE",
+    ),
 }
 
 STACK_CASES: dict[str, StackCase] = {}

@@ -125,3 +125,22 @@ RESOURCES = {
     "digitalocean:index/vpc:Vpc": _vpc,
     "digitalocean:index/containerRegistry:ContainerRegistry": _registry,
 }
+
+
+def cluster_crds(minor: str) -> list[dict[str, Any]]:
+    """The Gateway API CRDs DOKS installs and keeps on VPC-native clusters from 1.33 (every cluster created here).
+
+    Source: https://docs.digitalocean.com/products/kubernetes/how-to/use-gateway-api/ ("DOKS installs and manages
+    Gateway Custom Resource Definitions"). DigitalOcean does not say which Gateway API release; the schemas here
+    are the standard channel as the pinned gateway-crds chart carries it, the release Envoy Gateway is built for.
+    """
+    from components.workloads import charts
+    from preflight import render
+
+    values = {"crds": {"gatewayAPI": {"enabled": True, "channel": "standard"}, "envoyGateway": {"enabled": False}}}
+    rendered = render.render(charts.GATEWAY_CRDS, values, name="doks", namespace="kube-system", minor=minor)
+    return [
+        obj
+        for obj in rendered.objects
+        if obj.get("kind") == "CustomResourceDefinition" and obj["spec"]["group"] == "gateway.networking.k8s.io"
+    ]

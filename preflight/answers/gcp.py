@@ -165,6 +165,11 @@ def _account(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def _custom_role(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    role = f"projects/{_project(inputs)}/roles/{inputs.get('roleId')}"
+    return {"id": role, "name": role, "deleted": False, "stage": "GA"}
+
+
 def _service(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     return {"id": f"{_project(inputs)}/{inputs.get('service')}"}
 
@@ -252,6 +257,7 @@ RESOURCES = {
     "gcp:serviceaccount/account:Account": _account,
     "gcp:serviceaccount/iAMMember:IAMMember": _iam_member("serviceAccountId"),
     "gcp:projects/iAMMember:IAMMember": _iam_member("project"),
+    "gcp:projects/iAMCustomRole:IAMCustomRole": _custom_role,
     "gcp:projects/service:Service": _service,
     "gcp:container/cluster:Cluster": _cluster,
     "gcp:container/nodePool:NodePool": _node_pool,

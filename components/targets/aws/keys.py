@@ -1,8 +1,8 @@
 """The cluster's KMS keys and their key policies, written out instead of AWS's default one.
 
 The default key policy gives the account root `kms:*`, so any IAM policy in the
-account may grant use of the key (CIS AWS Foundations, KMS section; AWS KMS
-"Default key policy",
+account may grant use of the key (AWS KMS "Default key policy"; CIS AWS Foundations v3.0.0 asks only for
+rotation, 3.6, which both keys have),
 https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html). Here
 administrators (whoever deploys, and `adminRoleArns`) may manage a key but not use
 it, and only the service that needs the key may use it, scoped by conditions.

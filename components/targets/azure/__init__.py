@@ -62,6 +62,14 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
             problems.append(
                 Problem("nodePools", [p.name for p in spec.node_pools], "at least one pool with role: system")
             )
+        if spec.platform.dns.zone and not spec.dns_resource_group:
+            problems.append(
+                Problem(
+                    "dnsResourceGroup",
+                    None,
+                    f"the resource group of the Azure DNS zone {spec.platform.dns.zone} (platform.dns.zone)",
+                )
+            )
         if not spec.local_accounts and not spec.admin_group_object_ids:
             problems.append(
                 Problem("adminGroupObjectIds", [], "at least one Entra ID group when localAccounts is false")
@@ -103,6 +111,7 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
             lambda p: p.issuer_url if p else ""
         )
         self.identity_opts = self.child_opts()
+        self.acme_dns01, self.cert_manager_values = identity.cert_manager(self)
 
         self._publish(
             kubeconfig=config,

@@ -24,4 +24,6 @@ def of(c: AzureCluster) -> Capabilities:
         managed_services=frozenset({"metrics-server"}),
         lb_annotations_public={},
         lb_annotations_internal={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+        acme_dns01=c.acme_dns01,
+        cert_manager_values=c.cert_manager_values,
     )

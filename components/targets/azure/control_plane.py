@@ -95,7 +95,7 @@ def secrets_key(c: AzureCluster, plane_identity: managedidentity.UserAssignedIde
             "enable_soft_delete": True,
             "soft_delete_retention_in_days": 90,
             "enable_purge_protection": True,
-            # No public network path (CIS Azure Foundations, Key Vault: private endpoints): AKS reaches
+            # No public network path (CIS Azure Foundations v2.1.0 8.7, private endpoints for Key Vault): AKS reaches
             # the vault over the private link it creates itself (`key_vault_network_access: Private`);
             # Pulumi manages the key through ARM, which network rules do not gate. A firewall admitting
             # selected public networks is no option: the KMS plugin cannot pass it.
@@ -164,8 +164,8 @@ def build(
         api_access["authorized_ip_ranges"] = list(spec.api_access.public_cidrs)
 
     service_net = ipaddress.ip_network(spec.network.service_cidr)
-    # Microsoft Defender for Containers' sensor (CIS AKS 5.1.1 image scanning, runtime threat detection);
-    # the subscription's Defender plan itself is outside this program (docs/targets/azure.md).
+    # Microsoft Defender for Containers' sensor (CIS AKS Benchmark v1.7.0 5.1.1 image scanning, runtime threat
+    # detection); the subscription's Defender plan itself is outside this program (docs/targets/azure.md).
     defender: dict[str, Any] = (
         {"defender": {"log_analytics_workspace_resource_id": workspace.id, "security_monitoring": {"enabled": True}}}
         if environment == "prod"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity, network
@@ -20,6 +20,12 @@ ROLE_KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
 https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-contributor"""
 ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+ROLE_DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
+"""Records of a DNS zone, not who may access it; Source:
+https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/networking#dns-zone-contributor"""
+WORKLOAD_IDENTITY_USE = "azure.workload.identity/use"
+"""The label that has AKS's workload identity webhook project a token into a pod; Source:
+https://learn.microsoft.com/azure/aks/workload-identity-overview#pod-labels"""
 
 
 def guid(*parts: str) -> str:
@@ -110,6 +116,13 @@ def workload_identity(
     c: AzureCluster, namespace: str, service_account: str, opts: pulumi.ResourceOptions
 ) -> Mapping[str, pulumi.Input[str]]:
     """A user-assigned identity trusted for exactly one ServiceAccount through the cluster's OIDC issuer."""
+    return {"azure.workload.identity/client-id": workload_account(c, namespace, service_account, opts).client_id}
+
+
+def workload_account(
+    c: AzureCluster, namespace: str, service_account: str, opts: pulumi.ResourceOptions
+) -> managedidentity.UserAssignedIdentity:
+    """The identity behind `workload_identity`, for callers that grant it something."""
     name = f"{c.spec.name}-{namespace}-{service_account}"
     child = pulumi.ResourceOptions.merge(c.identity_opts, opts)
     identity = managedidentity.UserAssignedIdentity(
@@ -128,6 +141,50 @@ def workload_identity(
         issuer=c.oidc_issuer_url,
         subject=f"system:serviceaccount:{namespace}:{service_account}",
         audiences=["api://AzureADTokenExchange"],
-        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(parent=identity)),
+        # Beside the identity, under the same component: a resource is never parented on a custom resource.
+        # The alias keeps credentials created under the identity, so moving them replaces nothing.
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=identity)])),
     )
-    return {"azure.workload.identity/client-id": identity.client_id}
+    return identity
+
+
+def cert_manager(c: AzureCluster) -> tuple[dict[str, Any], dict[str, Any]]:
+    """cert-manager's Azure DNS DNS-01 solver for `platform.dns.zone`, and its Helm values; ({}, {}) without a zone.
+
+    cert-manager acts as a user-assigned identity of its own through workload identity (its pod labelled,
+    its ServiceAccount annotated with the client id), granted DNS Zone Contributor on that one zone.
+    Source: https://cert-manager.io/docs/configuration/acme/dns01/azuredns/#managed-identity-using-aad-workload-identity
+    (`azureDNS.subscriptionID`, `resourceGroupName`, `hostedZoneName`, `environment`, `managedIdentity.clientID`).
+    """
+    spec, name = c.spec, c.spec.name
+    zone, group = spec.platform.dns.zone, spec.dns_resource_group
+    if not zone or not group:
+        return {}, {}
+    account = workload_account(c, "cert-manager", "cert-manager", c.child_opts())
+    subscription = c.client.subscription_id
+    authorization.RoleAssignment(
+        f"{name}-cert-manager-dns",
+        role_assignment_name=guid(c.environment, name, "cert-manager-dns", zone),
+        scope=pulumi.Output.format(
+            "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Network/dnsZones/{2}", subscription, group, zone
+        ),
+        role_definition_id=role_definition(c, ROLE_DNS_ZONE_CONTRIBUTOR),
+        principal_id=account.principal_id,
+        principal_type="ServicePrincipal",
+        opts=c.child_opts(),
+    )
+    solver = {
+        "azureDNS": {
+            "subscriptionID": subscription,
+            "resourceGroupName": group,
+            "hostedZoneName": zone,
+            "environment": "AzurePublicCloud",
+            "managedIdentity": {"clientID": account.client_id},
+        }
+    }
+    use = {WORKLOAD_IDENTITY_USE: "true"}
+    values = {
+        "podLabels": use,
+        "serviceAccount": {"labels": use, "annotations": {"azure.workload.identity/client-id": account.client_id}},
+    }
+    return solver, values

@@ -73,6 +73,15 @@ class DigitalOceanCluster(KubernetesCluster[DigitalOceanSpec]):
                 problems.append(
                     Problem(f"nodePools[{i}].zones", pool.zones, "[] on digitalocean (regions have no zones)")
                 )
+        if spec.platform.dns.zone and spec.dns_token is None:
+            problems.append(
+                Problem(
+                    "dnsToken",
+                    None,
+                    f"a DigitalOcean API token that may edit the domain {spec.platform.dns.zone} (platform.dns.zone), "
+                    "set with pulumi config set --secret --path",
+                )
+            )
         if not spec.node_pools:
             problems.append(Problem("nodePools", [], "at least one pool (the first is the cluster's default pool)"))
         elif spec.node_pools[0].min < 1:

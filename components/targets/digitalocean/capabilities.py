@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from components.cluster import Capabilities
+from components.runtime import secret_output
 
 if TYPE_CHECKING:
     from components.targets.digitalocean import DigitalOceanCluster
@@ -13,6 +14,21 @@ if TYPE_CHECKING:
 # Load balancer size units (each unit is a fixed slice of connections and throughput).
 LB_SIZE_UNITS: Mapping[str, str] = {"dev": "1", "staging": "1", "prod": "2"}
 LB = "service.beta.kubernetes.io/do-loadbalancer-"
+DNS_TOKEN_SECRET = "digitalocean-dns"
+DNS_TOKEN_KEY = "access-token"
+
+
+def acme_dns01(c: DigitalOceanCluster) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """cert-manager's DigitalOcean DNS-01 solver for `platform.dns.zone`, and the Secret holding its token.
+
+    DigitalOcean DNS has no pod identity: the solver reads an API token from a Secret in cert-manager's
+    namespace, made from the spec's secret `dnsToken`. Source:
+    https://cert-manager.io/docs/configuration/acme/dns01/digitalocean/ (`digitalocean.tokenSecretRef`).
+    """
+    if not c.spec.platform.dns.zone or c.spec.dns_token is None:
+        return {}, {}
+    solver = {"digitalocean": {"tokenSecretRef": {"name": DNS_TOKEN_SECRET, "key": DNS_TOKEN_KEY}}}
+    return solver, {DNS_TOKEN_SECRET: {DNS_TOKEN_KEY: secret_output(c.spec.dns_token)}}
 
 
 def of(c: DigitalOceanCluster) -> Capabilities:
@@ -26,6 +42,7 @@ def of(c: DigitalOceanCluster) -> Capabilities:
     """
     name = c.spec.name
     common = {f"{LB}size-unit": LB_SIZE_UNITS[c.environment]}
+    solver, secrets = acme_dns01(c)
     return Capabilities(
         load_balancer="cloud",
         node_autoscaler="cloud",
@@ -43,6 +60,13 @@ def of(c: DigitalOceanCluster) -> Capabilities:
             f"{LB}network": "INTERNAL",
         },
         region=c.spec.region,
+        acme_dns01=solver,
+        cert_manager_secrets=secrets,
+        # DOKS installs and manages the Gateway API CRDs (Gateway, GatewayClass, HTTPRoute, GRPCRoute, TLSRoute,
+        # ReferenceGrant) on VPC-native clusters (`cluster_subnet`, control_plane.py) from 1.33, every minor offered
+        # here; a second owner of them would fail the release. Envoy Gateway's own CRDs are still installed.
+        # Source: https://docs.digitalocean.com/products/kubernetes/how-to/use-gateway-api/
+        managed_services=frozenset({"gateway-api-crds"}),
         # DOKS runs no metrics-server of its own (it is a Marketplace 1-Click app); the platform installs it.
         # Source: https://docs.digitalocean.com/products/marketplace/catalog/kubernetes-metrics-server/
     )

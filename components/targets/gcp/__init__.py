@@ -93,6 +93,7 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
         # Every Kubernetes call waits for the path from the hub, where `pulumi up` runs.
         joined = deployer.join(self, hub, net) if hub is not None else []
         self.external_dns_values = identity.external_dns(self)
+        self.acme_dns01, self.cert_manager_values = identity.cert_manager(self)
 
         context = f"gke_{project}_{location}_{name}"
         config = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(

@@ -28,4 +28,6 @@ def of(c: GcpCluster) -> Capabilities:
         managed_services=frozenset({"metrics-server"}),
         external_dns_provider="google",
         external_dns_values=c.external_dns_values,
+        acme_dns01=c.acme_dns01,
+        cert_manager_values=c.cert_manager_values,
     )

@@ -104,8 +104,10 @@ def secrets_key(c: GcpCluster, apis: Sequence[pulumi.Resource], resource_labels:
     # GCP never deletes a KeyRing (nor a CryptoKey): `pulumi destroy` only forgets them, so a fixed
     # name would make the next `up` fail with 409. No `name`: the provider names the ring
     # `<name>-keyring-<7 random hex>` on create and keeps it in state, so every deployment gets a ring
-    # of its own. Source: pulumi_gcp/kms/key_ring.py ("KeyRings cannot be deleted from Google Cloud
-    # Platform"); https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming
+    # of its own (a cluster name has at most 24 characters, so the ring's stays far below GCP's 63).
+    # Sources: pulumi_gcp/kms/key_ring.py ("KeyRings cannot be deleted from Google Cloud Platform");
+    # pulumi-gcp provider/resources.go (ed6078aa): `prov.SetAutonaming(255, "-")` with no override for
+    # google_kms_key_ring; https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming
     key_ring = gcp.kms.KeyRing(
         f"{name}-keyring",
         project=project,
@@ -146,7 +148,7 @@ metrics-server 3.13.0). Pattern syntax: https://cloud.google.com/binary-authoriz
 
 
 def binary_authorization(c: GcpCluster, apis: Sequence[pulumi.Resource]) -> gcp.binaryauthorization.Policy | None:
-    """Prod admits only allowlisted images (CIS GKE 5.10.5); dev runs whatever it is given.
+    """Prod admits only allowlisted images (CIS GKE Benchmark v1.6.0 5.10.4); dev runs whatever it is given.
 
     Admitted: Google-maintained GKE system images (`globalPolicyEvaluationMode`), the project's
     own Artifact Registry in the cluster's region, and the add-on registries above; everything

@@ -67,6 +67,13 @@ def workload_identity(
     c: GcpCluster, namespace: str, service_account: str, opts: pulumi.ResourceOptions
 ) -> Mapping[str, pulumi.Input[str]]:
     """A Google service account that the Kubernetes ServiceAccount `namespace/service_account` may act as."""
+    return {"iam.gke.io/gcp-service-account": workload_account(c, namespace, service_account, opts).email}
+
+
+def workload_account(
+    c: GcpCluster, namespace: str, service_account: str, opts: pulumi.ResourceOptions
+) -> gcp.serviceaccount.Account:
+    """The Google service account behind `workload_identity`, for callers that grant it something."""
     name = c.spec.name
     gsa = gcp.serviceaccount.Account(
         f"{name}-{namespace}-{service_account}-gsa",
@@ -84,25 +91,84 @@ def workload_identity(
         # The identity pool exists once the cluster does.
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[c.cluster])),
     )
-    return {"iam.gke.io/gcp-service-account": gsa.email}
+    return gsa
 
 
 def external_dns(c: GcpCluster) -> dict[str, Any]:
-    """external-dns's Helm values for Cloud DNS, and the Google service account it acts as; {} without a zone."""
-    spec, name, project = c.spec, c.spec.name, c.spec.project
-    external_dns: dict[str, object] = {}
-    if spec.platform.dns.zone:
-        # external-dns edits Cloud DNS as its own Google service account, never the nodes'.
-        annotations = workload_identity(c, "external-dns", "external-dns", c.child_opts())
-        gcp.projects.IAMMember(
-            f"{name}-external-dns-dns-admin",
-            project=project,
-            role="roles/dns.admin",
-            member=pulumi.Output.concat("serviceAccount:", annotations["iam.gke.io/gcp-service-account"]),
-            opts=c.child_opts(),
-        )
-        external_dns = {
-            "serviceAccount": {"annotations": dict(annotations)},
-            "extraArgs": [f"--google-project={project}"],
-        }
-    return external_dns
+    """external-dns's Helm values for Cloud DNS, and the Google service account it acts as; {} without a zone.
+
+    external-dns lists the project's zones, reads their record sets and writes changes
+    (kubernetes-sigs/external-dns v0.19.0 provider/google/google.go: ManagedZones.List, ResourceRecordSets.List,
+    Changes.Create), so it gets `DNS_RECORD_PERMISSIONS`, not `roles/dns.admin`, which may also delete zones.
+    """
+    spec, project = c.spec, c.spec.project
+    if not spec.platform.dns.zone:
+        return {}
+    # external-dns edits Cloud DNS as its own Google service account, never the nodes'.
+    gsa = workload_account(c, "external-dns", "external-dns", c.child_opts())
+    dns_records(c, "external-dns", gsa)
+    return {
+        "serviceAccount": {"annotations": {"iam.gke.io/gcp-service-account": gsa.email}},
+        "extraArgs": [f"--google-project={project}"],
+    }
+
+
+DNS_RECORD_PERMISSIONS: tuple[str, ...] = (
+    "dns.changes.create",
+    "dns.changes.get",
+    "dns.changes.list",
+    "dns.managedZones.list",
+    "dns.resourceRecordSets.create",
+    "dns.resourceRecordSets.delete",
+    "dns.resourceRecordSets.get",
+    "dns.resourceRecordSets.list",
+    "dns.resourceRecordSets.update",
+)
+"""What a writer of records in Cloud DNS needs: find the zone, write and remove records, follow the change.
+
+cert-manager asks for `dns.resourceRecordSets.*`, `dns.changes.*` and `dns.managedZones.list`
+(https://cert-manager.io/docs/configuration/acme/dns01/google/); a custom role takes no wildcards, so they are
+spelled out after https://cloud.google.com/iam/docs/roles-permissions/dns. Narrower than `roles/dns.admin`, which
+may also create and delete zones, DNSSEC keys and policies.
+"""
+
+
+def dns_records(c: GcpCluster, label: str, gsa: gcp.serviceaccount.Account) -> gcp.projects.IAMMember:
+    """A custom role with `DNS_RECORD_PERMISSIONS` only, granted to `gsa` on the cluster's project.
+
+    A deleted custom role keeps its id for up to 37 days, so a fixed id would fail the deploy after a destroy
+    (pulumi_gcp/projects/iam_custom_role.py, "soft-delete"); the bridge's autoname joins with "-" (pulumi-gcp
+    provider/resources.go, `role_id: info.AutoName("", 255, "-")`), which a role id may not contain (letters,
+    digits, "_" and "."; at most 64). The account's unique id is new with every deployment of the account, so each
+    deployment gets a role of its own. Source: https://cloud.google.com/iam/docs/creating-custom-roles#naming_the_role
+    """
+    name, project = c.spec.name, c.spec.project
+    prefix = re.sub(r"[^A-Za-z0-9_]", "_", name)[:28]
+    role = gcp.projects.IAMCustomRole(
+        f"{name}-{label}-dns",
+        project=project,
+        role_id=gsa.unique_id.apply(lambda unique: f"{prefix}_dns_{unique}"),
+        title=f"{label} DNS records on {name}",
+        description="Records in Cloud DNS zones of the project; no zone, key or policy changes.",
+        permissions=list(DNS_RECORD_PERMISSIONS),
+        opts=c.child_opts(),
+    )
+    return gcp.projects.IAMMember(
+        f"{name}-{label}-dns", project=project, role=role.name, member=gsa.member, opts=c.child_opts()
+    )
+
+
+def cert_manager(c: GcpCluster) -> tuple[dict[str, Any], dict[str, Any]]:
+    """cert-manager's Cloud DNS DNS-01 solver in the cluster's project, and its Helm values; ({}, {}) without a zone.
+
+    cert-manager acts as a Google service account of its own through Workload Identity (the chart's
+    `cert-manager` ServiceAccount in `cert-manager`), granted `DNS_RECORD_PERMISSIONS` on the project that holds
+    `platform.dns.zone`. Solver fields: https://cert-manager.io/docs/configuration/acme/dns01/google/
+    (`cloudDNS.project`; no key Secret with Workload Identity).
+    """
+    if not c.spec.platform.dns.zone:
+        return {}, {}
+    gsa = workload_account(c, "cert-manager", "cert-manager", c.child_opts())
+    dns_records(c, "cert-manager", gsa)
+    annotations = {"iam.gke.io/gcp-service-account": gsa.email}
+    return {"cloudDNS": {"project": c.spec.project}}, {"serviceAccount": {"annotations": annotations}}

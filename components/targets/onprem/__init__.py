@@ -27,6 +27,15 @@ RUN_AS_ROOT = command_line({})
 """Scripts arrive on stdin, so the join token never shows in a process list or shell history."""
 
 
+# pulumi-command has no timeout of its own for a command, only for dialing (`dial_error_limit` x
+# `per_dial_timeout`, pulumi_command/remote/_inputs.py). The scripts bound each step on the node (k3s-node.sh:
+# installer download 120 s, install 900 s, service start 600 s; kubeconfig.sh: 300 s); these Pulumi timeouts end
+# the operation beyond them, when the SSH session itself stalls, so `pulumi up` fails instead of waiting forever.
+# Source: https://www.pulumi.com/docs/iac/concepts/options/customtimeouts/
+NODE_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="45m", delete="5m")
+KUBECONFIG_TIMEOUTS = pulumi.CustomTimeouts(create="10m", update="10m", delete="5m")
+
+
 class OnpremCluster(KubernetesCluster[OnpremSpec]):
     def __init__(self, spec: OnpremSpec, environment: Environment, opts: pulumi.ResourceOptions | None = None):
         super().__init__(spec, environment, opts)
@@ -57,7 +66,9 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
             logging=command.remote.Logging.NONE,
             # A reinstalled first server has a new client certificate to read.
             triggers=[first_cmd.id],
-            opts=self.child_opts(depends_on=servers, additional_secret_outputs=["stdout"]),
+            opts=self.child_opts(
+                depends_on=servers, additional_secret_outputs=["stdout"], custom_timeouts=KUBECONFIG_TIMEOUTS
+            ),
         )
         config: pulumi.Output[str] = pulumi.Output.secret(read.stdout.apply(lambda text: kubeconfig.render(text, spec)))
 
@@ -129,5 +140,5 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
             # A replaced VM is a blank machine: install again. Nothing else needs a trigger,
             # since a change of version or config changes the command line.
             triggers=[node.vm.id] if isinstance(node.vm, pulumi.CustomResource) else [],
-            opts=self.child_opts(depends_on=[*vm_deps, *depends]),
+            opts=self.child_opts(depends_on=[*vm_deps, *depends], custom_timeouts=NODE_TIMEOUTS),
         )
