@@ -105,6 +105,9 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
             endpoint=fqdn.apply(lambda f: f"https://{f}:443"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
+            # The deployer reaches the API through its role assignment (`admins` starts with it).
+            api=admins[:1],
+            nodes=[cluster, *pools],
             ready=[cluster, *pools, *maintenance, *admins, insights],
         )
 
