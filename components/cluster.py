@@ -80,6 +80,9 @@ class Capabilities:
     metrics_server_args: tuple[str, ...] = ()
     """Extra metrics-server flags, e.g. `--kubelet-insecure-tls` where kubelets have self-signed certificates."""
     region: str = ""
+    system_tolerations: tuple[Mapping[str, str], ...] = ()
+    """Tolerations the platform's controllers carry to run on the system nodes, which the target lists in
+    `nodes`; without them a tainted system pool would leave those pods waiting for the node autoscaler."""
 
 
 def exec_kubeconfig(context: str, server: str, ca_data: str, exec_: Mapping[str, Any], user: str | None = None) -> str:
@@ -120,8 +123,19 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
     endpoint: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     kubernetes_version: pulumi.Output[str]
+    nodes: Sequence[pulumi.Resource]
+    """What a pod needs before it can be scheduled and run: node pools and the networking they join with.
+
+    Objects that run no pod (namespaces, CRDs, RBAC, cluster-scoped configuration) wait only for the
+    provider, which waits only for the API; charts with pods wait for `nodes`.
+    """
     ready: Sequence[pulumi.Resource]
-    """Resources that must exist before workloads are installed (node groups, CNI, ...)."""
+    """Everything the target installs before workloads: `nodes`, the cluster DNS, and the in-cluster controllers
+    that turn Kubernetes objects into cloud resources (a load-balancer controller, Karpenter, a CSI driver).
+
+    An object that makes Kubernetes create a cloud resource (a `LoadBalancer` Service, a Gateway, a PVC)
+    depends on `ready`, so a destroy deletes it while the controller that cleans up behind it still runs.
+    """
 
     def __init__(
         self,
@@ -132,6 +146,7 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
         super().__init__(f"orquestra:targets:{type(self).__name__}", spec.name, None, opts)
         self.spec = spec
         self.environment = environment
+        self.nodes = ()
         self.ready = ()
 
     @classmethod
@@ -193,13 +208,16 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
     def _connect(
         self,
         kubeconfig: pulumi.Input[str],
-        ready: Sequence[pulumi.Resource] = (),
+        api: Sequence[pulumi.Resource] = (),
         provider_args: Mapping[str, Any] | None = None,
     ) -> k8s.Provider:
-        """Create the Kubernetes provider once the API answers and nodes can run pods (`ready`).
+        """Create the Kubernetes provider once the API answers and lets the deployer in (`api`), not later.
 
-        A target that installs in-cluster parts of its own (controllers, storage
-        classes) connects first, builds them with the provider, then publishes.
+        The kubeconfig's own inputs already carry the control plane; `api` adds what
+        authorises the deployer (an access entry, a role assignment). Nothing here waits
+        for nodes, so what runs no pod (CRDs, namespaces, RBAC) starts with the API;
+        every object that needs nodes depends on `nodes` or `ready` itself. A target that
+        installs in-cluster parts of its own connects first, builds them, then publishes.
         """
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.provider = k8s.Provider(
@@ -210,7 +228,7 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
                 enable_server_side_apply=True,
                 **(provider_args or {}),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(ready)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(api)),
         )
         return self.provider
 
@@ -221,20 +239,24 @@ class KubernetesCluster(pulumi.ComponentResource, Generic[S], ABC):
         cluster_name: pulumi.Input[str],
         kubernetes_version: pulumi.Input[str],
         kubeconfig: pulumi.Input[str] | None = None,
+        api: Sequence[pulumi.Resource] = (),
+        nodes: Sequence[pulumi.Resource] | None = None,
         ready: Sequence[pulumi.Resource] = (),
         provider_args: Mapping[str, Any] | None = None,
     ) -> None:
         """Register the contract's outputs, connecting first unless the target already did.
 
-        `ready` lists what workloads must wait for: infrastructure, and for a
-        target that connected early, its own in-cluster parts too.
+        `api` is what the provider waits for (see `_connect`), `nodes` what a pod
+        waits for (all of `ready` unless given), `ready` what workloads wait for:
+        infrastructure, and for a target that connected early, its own in-cluster parts too.
         """
         if kubeconfig is not None:
-            self._connect(kubeconfig, ready, provider_args)
+            self._connect(kubeconfig, api, provider_args)
         self.endpoint = pulumi.Output.from_input(endpoint)
         self.cluster_name = pulumi.Output.from_input(cluster_name)
         self.kubernetes_version = pulumi.Output.from_input(kubernetes_version)
         self.ready = tuple(ready)
+        self.nodes = self.ready if nodes is None else tuple(nodes)
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,

@@ -106,14 +106,24 @@ def test_every_resource_of_its_clouds_is_its_descendant(target: Target) -> None:
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=ids)
-def test_the_platform_waits_for_what_the_cluster_says_is_ready(target: Target) -> None:
+def test_the_platform_waits_for_what_the_cluster_says_each_part_needs(target: Target) -> None:
+    """Charts with pods wait for `nodes`, CRD charts for the API alone, the Gateway for all of `ready`."""
     plan, cluster, _, caps = parts(target.key)
+    nodes = {plan.one(r.pulumi_resource_type, r.pulumi_resource_name).urn for r in cluster.nodes}
     ready = {plan.one(r.pulumi_resource_type, r.pulumi_resource_name).urn for r in cluster.ready}
+    assert nodes <= ready
+    provider = plan.one("pulumi:providers:kubernetes")
+    assert not set(provider.dependencies) & (nodes - {d for ds in provider.property_dependencies.values() for d in ds})
     platform = releases(plan)
     assert {"envoy-gateway", "cert-manager", "metrics-server"} - set(caps.managed_services) <= set(platform)
     for release in platform.values():
         if release.parent.endswith(f"::{cluster.spec.name}-platform"):
-            assert ready <= set(release.dependencies), release.name
+            if release.plain["chart"].endswith(("crds-helm", "-crd")):
+                assert not nodes & set(release.dependencies), release.name
+            else:
+                assert nodes <= set(release.dependencies), release.name
+    gateway = plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert ready <= set(gateway.dependencies)
 
 
 # ---------------------------------------------------------------- its capabilities

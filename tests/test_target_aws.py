@@ -371,7 +371,12 @@ def test_gateway_gets_an_internal_nlb_from_the_lb_controller(dev: Plan) -> None:
         r for r in dev.resources("kubernetes:helm.sh/v3:Release") if r.plain["name"] == "aws-load-balancer-controller"
     )
     gateway_crds = next(r for r in dev.resources("kubernetes:helm.sh/v3:Release") if r.plain["name"] == "gateway-crds")
-    assert lbc_release.urn in gateway_crds.dependencies, "the platform waits for the target's own controllers"
+    assert lbc_release.urn not in gateway_crds.dependencies, "CRDs need the API only"
+    for kind in ("gateway.envoyproxy.io/v1alpha1:EnvoyProxy", "gateway.networking.k8s.io/v1:Gateway"):
+        # What asks for a load balancer waits for its controller, and a destroy deletes it before the controller.
+        assert lbc_release.urn in dev.one(f"kubernetes:{kind}").dependencies, kind
+    # Its Service webhook would refuse every Service created while its pods start; only the LB ones need it.
+    assert lbc["values"]["serviceMutatorWebhookConfig"] == {"failurePolicy": "Ignore"}
 
 
 def test_gp3_is_the_encrypted_default_storage_class(dev: Plan) -> None:

@@ -399,11 +399,20 @@ def test_endpoint_is_the_private_fqdn_in_prod_and_public_in_dev() -> None:
     assert dev_endpoint.startswith("https://") and ".hcp.westeurope.azmk8s.io:443" in dev_endpoint
 
 
-def test_provider_waits_for_pools_maintenance_and_access() -> None:
+def test_provider_waits_for_the_api_and_the_deployers_access_only() -> None:
+    """CRDs and namespaces go in as soon as the deployer may reach the API; charts with pods wait for the pools."""
     plan = prod()
     provider = plan.one("pulumi:providers:kubernetes")
-    waited = {plan.by_urn(u).name for u in provider.dependencies}
-    assert {"weu-prod-aks", "weu-prod-general", "weu-prod-batch", "weu-prod-deployer-admin"} <= waited
+    assert {plan.by_urn(u).name for u in provider.dependencies} == {
+        "weu-prod-rg",
+        "weu-prod-aks",
+        "weu-prod-deployer-admin",
+    }
+    manager = next(r for r in plan.resources("kubernetes:helm.sh/v3:Release") if r.plain["name"] == "cert-manager")
+    waited = {plan.by_urn(u).name for u in manager.dependencies}
+    assert {"weu-prod-aks", "weu-prod-general", "weu-prod-batch"} <= waited
+    gateway = plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    waited = {plan.by_urn(u).name for u in gateway.dependencies}
     assert {"weu-prod-aksManagedAutoUpgradeSchedule", "weu-prod-admin-00000000-0000-0000-0000-000000000000"} <= waited
 
 

@@ -244,8 +244,10 @@ def test_kubeconfig_is_secret_and_uses_doctl_exec_auth(dev: Plan, prod: Plan) ->
 
 def test_workloads_wait_for_cluster_and_node_pools(prod: Plan) -> None:
     provider = prod.one("pulumi:providers:kubernetes", "shop-fra-k8s")
-    assert cluster(prod).urn in provider.dependencies
-    assert prod.one(POOL).urn in provider.dependencies
+    assert cluster(prod).urn in provider.property_dependencies["kubeconfig"]
+    assert prod.one(POOL).urn not in provider.dependencies
+    manager = next(r for r in prod.resources("kubernetes:helm.sh/v3:Release") if r.plain["name"] == "cert-manager")
+    assert {cluster(prod).urn, prod.one(POOL).urn} <= set(manager.dependencies)
 
 
 def test_every_resource_is_parented_to_the_component(prod: Plan) -> None:

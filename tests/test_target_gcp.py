@@ -433,9 +433,13 @@ def test_prod_kubeconfig_points_at_the_private_endpoint() -> None:
     assert endpoint_ip(dev()).is_global
 
 
-def test_kubernetes_provider_waits_for_node_pools(any_plan: Plan) -> None:
+def test_kubernetes_provider_waits_for_the_control_plane_and_charts_for_the_node_pools(any_plan: Plan) -> None:
     provider = any_plan.one("pulumi:providers:kubernetes")
-    assert {p.urn for p in any_plan.resources(POOL)} <= set(provider.dependencies)
+    pools = {p.urn for p in any_plan.resources(POOL)}
+    assert not pools & set(provider.dependencies)
+    assert any_plan.one("gcp:container/cluster:Cluster").urn in provider.property_dependencies["kubeconfig"]
+    manager = next(r for r in any_plan.resources("kubernetes:helm.sh/v3:Release") if r.plain["name"] == "cert-manager")
+    assert pools <= set(manager.dependencies)
 
 
 def test_every_resource_is_parented_and_named_from_the_spec(any_plan: Plan) -> None:

@@ -382,11 +382,17 @@ def test_an_internal_eks_gateway_proves_names_by_dns01_in_its_zone_only(stack: s
     }
 
 
-def test_platform_waits_for_what_the_cluster_says_it_needs_first() -> None:
+def test_platform_charts_with_pods_wait_for_the_nodes_and_crd_charts_only_for_the_api() -> None:
     plan = plan_stack("prod-gcp")
     pools = {r.urn for r in plan.resources("gcp:container/nodePool:NodePool")}
-    for reg in plan.resources("kubernetes:helm.sh/v3:Release"):
-        assert pools <= set(reg.dependencies), reg.name
+    releases = plan.resources("kubernetes:helm.sh/v3:Release")
+    crds = [r for r in releases if r.plain["chart"].endswith(("crds-helm", "-crd"))]
+    assert [r.name for r in crds] == ["gke-prod-gateway-crds"]
+    for reg in releases:
+        if reg in crds:
+            assert not pools & set(reg.dependencies), reg.name
+        else:
+            assert pools <= set(reg.dependencies), reg.name
 
 
 # ---------------------------------------------- capabilities from any target

@@ -67,6 +67,28 @@ def resources(cpu: str, memory: str, memory_limit: str | None = None) -> dict[st
 # ----------------------------------------------------------------------- values
 
 
+SYSTEM_POD_VALUES: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "envoy-gateway": (("deployment", "pod"), ("certgen", "job")),
+    "cert-manager": ((), ("webhook",), ("cainjector",), ("startupapicheck",)),
+    "metrics-server": ((),),
+    "external-dns": ((),),
+    "cluster-autoscaler": ((),),
+}
+"""Where each chart takes its pods' `tolerations`, per pod it runs (hooks included: a Job that cannot be
+scheduled stalls the install). Read from each chart's values.yaml at its pinned version in the mirror."""
+
+
+def on_system_nodes(chart: str, values: Mapping[str, Any], tolerations: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    """`values` with every pod of `chart` tolerating the system nodes' taint (`Capabilities.system_tolerations`)."""
+    out = dict(values)
+    for path in SYSTEM_POD_VALUES[chart] if tolerations else ():
+        patch: dict[str, Any] = {"tolerations": [dict(t) for t in tolerations]}
+        for key in reversed(path):
+            patch = {key: patch}
+        out = deep_merge(out, patch)
+    return out
+
+
 def envoy_gateway_values(environment: str) -> dict[str, Any]:
     n = replicas(environment)
     return {
@@ -287,19 +309,27 @@ class Platform(pulumi.ComponentResource):
             "orquestra:workloads:Platform", f"{name}-platform", None, pulumi.ResourceOptions(parent=cluster)
         )
         spec, caps, env = cluster.spec.platform, cluster.capabilities(), cluster.environment
-        opts = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
+        # Three gates, each the real prerequisite of what uses it (the first deploy's critical path is the
+        # control plane, the first nodes, then the longest chart): what runs no pod needs only the API
+        # (`api`); a chart with pods needs nodes (`opts`); what makes the cloud create a load balancer needs
+        # the controller that creates it and, on destroy, deletes it (`ready`).
+        api = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        opts = pulumi.ResourceOptions.merge(api, pulumi.ResourceOptions(depends_on=list(cluster.nodes)))
+        ready = pulumi.ResourceOptions.merge(api, pulumi.ResourceOptions(depends_on=list(cluster.ready)))
+        tolerate = caps.system_tolerations
         self.gateway = None
         self.issuer = None
 
         if caps.load_balancer == "metallb":
-            self._metallb(cluster, opts)
+            # MetalLB hands the Gateway's Service its address: the Gateway waits for it, like for a cloud's.
+            ready = pulumi.ResourceOptions.merge(ready, pulumi.ResourceOptions(depends_on=self._metallb(cluster, opts)))
 
         if spec.metrics_server and "metrics-server" not in caps.managed_services:
             release(
                 f"{name}-metrics-server",
                 "metrics-server",
                 charts.METRICS_SERVER,
-                metrics_server_values(env, caps.metrics_server_args),
+                on_system_nodes("metrics-server", metrics_server_values(env, caps.metrics_server_args), tolerate),
                 opts,
             )
 
@@ -308,7 +338,11 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-cluster-autoscaler",
                 "cluster-autoscaler",
                 charts.CLUSTER_AUTOSCALER,
-                cluster_autoscaler_values(env, cluster.spec.kubernetes_version, caps.node_autoscaler_values),
+                on_system_nodes(
+                    "cluster-autoscaler",
+                    cluster_autoscaler_values(env, cluster.spec.kubernetes_version, caps.node_autoscaler_values),
+                    tolerate,
+                ),
                 opts,
             )
 
@@ -319,26 +353,28 @@ class Platform(pulumi.ComponentResource):
             namespace = k8s.core.v1.Namespace(
                 f"{name}-gateway-namespace",
                 metadata={"name": GATEWAY_NAMESPACE, "labels": {GATEWAY_ACCESS_LABEL: GATEWAY_NAME}},
-                opts=opts,
+                opts=api,
             )
             crds = release(
                 f"{name}-gateway-crds",
                 "gateway-crds",
                 charts.GATEWAY_CRDS,
                 gateway_crds_values(gateway_api="gateway-api-crds" not in caps.managed_services),
-                opts,
+                api,
                 depends_on=[namespace],
             )
             controller = release(
                 f"{name}-envoy-gateway",
                 "envoy-gateway",
                 charts.ENVOY_GATEWAY,
-                envoy_gateway_values(env),
+                on_system_nodes("envoy-gateway", envoy_gateway_values(env), tolerate),
                 opts,
                 skip_crds=True,
                 depends_on=[crds],
             )
-            cr_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[crds, controller]))
+            # The proxies' Service is a cloud load balancer: these objects wait for its controller, and a
+            # destroy deletes them (the controller then deletes the Service) before either controller goes.
+            cr_opts = pulumi.ResourceOptions.merge(ready, pulumi.ResourceOptions(depends_on=[crds, controller]))
             proxy = k8s.apiextensions.CustomResource(
                 f"{name}-envoy-proxy",
                 api_version="gateway.envoyproxy.io/v1alpha1",
@@ -380,7 +416,9 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-cert-manager",
                 "cert-manager",
                 charts.CERT_MANAGER,
-                deep_merge(cert_manager_values(env), caps.cert_manager_values),
+                on_system_nodes(
+                    "cert-manager", deep_merge(cert_manager_values(env), caps.cert_manager_values), tolerate
+                ),
                 opts,
                 depends_on=[crds] if crds else [],
             )
@@ -393,12 +431,16 @@ class Platform(pulumi.ComponentResource):
                     f"{name}-external-dns",
                     "external-dns",
                     charts.EXTERNAL_DNS,
-                    external_dns_values(
-                        env,
-                        caps.external_dns_provider,
-                        spec.dns.zone,
-                        spec.dns.txt_owner_id or name,
-                        caps.external_dns_values,
+                    on_system_nodes(
+                        "external-dns",
+                        external_dns_values(
+                            env,
+                            caps.external_dns_provider,
+                            spec.dns.zone,
+                            spec.dns.txt_owner_id or name,
+                            caps.external_dns_values,
+                        ),
+                        tolerate,
                     ),
                     opts,
                     depends_on=[crds] if crds else [],
@@ -463,7 +505,7 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])),
         )
 
-    def _metallb(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
+    def _metallb(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         name = cluster.spec.name
         chart = release(f"{name}-metallb", "metallb", charts.METALLB, metallb_values(), opts)
         cr_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[chart]))
@@ -476,7 +518,7 @@ class Platform(pulumi.ComponentResource):
             spec={"addresses": list(cluster.capabilities().metallb_pool), "autoAssign": False},
             opts=cr_opts,
         )
-        k8s.apiextensions.CustomResource(
+        l2 = k8s.apiextensions.CustomResource(
             f"{name}-metallb-l2",
             api_version="metallb.io/v1beta1",
             kind="L2Advertisement",
@@ -484,3 +526,4 @@ class Platform(pulumi.ComponentResource):
             spec={"ipAddressPools": [f"{name}-pool"]},
             opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[pool])),
         )
+        return [chart, pool, l2]

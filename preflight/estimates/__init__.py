@@ -243,6 +243,16 @@ class _Schedule:
         return list(reversed(chain))
 
 
+def prerequisites(plan: Plan) -> dict[str, frozenset[str]]:
+    """What each registration waits for before it is created, by the rule the critical path uses.
+
+    A destroy runs the same graph backwards: a resource is deleted only once everything that waits
+    for it is gone, so these edges decide the order of both `pulumi up` and `pulumi destroy`.
+    """
+    schedule = _Schedule(plan)
+    return {urn: frozenset(schedule._waits_on(reg)) for urn, reg in schedule.by_urn.items()}
+
+
 def critical_path(plan: Plan) -> tuple[float, list[Step]]:
     """Longest chain of creates, in seconds, and the resources on it (components and providers left out)."""
     schedule = _Schedule(plan)

@@ -99,26 +99,37 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         ]
         self.node_groups = groups
         ha = environment != "dev"
-        infra_ready: list[pulumi.Resource] = [*groups, *base_addons, *addons.after_nodes(self, groups, ha)]
+        # A pod runs once a node has joined with its networking (vpc-cni, kube-proxy); the cluster DNS and
+        # the storage driver come after the nodes and gate only what resolves names or claims volumes.
+        pods_run: list[pulumi.Resource] = [*groups, *base_addons]
+        coredns, ebs = addons.after_nodes(self, groups, ha)
+        infra_ready: list[pulumi.Resource] = [*pods_run, coredns, ebs]
         hub = spec.deployer.hub if spec.deployer is not None else None
-        if hub is not None:
-            # Every Kubernetes call waits for the path from the hub, where `pulumi up` runs.
-            infra_ready.extend(deployer.join(self, hub, self.network, self.cluster))
+        # Every Kubernetes call waits for the path from the hub, where `pulumi up` runs.
+        joined = deployer.join(self, hub, self.network, self.cluster) if hub is not None else []
+        infra_ready.extend(joined)
 
         endpoint = self.cluster.endpoint
         config = pulumi.Output.all(endpoint, self.cluster.certificate_authority.data).apply(
             lambda a: kubeconfig.render(name, spec.region, str(a[0]), str(a[1]))
         )
-        provider = self._connect(config, infra_ready)
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=infra_ready)
+        # The identity that runs `pulumi up` created the cluster and is its admin: the API (and the path to it
+        # from the hub) is all it waits for.
+        provider = self._connect(config, joined)
+        api_opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        # The controllers resolve AWS endpoints through the VPC resolver (`dnsPolicy: Default`), so they start
+        # with the nodes rather than behind coredns; the storage class waits for the driver it names.
+        k8s_opts = pulumi.ResourceOptions.merge(api_opts, pulumi.ResourceOptions(depends_on=pods_run))
 
         in_cluster: list[pulumi.Resource] = [
-            addons.gp3_storage_class(self, k8s_opts),
+            addons.gp3_storage_class(
+                self, pulumi.ResourceOptions.merge(api_opts, pulumi.ResourceOptions(depends_on=[ebs]))
+            ),
             lb_controller.install(self, k8s_opts, ha),
         ]
         self.autoscaler_values: dict[str, Any] = {}
         if use_karpenter:
-            in_cluster.extend(karpenter.install(self, k8s_opts, ha))
+            in_cluster.extend(karpenter.install(self, k8s_opts, ha, api_opts))
         else:
             self.autoscaler_values = nodes.cluster_autoscaler(self)
         self.dns_values = identity.external_dns(self)
@@ -128,6 +139,7 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
             endpoint=endpoint,
             cluster_name=self.cluster.name,
             kubernetes_version=self.cluster.version,
+            nodes=pods_run,
             ready=[*infra_ready, *in_cluster],
         )
 

@@ -85,7 +85,7 @@ def before_nodes(c: AwsCluster) -> list[aws.eks.Addon]:
     ]
 
 
-def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> list[aws.eks.Addon]:
+def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> tuple[aws.eks.Addon, aws.eks.Addon]:
     """Deployment add-ons need nodes to schedule on; created before them they would wait until timeout."""
     versions = EKS_ADDONS[c.spec.kubernetes_version]
     critical = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
@@ -117,4 +117,4 @@ def after_nodes(c: AwsCluster, groups: Sequence[pulumi.Resource], ha: bool) -> l
         depends_on=groups,
         role=(ebs_role, "ebs-csi-controller-sa"),
     )
-    return [coredns, ebs]
+    return coredns, ebs

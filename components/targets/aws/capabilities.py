@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components.cluster import Capabilities
+from components.targets.aws import nodes
 
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
@@ -34,4 +35,7 @@ def of(c: AwsCluster) -> Capabilities:
         external_dns_values=c.dns_values,
         acme_dns01=c.acme_dns01,
         cert_manager_values=c.cert_manager_values,
+        # With Karpenter the only node groups are the tainted system ones (`nodes.managed_pools`): the
+        # platform's controllers run there, beside coredns and the LB controller, as soon as they join.
+        system_tolerations=(nodes.CRITICAL_ADDONS,),
     )

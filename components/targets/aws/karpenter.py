@@ -31,7 +31,9 @@ VCPUS: Mapping[str, int] = {
 }  # fmt: skip
 
 
-def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulumi.Resource]:
+def install(
+    c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool, api_opts: pulumi.ResourceOptions
+) -> list[pulumi.Resource]:
     """Karpenter: its node role and access entry, the interruption queue and its rules, the charts, the pools."""
     name = c.spec.name
     # A role of their own: EKS already made an access entry for the managed groups' role.
@@ -86,7 +88,8 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulum
             )
         ),
     )
-    crds = release(f"{name}-karpenter-crd", "karpenter-crd", KARPENTER_CRD, {}, opts)
+    # CRDs run no pod: they go in as soon as the API answers (`api_opts`), not behind the nodes.
+    crds = release(f"{name}-karpenter-crd", "karpenter-crd", KARPENTER_CRD, {}, api_opts)
     chart = release(
         f"{name}-karpenter",
         "karpenter",
@@ -97,6 +100,9 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> list[pulum
             "serviceAccount": {"name": "karpenter", "annotations": identity.role_annotations(c, role)},
             "controller": {"resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}},
             "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
+            # Starts with the nodes, before coredns: STS and EC2 resolve through the node's VPC resolver
+            # (https://karpenter.sh/docs/troubleshooting/#failed-resolving-sts-credentials-with-io-timeout).
+            "dnsPolicy": "Default",
         },
         opts,
         skip_crds=True,

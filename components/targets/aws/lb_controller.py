@@ -38,6 +38,15 @@ def install(c: AwsCluster, opts: pulumi.ResourceOptions, ha: bool) -> pulumi.Res
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
             "podDisruptionBudget": {"maxUnavailable": 1} if ha else {},
             "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+            # Starts with the nodes, before coredns: AWS endpoints resolve through the node's VPC resolver.
+            "dnsPolicy": "Default",
+            # The chart's Service webhook fails every Service create (any type) while its pods start
+            # (values.yaml 1.14.1: serviceMutatorWebhookConfig.failurePolicy Fail, operations CREATE), and the
+            # platform's charts create their Services in that same minute. Ignoring it is safe here: it only
+            # sets `loadBalancerClass` on LoadBalancer Services, and the only ones this program makes come
+            # after the controller (`ready`) and carry `aws-load-balancer-type: external`, which the in-tree
+            # controller leaves alone.
+            "serviceMutatorWebhookConfig": {"failurePolicy": "Ignore"},
         },
         opts,
     )

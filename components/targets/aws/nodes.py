@@ -7,7 +7,7 @@ cluster-autoscaler every pool is, tagged for its auto-discovery.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -29,6 +29,9 @@ NODE_POLICIES = [
     # Shell access through Session Manager instead of SSH keys and open ports.
     "AmazonSSMManagedInstanceCore",
 ]
+
+CRITICAL_ADDONS: Mapping[str, str] = {"key": "CriticalAddonsOnly", "operator": "Exists"}
+"""What tolerates the system pools' taint: cluster add-ons and the platform's controllers."""
 
 
 def ami_type(instance_type: str) -> str:

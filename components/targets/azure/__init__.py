@@ -118,6 +118,10 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
             endpoint=fqdn.apply(lambda f: f"https://{f}:443"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
+            # The deployer reaches the API through its role assignment (`admins` starts with it) and, with a hub,
+            # through the peering and the DNS zone link.
+            api=[*admins[:1], *joined],
+            nodes=[cluster, *pools],
             ready=[cluster, *pools, *maintenance, *admins, insights, *joined],
         )
 

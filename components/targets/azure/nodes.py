@@ -104,7 +104,12 @@ def build(
             agent_pool_name=pool_name(pool, zones_of(c, pool)),
             resource_name_=cluster.name,
             resource_group_name=rg,
-            **pool_args(c, pool, subnet_id, inline=False),
+            **{
+                **pool_args(c, pool, subnet_id, inline=False),
+                # The cluster's version output, not the spec's string: Pulumi then cannot move a pool to a
+                # new minor before the control plane has moved (AKS refuses a pool newer than its cluster).
+                "orchestrator_version": cluster.kubernetes_version,
+            },
             opts=c.child_opts(ignore_changes=POOL_IGNORE, delete_before_replace=False),
         )
         for pool in standalone

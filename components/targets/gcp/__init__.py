@@ -104,6 +104,8 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
             endpoint=cluster.endpoint.apply(lambda e: f"https://{e}"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
+            api=joined,
+            nodes=pools,
             ready=[*pools, *joined],
         )
 

@@ -72,7 +72,7 @@ class OnpremCluster(KubernetesCluster[OnpremSpec]):
         )
         config: pulumi.Output[str] = pulumi.Output.secret(read.stdout.apply(lambda text: kubeconfig.render(text, spec)))
 
-        provider = self._connect(config, [read, *agents])
+        provider = self._connect(config, [read])
         pools = [self._pool_membership(node, agent, provider) for node, agent in zip(agent_nodes, agents, strict=True)]
         self._publish(
             endpoint=f"https://{spec.api_vip}:{k3s.API_PORT}",
