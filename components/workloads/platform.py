@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from components import pins
 from components.cluster import KubernetesCluster
 from components.spec import WorkloadSpec, deep_merge
-from components.workloads import charts
+from components.workloads import charts, rollout
 from components.workloads.charts import release
 
 GATEWAY_NAMESPACE = "envoy-gateway-system"
@@ -279,6 +279,8 @@ class Platform(pulumi.ComponentResource):
 
     gateway: k8s.apiextensions.CustomResource | None
     issuer: str | None
+    flagger: list[pulumi.Resource]
+    """Flagger and its metric templates: what a workload's Canary waits for (empty when no workload asks)."""
 
     def __init__(self, cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec]) -> None:
         name = cluster.spec.name
@@ -289,6 +291,7 @@ class Platform(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
         self.gateway = None
         self.issuer = None
+        self.flagger = []
 
         if caps.load_balancer == "metallb":
             self._metallb(cluster, opts)
@@ -374,6 +377,11 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[gateway_class])),
             )
 
+        if self.gateway is not None and rollout.needs_flagger(workloads):
+            self.flagger = self._flagger(
+                cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.gateway]))
+            )
+
         if spec.cert_manager.enabled:
             manager = release(
                 f"{name}-cert-manager",
@@ -448,6 +456,29 @@ class Platform(pulumi.ComponentResource):
             spec={"ca": {"secretName": INTERNAL_CA}},
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])),
         )
+
+    def _flagger(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """Flagger with its bundled Prometheus, and the checks the cluster's canaries share (`rollout`)."""
+        name = cluster.spec.name
+        chart = release(
+            f"{name}-flagger",
+            rollout.FLAGGER_RELEASE,
+            charts.FLAGGER,
+            rollout.flagger_values(ha(cluster.environment)),
+            opts,
+        )
+        templates = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-metric-{template}",
+                api_version="flagger.app/v1beta1",
+                kind="MetricTemplate",
+                metadata={"name": template, "namespace": charts.FLAGGER.namespace},
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[chart])),
+            )
+            for template, spec in rollout.metric_templates().items()
+        ]
+        return [chart, *templates]
 
     def _metallb(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
         name = cluster.spec.name
