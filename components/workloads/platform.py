@@ -377,9 +377,10 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[gateway_class])),
             )
 
-        if self.gateway is not None and rollout.needs_flagger(workloads):
+        if crds is not None and rollout.needs_flagger(workloads):
+            # Flagger writes HTTPRoutes, so it needs the Gateway API's CRDs; the Gateway itself only its Canaries do.
             self.flagger = self._flagger(
-                cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.gateway]))
+                cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[crds]))
             )
 
         if spec.cert_manager.enabled:

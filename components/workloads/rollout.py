@@ -183,7 +183,10 @@ def summary(w: WorkloadSpec) -> str:
     """One line of the plan: the workload's strategy, its steps and thresholds, and the worst case."""
     r = w.rollout
     if r.strategy == "rolling":
-        return f"{w.name}: rolling, maxUnavailable 0, maxSurge {r.max_surge}, gated by readiness; no automatic rollback"
+        return (
+            f"{w.name}: rolling, maxUnavailable 0, maxSurge {r.max_surge}, gated by readiness; worst case: a version "
+            "that passes readiness serves all traffic until rolled back by hand"
+        )
     checks = f"success rate >= {r.success_rate:g}%, p99 <= {r.latency_ms} ms, rollback after {r.threshold} failed"
     if r.strategy == "blueGreen":
         return (
@@ -196,3 +199,23 @@ def summary(w: WorkloadSpec) -> str:
         f"{w.name}: canary, {steps} every {r.interval_seconds}s; {checks}; worst case: {e.seconds}s of traffic "
         f"at up to {e.peak_weight}%, {e.traffic_seconds:g}s of the route's full traffic"
     )
+
+
+def document(w: WorkloadSpec) -> dict[str, Any]:
+    """The workload's rollout as the plan's JSON records it: the same facts as `summary`, as data."""
+    r = w.rollout
+    doc: dict[str, Any] = {"workload": w.name, "strategy": r.strategy}
+    if r.strategy == "rolling":
+        return {**doc, "maxUnavailable": 0, "maxSurge": r.max_surge}
+    doc |= {
+        "intervalSeconds": r.interval_seconds,
+        "threshold": r.threshold,
+        "successRateMin": r.success_rate,
+        "latencyP99MaxMs": r.latency_ms,
+    }
+    doc |= {"steps": list(r.steps)} if r.strategy == "canary" else {"iterations": r.iterations}
+    e = exposure(r)
+    return {
+        **doc,
+        "worstCase": {"seconds": e.seconds, "trafficSeconds": e.traffic_seconds, "peakWeight": e.peak_weight},
+    }
