@@ -134,7 +134,8 @@ def test_the_worst_case_of_the_defaults_by_hand() -> None:
     # 10% and 25% for one minute each, then 50% for the three failed checks and the minute until the rollback.
     worst = rollout.exposure(Rollout(strategy="canary"))
     assert (worst.seconds, worst.traffic_seconds) == (6 * 60, (10 + 25 + 4 * 50) * 60 / 100)
-    assert rollout.exposure(Rollout(strategy="blueGreen")) == rollout.Exposure(0, 0.0, 0)
+    for strategy_ in ("blueGreen", "rolling"):
+        assert rollout.exposure(Rollout(strategy=strategy_)) == rollout.Exposure(None, None, 100)
 
 
 def test_preflight_prints_and_records_each_rollout() -> None:
@@ -154,6 +155,13 @@ def test_preflight_prints_and_records_each_rollout() -> None:
     assert document("staging-aws")["rollouts"] == [
         {"workload": "api", "strategy": "rolling", "maxUnavailable": 0, "maxSurge": "25%"}
     ]
+
+
+def test_blue_green_records_that_nothing_rolls_it_back_once_switched() -> None:
+    (w,) = spec.parse(stack(rollout={"strategy": "blueGreen", "iterations": 4})).workloads
+    doc = rollout.document(w)
+    assert (doc["iterations"], doc["worstCase"]) == (4, {"seconds": None, "trafficSeconds": None, "peakWeight": 100})
+    assert "4 checks every 60s with no live traffic, then 100%" in rollout.summary(w)
 
 
 # ------------------------------------------------------------------------ plan

@@ -152,9 +152,9 @@ def canary_spec(w: WorkloadSpec, parents: Sequence[Mapping[str, Any]]) -> dict[s
 class Exposure:
     """The worst a bad version can do before it is rolled back: how long it serves, and how much."""
 
-    seconds: int
-    """Longest time it receives live traffic."""
-    traffic_seconds: float
+    seconds: int | None
+    """Longest time it receives live traffic before an automatic rollback; None: nothing rolls it back by itself."""
+    traffic_seconds: float | None
     """That traffic as seconds of the route's full traffic (weight x time, summed over the steps)."""
     peak_weight: int
 
@@ -167,16 +167,15 @@ def exposure(rollout: Rollout) -> Exposure:
     reset nothing). The first tick only moves the canary from 0 to the first step. So the most traffic a version
     that will be rolled back can take is to pass every step below the last, then fail `threshold` times at the last
     and serve one more interval until the tick that rolls it back: n - 1 intervals below the last step and
-    threshold + 1 at it. Blue/green gives the new version no live traffic until it has passed every check.
+    threshold + 1 at it. Rolling and blue/green have no automatic rollback once a version serves: blue/green gives
+    it no live traffic until it has passed every check, then all of it.
     """
     if rollout.strategy == "canary":
         n, interval, last = len(rollout.steps), rollout.interval_seconds, rollout.steps[-1]
         seconds = (n + rollout.threshold) * interval
         traffic = (sum(rollout.steps[:-1]) + (rollout.threshold + 1) * last) * interval / 100
         return Exposure(seconds, traffic, last)
-    if rollout.strategy == "blueGreen":
-        return Exposure(0, 0.0, 0)
-    return Exposure(0, 0.0, 100)
+    return Exposure(None, None, 100)
 
 
 def summary(w: WorkloadSpec) -> str:
