@@ -312,6 +312,7 @@ RiskRule: TypeAlias = Literal[
     "single-server",
     "root-ssh",
     "zero-requests",
+    "unanalysed-rollout",
 ]
 
 
@@ -1121,6 +1122,14 @@ class WorkloadSpec(Model):
                     value,
                     "a request above zero (a pod that requests nothing is scheduled anywhere and evicted first)",
                 )
+        if self.expose is not None and not self.rollout.progressive:
+            yield Risk(
+                "unanalysed-rollout",
+                "rollout.strategy",
+                self.rollout.strategy,
+                "canary or blueGreen for a workload behind the Gateway (a new version is analysed before it serves "
+                "everyone)",
+            )
 
 
 _WORKLOAD = TypeAdapter(WorkloadSpec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.harness import plan_spec, plan_stack
 from tests.snapshot import document
 
 PODINFO = "ghcr.io/stefanprodan/podinfo:6.9.2"
+ACCEPTED = [{"rule": "unanalysed-rollout", "reason": "a batch API whose clients retry, reviewed in PLAT-7"}]
 CANARY = "kubernetes:flagger.app/v1beta1:Canary"
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -53,7 +55,12 @@ def test_prod_exposed_workloads_default_to_canary_and_the_rest_to_rolling() -> N
     unexposed = stack("prod")
     del unexposed["workloads"][0]["expose"]
     assert strategy(unexposed) == "rolling"
-    assert strategy(stack("prod", rollout={"strategy": "rolling"})) == "rolling"
+    assert strategy(stack("prod", rollout={"strategy": "rolling"}, acceptedRisks=ACCEPTED)) == "rolling"
+    assert problems(stack("prod", rollout={"strategy": "rolling"})) == [
+        "orquestra:workloads[0].rollout.strategy: 'rolling'; allowed: canary or blueGreen for a workload behind the "
+        "Gateway (a new version is analysed before it serves everyone) in prod; or accept the risk: "
+        "acceptedRisks: [{rule: unanalysed-rollout, reason: ...}]"
+    ]
     assert strategy(stack("dev", rollout={"strategy": "blueGreen"})) == "blueGreen"
 
 
@@ -209,7 +216,7 @@ def test_blue_green_checks_iterations_instead_of_steps() -> None:
 
 
 def test_rolling_keeps_its_own_service_and_route_and_the_surge_it_is_given() -> None:
-    plan = _plan("prod", rollout={"strategy": "rolling", "maxSurge": "50%"})
+    plan = _plan("prod", rollout={"strategy": "rolling", "maxSurge": "50%"}, acceptedRisks=ACCEPTED)
     assert plan.resources(CANARY) == [] and len(plan.resources(ROUTE)) == 1
     strategy_ = plan.one("kubernetes:apps/v1:Deployment").plain["spec"]["strategy"]
     assert strategy_ == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "50%"}}
@@ -240,3 +247,20 @@ def test_the_crd_refuses_a_broken_canary() -> None:
     bad = copy.deepcopy(good)
     del bad["spec"]["analysis"]["stepWeights"]  # none of interval+threshold+(iterations|stepWeight|stepWeights)
     assert validate.custom(bad, crd)[0] != []
+
+
+# ------------------------------------------------------------------- policies
+
+
+def test_a_prod_route_without_a_canary_passes_only_where_the_stack_accepts_the_risk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from policies.rules.rollout import HTTP_ROUTE
+    from tests.test_policies import check_stack
+
+    route = {"metadata": {"name": "web", "namespace": "web"}, "spec": {"rules": [{"backendRefs": [{"name": "web"}]}]}}
+    assert check_stack("rollout-prod-analysis", [(HTTP_ROUTE, "web", route)]) != []
+    assert check_stack("rollout-prod-analysis", [(HTTP_ROUTE, "web", route)], env="staging") == []
+    accepted = [{"name": "web", "acceptedRisks": [{"rule": "unanalysed-rollout", "reason": "a reviewed reason"}]}]
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"orquestra:workloads": json.dumps(accepted)}))
+    assert check_stack("rollout-prod-analysis", [(HTTP_ROUTE, "web", route)]) == []

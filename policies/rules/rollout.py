@@ -20,6 +20,7 @@ HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 # Flagger's own checks, answered from the metrics server its Deployment is given (`-metrics-server`, or the
 # bundled Prometheus with `prometheus.install`): docs.flagger.app/usage/metrics#builtin-metrics.
 BUILTIN_METRICS = frozenset({"request-success-rate", "request-duration"})
+ACCEPTED_RISK = "unanalysed-rollout"
 
 
 def _namespace(r: Resource) -> str:
@@ -31,16 +32,27 @@ def _canaries(resources: Sequence[Resource]) -> dict[tuple[str, str], Resource]:
     return {(_namespace(c), str(c.get("spec.targetRef.name"))): c for c in resources if c.type == CANARY}
 
 
+def _accepted(ctx: Context) -> set[str]:
+    """Workloads whose stack accepts the `unanalysed-rollout` risk by name, with a reason (components/spec.py)."""
+    return {
+        str(w.get("name"))
+        for w in ctx.stack_config.get("orquestra:workloads") or []
+        if isinstance(w, dict)
+        and any(isinstance(a, dict) and a.get("rule") == ACCEPTED_RISK for a in w.get("acceptedRisks") or [])
+    }
+
+
 def _prod_analysis(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
     if not ctx.prod:
         return
     canaries = _canaries(resources)
+    accepted = _accepted(ctx)
 
     def route(r: Resource) -> Iterator[str]:
         for rule in r.props.each("spec.rules"):
             for backend in rule.each("backendRefs"):
                 name = str(backend.get("name"))
-                if (_namespace(r), name) not in canaries:
+                if (_namespace(r), name) not in canaries and name not in accepted:
                     yield (
                         f"sends traffic to {name!r}, which has no Canary: a new version reaches every user "
                         "unanalysed; set the workload's rollout.strategy to canary or blueGreen"
