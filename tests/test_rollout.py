@@ -264,3 +264,14 @@ def test_a_prod_route_without_a_canary_passes_only_where_the_stack_accepts_the_r
     accepted = [{"name": "web", "acceptedRisks": [{"rule": "unanalysed-rollout", "reason": "a reviewed reason"}]}]
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"orquestra:workloads": json.dumps(accepted)}))
     assert check_stack("rollout-prod-analysis", [(HTTP_ROUTE, "web", route)]) == []
+
+
+def test_thresholds_are_read_as_the_analyzer_hands_them_over() -> None:
+    from policies.rules.rollout import CANARY, good_canary
+    from tests.test_policies import check
+
+    assert check("rollout-rollback-thresholds", CANARY, good_canary(threshold=3.0)) == []
+    assert check("rollout-rollback-thresholds", CANARY, good_canary(threshold=0)) != []
+    missing = good_canary()
+    del missing["spec"]["analysis"]["threshold"]
+    assert any("threshold must be set" in m for m in check("rollout-rollback-thresholds", CANARY, missing))

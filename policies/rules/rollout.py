@@ -104,7 +104,8 @@ def _metrics_source(resources: Sequence[Resource], ctx: Context) -> Iterator[Fin
 
 def _thresholds(r: Resource, ctx: Context) -> Iterator[str]:
     threshold = r.get("spec.analysis.threshold")
-    if not isinstance(threshold, int) or threshold < 1:
+    # Numbers reach the analyzer as protobuf doubles: 3 arrives as 3.0.
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 1:
         yield "spec.analysis.threshold must be set (failed checks before rollback)"
     for m in r.props.each("spec.analysis.metrics"):
         if m.get("thresholdRange.min") is None and m.get("thresholdRange.max") is None:
@@ -142,7 +143,7 @@ RULES = [
 _TEMPLATE = {"metadata": {"name": "success-rate", "namespace": "flagger-system"}}
 
 
-def _canary(**analysis: Any) -> dict[str, Any]:
+def good_canary(**analysis: Any) -> dict[str, Any]:
     """A Canary every rule here passes; a case changes the one field its rule is about."""
     return {
         "metadata": {"name": "web", "namespace": "web"},
@@ -180,24 +181,24 @@ def _route(backend: str) -> dict[str, Any]:
 CASES: dict[str, Case] = {
     "rollout-rollback-thresholds": Case(
         CANARY,
-        _canary(),
-        _canary(metrics=[{"name": "latency", "templateRef": {"name": "latency"}, "thresholdRange": {}}]),
+        good_canary(),
+        good_canary(metrics=[{"name": "latency", "templateRef": {"name": "latency"}, "thresholdRange": {}}]),
         "cannot fail",
     ),
 }
 
 STACK_CASES: dict[str, StackCase] = {
     "rollout-prod-analysis": StackCase(
-        [(CANARY, "web", _canary()), (HTTP_ROUTE, "other", _route("web"))],
+        [(CANARY, "web", good_canary()), (HTTP_ROUTE, "other", _route("web"))],
         [(HTTP_ROUTE, "web", _route("web"))],
         "no Canary",
     ),
     "rollout-canary-metrics-source": StackCase(
         [
-            (CANARY, "web", _canary()),
+            (CANARY, "web", good_canary()),
             (METRIC_TEMPLATE, "sr", _template("http://flagger-prometheus.flagger-system:9090")),
         ],
-        [(CANARY, "web", _canary())],
+        [(CANARY, "web", good_canary())],
         "does not create",
     ),
 }
