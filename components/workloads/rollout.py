@@ -16,7 +16,8 @@ internal/infrastructure/kubernetes/proxy/resource_provider.go). It is the same o
 every target. The clouds' managed Prometheus services were not chosen: Amazon
 Managed Prometheus signs queries with SigV4, and Google's and Azure's need OAuth
 tokens, while Flagger's Prometheus provider sends only basic auth or a static bearer
-token (fluxcd/flagger v1.44.0, pkg/metrics/providers/prometheus.go).
+token (https://docs.flagger.app/usage/metrics#prometheus-authentication; fluxcd/flagger
+v1.44.0, pkg/metrics/providers/prometheus.go).
 """
 
 from __future__ import annotations
