@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import ipaddress
+import itertools
 import json
 import os
 import re
@@ -417,6 +418,7 @@ RiskRule: TypeAlias = Literal[
     "single-server",
     "root-ssh",
     "zero-requests",
+    "unanalysed-rollout",
 ]
 
 
@@ -1352,6 +1354,41 @@ def _own_namespace(value: str) -> str:
     return value
 
 
+RolloutStrategy = Literal["rolling", "canary", "blueGreen"]
+PROGRESSIVE: tuple[RolloutStrategy, ...] = ("canary", "blueGreen")
+"""Strategies that shift traffic through the workload's HTTPRoute, driven by Flagger from live metrics."""
+
+
+class Rollout(Model):
+    """How a new version replaces the old one.
+
+    `rolling` replaces pods in place, never below the wanted count (`maxUnavailable: 0`) and gated by
+    readiness. `canary` sends `steps` percent of the route's traffic to the new version, one step per
+    `intervalSeconds` while the analysis passes, and rolls back after `threshold` failed checks.
+    `blueGreen` runs `iterations` checks on the new version with no live traffic, then switches all of it.
+    """
+
+    strategy: RolloutStrategy = "rolling"
+    max_surge: Annotated[str, Field(pattern=r"^([1-9][0-9]?|100)%$")] = "25%"
+    steps: list[Annotated[int, Field(ge=1, le=99)]] = [10, 25, 50]
+    interval_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    threshold: Annotated[int, Field(ge=1, le=20)] = 3
+    """Failed checks that roll the new version back."""
+    success_rate: Annotated[float, Field(ge=50, le=100)] = 99.0
+    """The lowest share of non-5xx responses, in percent, a check accepts."""
+    latency_ms: Annotated[int, Field(ge=1, le=60000)] = 500
+    """The highest p99 response time, in milliseconds, a check accepts."""
+    iterations: Annotated[int, Field(ge=1, le=100)] = 5
+
+    @property
+    def progressive(self) -> bool:
+        return self.strategy in PROGRESSIVE
+
+    def problems(self) -> Iterator[Problem]:
+        if self.strategy == "canary" and (not self.steps or any(a >= b for a, b in itertools.pairwise(self.steps))):
+            yield Problem("steps", self.steps, "one or more traffic percentages (1-99), each above the one before")
+
+
 class WorkloadSpec(Model):
     name: Name
     image: str
@@ -1371,6 +1408,7 @@ class WorkloadSpec(Model):
     ] = {}
     """Plain values go into the Deployment; secret ones (secure:) into a Secret the container reads by reference."""
     expose: Expose | None = None
+    rollout: Rollout = Rollout()
     cloud_identity: bool = False
     accepted_risks: list[AcceptedRisk] = []
 
@@ -1379,6 +1417,18 @@ class WorkloadSpec(Model):
         "staging": {"replicas": {"min": 2, "max": 6}},
         "prod": {"replicas": {"min": 3, "max": 12}},
     }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_strategy(cls, data: Any, info: ValidationInfo) -> Any:
+        """Prod workloads behind the Gateway roll out as canaries unless the stack says otherwise."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("rollout", {}), Mapping):
+            return data
+        rollout = dict(data.get("rollout", {}))
+        if "strategy" not in rollout:
+            env = (info.context or {}).get("environment", "dev")
+            rollout["strategy"] = "canary" if env == "prod" and data.get("expose") is not None else "rolling"
+        return {**data, "rollout": rollout}
 
     @field_validator("image")
     @classmethod
@@ -1399,6 +1449,14 @@ class WorkloadSpec(Model):
             yield Problem("clusters", self.clusters, "each cluster named once")
         for p in self.resources.problems():
             yield Problem(f"resources.{p.path}", p.value, p.allowed)
+        for p in self.rollout.problems():
+            yield Problem(f"rollout.{p.path}", p.value, p.allowed)
+        if self.rollout.progressive and self.expose is None:
+            yield Problem(
+                "rollout.strategy",
+                self.rollout.strategy,
+                "rolling for a workload with no expose (canary and blueGreen shift traffic through its HTTPRoute)",
+            )
 
     def risks(self) -> Iterator[Risk]:
         """The prod lock-down rules this workload breaks, whether or not it accepts them."""
@@ -1410,6 +1468,14 @@ class WorkloadSpec(Model):
                     value,
                     "a request above zero (a pod that requests nothing is scheduled anywhere and evicted first)",
                 )
+        if self.expose is not None and not self.rollout.progressive:
+            yield Risk(
+                "unanalysed-rollout",
+                "rollout.strategy",
+                self.rollout.strategy,
+                "canary or blueGreen for a workload behind the Gateway (a new version is analysed before it serves "
+                "everyone)",
+            )
 
 
 _WORKLOAD = TypeAdapter(WorkloadSpec)
@@ -1832,6 +1898,17 @@ def _stack_rules(
                     True,
                     f"false: cluster '{cluster_name}' ({target}) gives pods no cloud identity "
                     f"(targets that do: {', '.join(sorted(IDENTITY_TARGETS))})",
+                )
+            if (
+                workload.rollout.progressive
+                and cluster_name in by_name
+                and not by_name[cluster_name].platform.gateway.enabled
+            ):
+                yield _line(
+                    f"workloads[{i}].rollout.strategy",
+                    workload.rollout.strategy,
+                    f"rolling: cluster '{cluster_name}' has platform.gateway.enabled: false, and traffic shifts "
+                    "through the Gateway",
                 )
             zone = by_name[cluster_name].platform.dns.zone if cluster_name in by_name else None
             host = workload.expose.host if workload.expose is not None else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from components.runtime import marked
 from components.spec import NAMESPACE, SpecError, StackSpec, parse
 from components.stackfile import StackFile, StackFileError, parse_key_path
+from components.workloads import rollout
 from preflight import admission, engine, policy, rejects, report, review, upgrade
 from preflight.diagram import mermaid
 from preflight.stackconfig import StackNotFound, load
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     document["acceptedRisks"] = [
         {"subject": subject, "rule": rule, "reason": reason} for subject, rule, reason in stack.accepted_risks()
     ]
+    document["rollouts"] = [rollout.document(w) for w in stack.workloads]
     rejected = rejects.run(plan) if plan.ok else []
     document["rejections"] = [asdict(r) for r in rejected]
     seen = admission.review(plan) if plan.ok else None
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         if result is not None:
             _print_policies(result, args.policy_config or document["policies"]["config"])
         _print_accepted_risks(stack)
+        _print_rollouts(stack)
     if not plan.ok:
         _lines(located(plan.errors, config.source))
         return 2
@@ -236,6 +239,13 @@ def _print_accepted_risks(stack: StackSpec) -> None:
         print("\nAccepted risks (prod lock-down rules broken on purpose):")
         for subject, rule, reason in accepted:
             print(f"  {subject}: {rule}: {reason}")
+
+
+def _print_rollouts(stack: StackSpec) -> None:
+    if stack.workloads:
+        print("\nRollouts (worst case: how long, and how much of the route's traffic, a bad version serves):")
+        for w in stack.workloads:
+            print(f"  {rollout.summary(w)}")
 
 
 def _print_policies(result: policy.PolicyResult, config: str) -> None:

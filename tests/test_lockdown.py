@@ -119,12 +119,18 @@ RISKS: list[tuple[str, dict[str, Any], str]] = [
         {"clusters": [aws()], "workloads": [workload(resources={"memory": "0Mi"})]},
         "orquestra:workloads[0].resources.memory",
     ),
+    (
+        "unanalysed-rollout",
+        {"clusters": [aws()], "workloads": [workload(expose={"path": "/"}, rollout={"strategy": "rolling"})]},
+        "orquestra:workloads[0].rollout.strategy",
+    ),
 ]
+WORKLOAD_RISKS = ("zero-requests", "unanalysed-rollout")
 
 
 def _accept(config: dict[str, Any], rule: str) -> dict[str, Any]:
     config = copy.deepcopy(config)
-    target = config["workloads"][0] if rule == "zero-requests" else config["clusters"][0]
+    target = config["workloads"][0] if rule in WORKLOAD_RISKS else config["clusters"][0]
     target["acceptedRisks"] = [{"rule": rule, "reason": REASON}]
     return config
 

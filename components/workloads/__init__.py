@@ -17,4 +17,11 @@ def place(cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec]) -> None
     platform = Platform(cluster, workloads)
     spaces = namespaces(cluster, workloads, platform.gateway)
     for w in workloads:
-        ServiceWorkload(cluster, w, spaces[namespace_of(w)], platform.gateway, pulumi.ResourceOptions(parent=cluster))
+        ServiceWorkload(
+            cluster,
+            w,
+            spaces[namespace_of(w)],
+            platform.gateway,
+            pulumi.ResourceOptions(parent=cluster),
+            flagger=platform.flagger,
+        )

@@ -163,6 +163,17 @@ LB_CONTROLLER = Chart(
     ),
 )
 
+FLAGGER = Chart(
+    "flagger",
+    "flagger",
+    "1.44.0",
+    "https://flagger.app",
+    "flagger-system",
+    Source(
+        "https://github.com/fluxcd/flagger", "v1.44.0", "15bd6ad555e6c935da55f0ab95977be74c149bd6", "charts/flagger"
+    ),
+)
+
 ALL: Mapping[str, Chart] = {
     c.key: c
     for c in (
@@ -176,6 +187,7 @@ ALL: Mapping[str, Chart] = {
         KARPENTER,
         KARPENTER_CRD,
         LB_CONTROLLER,
+        FLAGGER,
     )
 }
 

@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from components import pins
 from components.cluster import KubernetesCluster
 from components.spec import WorkloadSpec, deep_merge
-from components.workloads import charts
+from components.workloads import charts, rollout
 from components.workloads.charts import release
 
 GATEWAY_NAMESPACE = "envoy-gateway-system"
@@ -302,6 +302,8 @@ class Platform(pulumi.ComponentResource):
 
     gateway: k8s.apiextensions.CustomResource | None
     issuer: str | None
+    flagger: list[pulumi.Resource]
+    """Flagger and its metric templates: what a workload's Canary waits for (empty when no workload asks)."""
 
     def __init__(self, cluster: KubernetesCluster, workloads: Sequence[WorkloadSpec]) -> None:
         name = cluster.spec.name
@@ -319,6 +321,7 @@ class Platform(pulumi.ComponentResource):
         tolerate = caps.system_tolerations
         self.gateway = None
         self.issuer = None
+        self.flagger = []
 
         if caps.load_balancer == "metallb":
             # MetalLB hands the Gateway's Service its address: the Gateway waits for it, like for a cloud's.
@@ -409,6 +412,12 @@ class Platform(pulumi.ComponentResource):
                 metadata={"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "annotations": annotations},
                 spec=gateway_spec(workloads),
                 opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[gateway_class])),
+            )
+
+        if crds is not None and rollout.needs_flagger(workloads):
+            # Flagger writes HTTPRoutes, so it needs the Gateway API's CRDs; the Gateway itself only its Canaries do.
+            self.flagger = self._flagger(
+                cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[crds]))
             )
 
         if spec.cert_manager.enabled:
@@ -504,6 +513,29 @@ class Platform(pulumi.ComponentResource):
             spec={"ca": {"secretName": INTERNAL_CA}},
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])),
         )
+
+    def _flagger(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """Flagger with its bundled Prometheus, and the checks the cluster's canaries share (`rollout`)."""
+        name = cluster.spec.name
+        chart = release(
+            f"{name}-flagger",
+            rollout.FLAGGER_RELEASE,
+            charts.FLAGGER,
+            rollout.flagger_values(ha(cluster.environment)),
+            opts,
+        )
+        templates = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-metric-{template}",
+                api_version="flagger.app/v1beta1",
+                kind="MetricTemplate",
+                metadata={"name": template, "namespace": charts.FLAGGER.namespace},
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[chart])),
+            )
+            for template, spec in rollout.metric_templates().items()
+        ]
+        return [chart, *templates]
 
     def _metallb(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         name = cluster.spec.name

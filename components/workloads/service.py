@@ -23,6 +23,7 @@ from components.cluster import KubernetesCluster
 from components.ignores import ignored
 from components.runtime import secret_output
 from components.spec import WorkloadSpec
+from components.workloads import rollout
 from components.workloads.platform import GATEWAY_ACCESS_LABEL, GATEWAY_NAME, GATEWAY_NAMESPACE, spread
 
 
@@ -32,6 +33,11 @@ def labels(w: WorkloadSpec) -> dict[str, str]:
 
 def selector(w: WorkloadSpec) -> dict[str, str]:
     return {"app.kubernetes.io/name": w.name}
+
+
+def pod_selector(w: WorkloadSpec) -> dict[str, str]:
+    """The pods of every version: under a progressive rollout Flagger renames the primary's name label."""
+    return {rollout.WORKLOAD_LABEL: w.name} if w.rollout.progressive else selector(w)
 
 
 def namespace_of(w: WorkloadSpec) -> str:
@@ -142,9 +148,12 @@ def deployment(w: WorkloadSpec, identity: bool) -> dict[str, Any]:
             "replicas": w.replicas.min,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(w)},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": w.rollout.max_surge},
+            },
             "template": {
-                "metadata": {"labels": labels(w)},
+                "metadata": {"labels": {**labels(w), **pod_selector(w)}},
                 "spec": {
                     "serviceAccountName": w.name,
                     "automountServiceAccountToken": identity,
@@ -182,7 +191,7 @@ def disruption_budget(w: WorkloadSpec) -> dict[str, Any]:
     budget = {"minAvailable": 1} if w.replicas.min > 1 else {"maxUnavailable": 1}
     return {
         "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
-        "spec": {"selector": {"matchLabels": selector(w)}, **budget},
+        "spec": {"selector": {"matchLabels": pod_selector(w)}, **budget},
     }
 
 
@@ -219,20 +228,26 @@ def network_policy(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
     return {
         "metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
         "spec": {
-            "podSelector": {"matchLabels": selector(w)},
+            "podSelector": {"matchLabels": pod_selector(w)},
             "policyTypes": ["Ingress"],
             "ingress": [{"from": sources, "ports": [{"port": w.port, "protocol": "TCP"}]}],
         },
     }
 
 
-def http_route(w: WorkloadSpec) -> dict[str, Any]:
+def route_parents(w: WorkloadSpec) -> list[dict[str, Any]]:
+    """The shared Gateway's HTTP listener, and the workload's own HTTPS listener when it has a host."""
     assert w.expose is not None
     parents = [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}]
     if w.expose.host:
         parents.append({"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": f"https-{w.name}"})
+    return parents
+
+
+def http_route(w: WorkloadSpec) -> dict[str, Any]:
+    assert w.expose is not None
     spec: dict[str, Any] = {
-        "parentRefs": parents,
+        "parentRefs": route_parents(w),
         "rules": [
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": w.expose.path}}],
@@ -253,11 +268,14 @@ class ServiceWorkload(pulumi.ComponentResource):
         namespace: k8s.core.v1.Namespace,
         gateway: pulumi.Resource | None,
         opts: pulumi.ResourceOptions | None = None,
+        flagger: Sequence[pulumi.Resource] = (),
     ) -> None:
         name = f"{cluster.spec.name}-{w.name}"
         super().__init__("orquestra:workloads:Service", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=list(cluster.ready))
         exposed = w.expose is not None and gateway is not None
+        # Flagger owns the Services and the HTTPRoute of a progressive rollout; it creates them from the Canary.
+        progressive = exposed and w.rollout.progressive and bool(flagger)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
 
         annotations: Mapping[str, Any] = {}
@@ -278,11 +296,21 @@ class ServiceWorkload(pulumi.ComponentResource):
                 in_ns, pulumi.ResourceOptions(ignore_changes=ignored("kubernetes:apps/v1:Deployment"), depends_on=uses)
             ),
         )
-        k8s.core.v1.Service(f"{name}-service", **service(w), opts=in_ns)
+        if not progressive:
+            k8s.core.v1.Service(f"{name}-service", **service(w), opts=in_ns)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", **disruption_budget(w), opts=in_ns)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{name}-hpa", **autoscaler(w), opts=in_ns)
         k8s.networking.v1.NetworkPolicy(f"{name}-netpol", **network_policy(w, exposed), opts=in_ns)
-        if gateway is not None and w.expose is not None:
+        if progressive and gateway is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-canary",
+                api_version="flagger.app/v1beta1",
+                kind="Canary",
+                metadata={"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
+                spec=rollout.canary_spec(w, route_parents(w)),
+                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *flagger])),
+            )
+        elif gateway is not None and w.expose is not None:
             route = http_route(w)
             k8s.apiextensions.CustomResource(
                 f"{name}-route",

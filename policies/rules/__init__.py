@@ -10,11 +10,12 @@ import importlib
 from types import ModuleType
 
 from components.targets import REGISTRY
-from policies.rules import kubernetes
+from policies.rules import kubernetes, rollout
 from policies.rules.base import Rule
 
 MODULES: tuple[ModuleType, ...] = (
     *(importlib.import_module(t.rules) for t in REGISTRY.values() if t.rules),
     kubernetes,
+    rollout,
 )
 RULES: list[Rule] = [rule for module in MODULES for rule in module.RULES]
