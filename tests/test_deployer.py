@@ -192,7 +192,8 @@ def test_preflight_exits_2_with_the_line(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def waits_for(plan: Plan, release: Registration, path: list[Registration]) -> bool:
-    """Whether `release` depends, directly or through its ancestors' dependencies, on every resource of `path`."""
+    """Whether `release` waits, through its dependencies or its provider's (a resource waits for its provider to be
+    created, and the provider for what it depends on), for every resource of `path`."""
     wanted = {r.urn for r in path}
     seen: set[str] = set()
     todo = [release.urn]
@@ -204,6 +205,8 @@ def waits_for(plan: Plan, release: Registration, path: list[Registration]) -> bo
         r = plan.by_urn(urn)
         todo.extend(r.dependencies)
         todo.extend(u for deps in r.property_dependencies.values() for u in deps)
+        if r.provider:
+            todo.append(r.provider.rsplit("::", 1)[0])
     return wanted <= seen
 
 
