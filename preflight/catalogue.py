@@ -226,9 +226,10 @@ class Row:
     """One target in the comparison."""
 
     shapes: Mapping[str, Shape]
-    """Machine types this target's pools may be mapped to; empty: machines are sized to order (on-prem)."""
+    """Machine types this target's pools may be mapped to; empty: machines are sized to order (on-prem, `flex`)."""
     monthly: Mapping[str, float]
-    """Each shape's list price a month, from the target's cost model; empty where hardware has no list price."""
+    """Each shape's list price a month, from the target's cost model; empty where hardware has no list price or a
+    flexible shape is priced by its size."""
     reference_region: str | None
     """The region the cost model's prices are for, and where a cluster with no region to map from is placed."""
     spot: bool

@@ -39,7 +39,7 @@ ADDONS = "add-ons installed"
 """Listed under each target rather than in the table: the list is long and differs in every column."""
 BASIS = (
     "list prices (on-demand, no discounts, commitments or credits) in each cost model's reference region; "
-    "node pools at their minimum size; usage-based charges excluded; on-prem hardware unpriced"
+    "node pools at their minimum size; usage-based charges excluded; on-prem and Tanzu (vSphere) hardware unpriced"
 )
 
 
