@@ -26,7 +26,7 @@ import yaml
 
 from components import spec as spec_models
 from components.cluster import KubernetesCluster
-from components.spec import NAMESPACE, ClusterBase, Environment, SpecError, StackSpec, parse
+from components.spec import NAMESPACE, ClusterBase, Environment, NodePool, SpecError, StackSpec, parse
 from components.targets import REGISTRY
 from preflight import catalogue, policy, rejects
 from preflight.built import run as build
@@ -39,7 +39,7 @@ ADDONS = "add-ons installed"
 """Listed under each target rather than in the table: the list is long and differs in every column."""
 BASIS = (
     "list prices (on-demand, no discounts, commitments or credits) in each cost model's reference region; "
-    "node pools at their minimum size; usage-based charges excluded; on-prem hardware unpriced"
+    "node pools at their minimum size; usage-based charges excluded; on-prem and Tanzu (vSphere) hardware unpriced"
 )
 
 
@@ -95,11 +95,11 @@ class ClusterComparison:
 # ------------------------------------------------------------------ the variant spec
 
 
-def _shape(cluster: ClusterBase, instance_types: list[str]) -> Shape | None:
+def _shape(cluster: ClusterBase, pool: NodePool) -> Shape | None:
     row = ROWS[cluster.target]
-    if instance_types and (found := catalogue.shape_of(cluster.target, instance_types[0])):
+    if pool.instance_types and (found := catalogue.shape_of(cluster.target, pool.instance_types[0])):
         return found
-    return row.pool_shape(cluster) if row.pool_shape else None
+    return row.pool_shape(cluster, pool) if row.pool_shape else None
 
 
 def _pools(cluster: ClusterBase, target: str, variant: Variant) -> list[dict[str, Any]]:
@@ -107,7 +107,7 @@ def _pools(cluster: ClusterBase, target: str, variant: Variant) -> list[dict[str
     own = target == cluster.target
     for pool in cluster.node_pools:
         raw = pool.model_dump(by_alias=True, exclude={"instance_types", "zones"})
-        shape = _shape(cluster, pool.instance_types)
+        shape = _shape(cluster, pool)
         source = (
             f"{pool.instance_types[0]} ({shape})" if pool.instance_types and shape else str(shape or "size unknown")
         )
@@ -118,10 +118,10 @@ def _pools(cluster: ClusterBase, target: str, variant: Variant) -> list[dict[str
         elif shape is None:
             mapped = "the target's default for the environment"
             variant.notes.append(f"pool {pool.name}: its machine size is not known here, so the target's default")
-        elif not ROWS[target].shapes:
+        elif (near := catalogue.nearest(shape, target)) is None:
             mapped, ok = f"{shape} (your hardware)", True
         else:
-            name, found = catalogue.nearest(shape, target) or ("", shape)
+            name, found = near
             raw["instanceTypes"] = [name]
             mapped, ok = f"{name} ({found})", catalogue.within_tolerance(found, shape)
             if found.arch != shape.arch:
@@ -176,9 +176,12 @@ def _cluster_raw(
         # The address plan carries between clouds (an on-prem network is the site's LAN, not a VPC); the zone
         # count is the target's default for the environment (a DigitalOcean region has no zones to count).
         out["network"] = network.model_dump(by_alias=True, exclude={"zones"})
+    row = ROWS[target]
     access = getattr(cluster, "api_access", None)
     if access is not None and _has(model, "api_access"):
         out["apiAccess"] = access.model_dump(by_alias=True)
+    elif access is not None and access.private and row.endpoint:
+        variant.cannot_give.append(f"a private API endpoint: {row.endpoint}")
     elif access is not None and access.private:
         variant.notes.append("API endpoint: reached on the site network only (no public endpoint to restrict)")
     window = getattr(cluster, "maintenance", None)
@@ -186,9 +189,8 @@ def _cluster_raw(
         # When the window opens carries; how long it lasts is the target's own (GKE wants 12 h, DOKS has 4).
         hours = getattr(model.model_fields["maintenance"].default, "hours", window.hours)
         out["maintenance"] = {"day": window.day, "start": window.start, "hours": hours}
-    row = ROWS[target]
     if row.fields is not None:
-        counts = [(p.name, p.min, _shape(cluster, p.instance_types)) for p in cluster.node_pools]
+        counts = [(p.name, p.min, _shape(cluster, p)) for p in cluster.node_pools]
         row.fields(out, env, counts)
     variant.notes.extend(row.notes)
     return out
@@ -362,22 +364,6 @@ def _lost_by_capability(source: Mapping[str, str], got: Mapping[str, str], spec:
         yield f"cloud load balancers: {got.get('load balancer')} instead"
 
 
-def _needs(cluster: KubernetesCluster[Any], pools: list[Pool]) -> dict[str, Any]:
-    """What the site provides for a target without list prices: the machines by pool, their addresses, the VIP."""
-    spec = cluster.spec
-    counts: dict[str, int] = getattr(spec, "agent_counts", {})
-    servers = int(getattr(spec, "servers", 0))
-    by_pool = {p.name: p.mapped for p in pools}
-    machines = [f"{servers} server(s)"] + [f"{n} × pool {name}: {by_pool.get(name, '?')}" for name, n in counts.items()]
-    pool = list(getattr(spec, "load_balancer_pool", []))
-    return {
-        "machines": machines,
-        "addresses": servers + sum(counts.values()),
-        "apiVip": getattr(spec, "api_vip", ""),
-        "loadBalancerPool": pool,
-    }
-
-
 def plan_variant(
     config: StackConfig,
     ns: dict[str, Any],
@@ -417,8 +403,9 @@ def plan_variant(
         str(r.plain.get("name", r.name)).removeprefix(prefix) for r in plan.resources("kubernetes:helm.sh/v3:Release")
     ]
     variant.capabilities = capabilities(cluster, releases)
-    if not ROWS[variant.target].monthly:
-        variant.needs = _needs(cluster, variant.pools)
+    needs = ROWS[variant.target].needs
+    if needs is not None:
+        variant.needs = needs(cluster.spec, {p.name: p.mapped for p in variant.pools})
     return variant.capabilities, cluster.spec
 
 

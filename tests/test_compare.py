@@ -1,6 +1,8 @@
 """`--compare`: every target has a mapping row, the mapping keeps capacity, and nothing asked for is lost silently.
 
-Two stacks are compared in full (planned on every target: ~5 plans each); every
+Four stacks are compared in full (planned on every target: 7 plans each): the
+AWS and on-prem baselines and the two targets whose machines are not a fixed
+catalogue (OCI flexible shapes, Tanzu VM classes); every
 other shipped stack is checked on its mapping and on the spec validation of each
 of its variants, which is where a comparison fails (see docs/preflight.md).
 """
@@ -24,10 +26,12 @@ from components.targets import REGISTRY
 from preflight import catalogue, compare, engine, stackconfig
 from preflight.__main__ import main as preflight
 from preflight.catalogue import GEOGRAPHIES, ROWS, Shape
+from preflight.estimates import oci as oci_estimates
+from preflight.rejects import oci as oci_rejects
 
 STACKS = stackconfig.stacks(engine.PROJECT_DIR)
 COMPARABLE = [key for key, row in ROWS.items() if row.comparable]
-FULL = ("prod-aws", "onprem")
+FULL = ("prod-aws", "onprem", "prod-oci", "prod-tanzu")
 
 
 def spec_of(stack: str) -> tuple[stackconfig.StackConfig, StackSpec]:
@@ -58,12 +62,51 @@ def test_every_registered_target_has_a_mapping_row() -> None:
 @pytest.mark.parametrize("key", [k for k, r in ROWS.items() if r.shapes])
 def test_every_machine_type_of_the_table_is_priced_by_the_targets_cost_model(key: str) -> None:
     row = ROWS[key]
-    assert set(row.shapes) == set(row.monthly), "shapes and the estimates' price table must list the same types"
+    if row.monthly or row.needs is None:
+        assert set(row.shapes) == set(row.monthly), "shapes and the estimates' price table must list the same types"
+    # else: hardware without a list price (Tanzu VM classes); what the site provides is listed instead
     syntax = REGISTRY[key].spec
     model: type[ClusterBase] = getattr(__import__("components.spec", fromlist=[syntax]), syntax)
     rule = model.instance_type_syntax
     assert rule is not None
     assert all(rule.ok(name) for name in row.shapes)
+
+
+def test_every_flexible_shape_is_priced_limited_and_accepted_by_the_spec() -> None:
+    model = compare._model("oci")
+    rule = model.instance_type_syntax
+    assert rule is not None and ROWS["oci"].flex
+    for name in ROWS["oci"].flex:
+        assert name in oci_estimates.OCI_SHAPE_HOURLY and name in oci_rejects.FLEX_LIMITS and rule.ok(name), name
+
+
+def test_a_flexible_shape_is_sized_to_the_pool_within_what_oci_accepts() -> None:
+    # x86: an OCPU is two vCPUs; Ampere A1: one (docs: computeshapes.htm).
+    assert catalogue.nearest(Shape(2, 8), "oci") == ("VM.Standard.E5.Flex", Shape(2, 8))
+    assert catalogue.nearest(Shape(3, 6), "oci") == ("VM.Standard.E5.Flex", Shape(4, 6))
+    assert catalogue.nearest(Shape(4, 16, "arm64"), "oci") == ("VM.Standard.A1.Flex", Shape(4, 16, "arm64"))
+    # At most 64 GB per OCPU, at least 1: memory-heavy pools get more OCPUs, CPU-heavy ones more memory.
+    assert catalogue.nearest(Shape(2, 100), "oci") == ("VM.Standard.E5.Flex", Shape(4, 100))
+    assert catalogue.nearest(Shape(16, 4), "oci") == ("VM.Standard.E5.Flex", Shape(16, 8))
+
+
+def test_oci_pools_get_their_size_in_pool_shapes_and_are_priced_at_it() -> None:
+    v = variant("prod-aws", "oci")
+    assert {p.name: p.mapped.split(" (")[0] for p in v.pools} == dict.fromkeys(
+        ("system", "general", "spot"), "VM.Standard.E5.Flex"
+    )
+    bases = " | ".join(i["basis"] for i in v.items if i["type"] == "oci:ContainerEngine/nodePool:NodePool")
+    assert "3 × VM.Standard.E5.Flex 1 OCPU/8 GB" in bases  # system: m6i.large, 2 vCPU / 8 GiB
+    assert "3 × VM.Standard.E5.Flex 2 OCPU/16 GB" in bases  # general: m6i.xlarge, 4 vCPU / 16 GiB
+    assert any("compartment" in note for note in v.notes)
+
+
+def test_an_oci_source_pool_is_its_flexible_size() -> None:
+    v = variant("prod-oci", "aws")
+    pools = {p.name: p for p in v.pools}
+    assert pools["general"].source == "VM.Standard.E5.Flex (8 vCPU, 32 GiB, x86_64)"  # poolShapes: 4 OCPU / 32 GB
+    assert pools["general"].mapped.startswith("m6i.2xlarge") and pools["general"].within_tolerance
+    assert pools["system"].source == "VM.Standard.E5.Flex (4 vCPU, 16 GiB, x86_64)"  # shape: 2 OCPU / 16 GB
 
 
 @pytest.mark.parametrize("key", [k for k, r in ROWS.items() if r.regions_key])
@@ -95,7 +138,7 @@ def shipped_pools() -> list[tuple[str, ClusterBase, NodePool]]:
 def test_the_mapping_keeps_every_shipped_pools_capacity_within_tolerance(target: str) -> None:
     checked = 0
     for stack, cluster, pool in shipped_pools():
-        shape = compare._shape(cluster, pool.instance_types)
+        shape = compare._shape(cluster, pool)
         if shape is None:
             # An inventory host's size is not in the stack; its pool gets the target's default (reported).
             assert cluster.target == "onprem" and not pool.instance_types, (stack, pool.name)
@@ -141,11 +184,13 @@ def test_a_full_compare_plans_every_target(stack: str) -> None:
         assert v.ok, (v.target, v.errors)
         assert v.resources > 0 and v.deploy_seconds > 0 and v.critical_path
         assert v.capabilities["load balancer"] in ("cloud", "metallb")
-        if ROWS[v.target].monthly:
+        if ROWS[v.target].needs is None:
             assert v.monthly > 0 and not v.needs
             assert v.items and v.monthly == pytest.approx(sum(i["monthlyUsd"] for i in v.items), abs=0.05)
         else:
-            assert v.needs["apiVip"] and v.needs["addresses"] > 0 and v.needs["machines"]
+            assert v.needs["machines"]
+        if v.target == "onprem":
+            assert v.needs["apiVip"] and v.needs["addresses"] > 0
 
 
 def test_on_prem_shows_what_the_site_must_provide_and_prices_no_hardware() -> None:
@@ -165,6 +210,29 @@ def test_a_feature_the_target_lacks_is_reported_not_dropped() -> None:
     assert "ACME certificates" in lost
     own = variant("prod-aws", "aws")
     assert own.cannot_give == []
+
+
+def test_tanzu_shows_the_vm_classes_the_namespace_must_offer_and_what_it_lacks() -> None:
+    v = variant("prod-aws", "tanzu")
+    # Dedicated-core pools get guaranteed (reserved) classes: m6i.large -> guaranteed-medium, m6i.xlarge -> large.
+    assert {p.name: p.mapped.split(" (")[0] for p in v.pools} == {
+        "system": "guaranteed-medium",
+        "general": "guaranteed-large",
+        "spot": "guaranteed-large",
+    }
+    assert v.needs["machines"][0] == "3 × control plane: best-effort-medium"
+    assert v.needs["vmClasses"] == ["best-effort-medium", "guaranteed-large", "guaranteed-medium"]
+    assert v.needs["namespace"] == catalogue.TANZU_NAMESPACE_PLACEHOLDER
+    assert v.monthly == 0 and v.not_priced
+    lost = " | ".join(v.cannot_give)
+    assert "pool spot: spot capacity (none on tanzu" in lost
+    assert "a private API endpoint: the control plane's address comes from the Supervisor's load balancer" in lost
+    assert "workload api: a cloud identity" in lost
+
+
+def test_a_burstable_source_gets_a_best_effort_vm_class() -> None:
+    assert catalogue.nearest(Shape(2, 4, burstable=True), "tanzu") == ("best-effort-small", Shape(2, 4, burstable=True))
+    assert catalogue.nearest(Shape(2, 4), "tanzu") == ("guaranteed-small", Shape(2, 4))
 
 
 def test_the_on_prem_source_maps_its_vm_size_to_each_cloud() -> None:
