@@ -887,6 +887,18 @@ class OciExistingVcn(Model):
     lb_subnet_id: syntax.OciSubnetId
 
 
+class OciHub(Hub):
+    """A DRG the hub VCN is attached to: the stack attaches the cluster's VCN to it as well."""
+
+    drg_id: syntax.OciDrgId
+    """A DRG in the cluster's region; its default route table for VCN attachments imports every attached VCN's
+    CIDR, so the hub learns the cluster's VCN with no rule added per cluster (components/targets/oci/deployer.py)."""
+
+
+class OciDeployer(Deployer):
+    hub: OciHub | None = None
+
+
 class OciSpec(CloudCluster):
     target: Literal["oci"]
     region: syntax.OciRegion
@@ -899,6 +911,9 @@ class OciSpec(CloudCluster):
     """A Vault key of your own for Kubernetes Secrets; unset, the cluster gets a vault and key of its own."""
     image_signing_key_ids: list[syntax.OciKeyId] = Field(default_factory=list, max_length=5)
     """Vault keys whose signatures an image must carry to run (OKE image verification); [] leaves it off."""
+    deployer: OciDeployer | None = None
+
+    hub_kind: ClassVar[str | None] = "a hub DRG to attach the cluster's VCN to"
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"network": {"zones": 1}, "shape": {"ocpus": 1, "memoryGbs": 8}, "nodePools": _pools(1, 3)},
@@ -927,6 +942,13 @@ class OciSpec(CloudCluster):
         for name in self.pool_shapes:
             if name not in names:
                 yield Problem(f"poolShapes.{name}", name, f"the name of a node pool ({', '.join(sorted(names))})")
+        if self.existing_vcn is not None and self.deployer is not None and self.deployer.hub is not None:
+            yield Problem(
+                "deployer.hub",
+                "a mapping",
+                "none with existingVcn: joining a hub routes from the VCN's route tables, which this stack does not "
+                "own; run the deployer inside that VCN, or let the stack create the VCN",
+            )
 
 
 # ------------------------------------------------------------------------ on-prem

@@ -386,6 +386,7 @@ OCI_COMPARTMENT = ocid("compartment", "tenancy")
 OCI_VCN = ocid("vcn")
 OCI_SUBNET = ocid("subnet")
 OCI_KEY = ocid("key")
+OCI_DRG = ocid("drg")
 
 # ------------------------------------------------------------------------- tags
 
@@ -452,6 +453,7 @@ OciCompartmentId = Annotated[str, AfterValidator(OCI_COMPARTMENT)]
 OciVcnId = Annotated[str, AfterValidator(OCI_VCN)]
 OciSubnetId = Annotated[str, AfterValidator(OCI_SUBNET)]
 OciKeyId = Annotated[str, AfterValidator(OCI_KEY)]
+OciDrgId = Annotated[str, AfterValidator(OCI_DRG)]
 TagKey = Annotated[str, AfterValidator(TAG_KEY)]
 TagValue = Annotated[str, AfterValidator(TAG_VALUE)]
 Reason = Annotated[str, AfterValidator(REASON)]

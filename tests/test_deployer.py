@@ -20,7 +20,7 @@ from components.spec import SpecError, parse
 from preflight import __main__ as preflight_cli
 from preflight.answers import aws as aws_answers
 from preflight.engine import PROJECT_DIR, Plan, Registration
-from tests.harness import plan_stack
+from tests.harness import plan_spec, plan_stack
 from tests.rejecting import fields, plan_of, reg, rejected
 
 AZURE_GROUP = "00000000-0000-0000-0000-000000000000"
@@ -55,6 +55,22 @@ def gcp(**over: Any) -> dict[str, Any]:
     }
 
 
+HUB_DRG = "ocid1.drg.oc1.eu-frankfurt-1.aaaaaaaa4nqkzb2yvtlf6wq3xjm5hc7rd2sgupe6oa7bkiy3lzvfx5tmq4wa"
+OCI_HUB = {"drgId": HUB_DRG, "cidrs": ["10.0.0.0/20"]}
+
+
+def oci(**over: Any) -> dict[str, Any]:
+    return {
+        "name": "oke",
+        "target": "oci",
+        "region": "eu-frankfurt-1",
+        "compartmentId": "ocid1.compartment.oc1..aaaaaaaa2xkqjwvl5mozfh3oqk7wqyoewkn6u3fyyqpmqq3zz7gynffk4dqa",
+        "network": {"cidr": "10.30.0.0/16", "podCidr": "10.244.0.0/16", "serviceCidr": "10.96.0.0/20"},
+        "deployer": {"runner": "deploy-eu", "hub": OCI_HUB},
+        **over,
+    }
+
+
 def lines(clusters: list[dict[str, Any]], environment: str = "prod") -> list[str]:
     with pytest.raises(SpecError) as info:
         parse({"environment": environment, "clusters": clusters})
@@ -73,6 +89,7 @@ def one_line(clusters: list[dict[str, Any]], path: str, allowed: str, environmen
 def test_the_shipped_deployers_parse() -> None:
     parse({"environment": "prod", "clusters": [aws()]})
     parse({"environment": "prod", "clusters": [gcp()]})
+    parse({"environment": "prod", "clusters": [oci()]})
 
 
 # --------------------------------------------------------------- spec: reachable or refused
@@ -84,6 +101,39 @@ def test_a_private_api_with_no_deployer_names_the_missing_hub() -> None:
     one_line([gcp(deployer=None)], "clusters[0].deployer.hub", "a hub network to peer with")
     aks = {"name": "aks", "target": "azure", "region": "westeurope", "adminGroupObjectIds": [AZURE_GROUP]}
     one_line([aks], "clusters[0].deployer.hub", "a hub VNet to peer with")
+    one_line([oci(deployer=None)], "clusters[0].deployer.hub", "a hub DRG to attach the cluster's VCN to")
+
+
+def test_an_oci_hub_is_a_drg_outside_the_cluster_ranges() -> None:
+    one_line(
+        [
+            oci(
+                deployer={
+                    "runner": "r",
+                    "hub": {**OCI_HUB, "drgId": "ocid1.vcn.oc1.eu-frankfurt-1.aaaaaaaaxyzxyzxyzxyzxyz"},
+                }
+            )
+        ],
+        "clusters[0].deployer.hub.drgId",
+        "an OCID of a drg",
+    )
+    one_line(
+        [oci(deployer={"runner": "r", "hub": {**OCI_HUB, "cidrs": ["10.244.8.0/24"]}})],
+        "clusters[0].deployer.hub.cidrs[0]",
+        "network.podCidr (10.244.0.0/16)",
+    )
+    line = one_line(
+        [oci(deployer={"runner": "r", "hub": {"cidrs": ["10.0.0.0/20"]}})], "clusters[0].deployer.hub.drgId", ""
+    )
+    assert ": missing; " in line
+    byo = {
+        "vcnId": "ocid1.vcn.oc1.eu-frankfurt-1.aaaaaaaa4nqkzb2yvtlf6wq3xjm5hc7rd2sgupe6oa7bkiy3lzvfx5tmq4wb",
+        **{
+            key: "ocid1.subnet.oc1.eu-frankfurt-1.aaaaaaaa4nqkzb2yvtlf6wq3xjm5hc7rd2sgupe6oa7bkiy3lzvfx5tmq4wc"
+            for key in ("workerSubnetId", "apiSubnetId", "lbSubnetId")
+        },
+    }
+    one_line([oci(existingVcn=byo)], "clusters[0].deployer.hub", "none with existingVcn")
 
 
 def test_a_runner_alone_does_not_reach_a_private_api() -> None:
@@ -304,6 +354,72 @@ def test_aks_peers_both_ways_and_links_its_own_private_dns_zone_to_the_hub() -> 
     assert len(grants) == 1 and grants[0]["roleDefinitionId"].endswith("b12aa53e-6015-4669-85d0-8515ebb3ae7f")
     assert waits_for(plan, aks, [zone, link]), "AKS writes its record into the zone it is given"
     assert waits_for(plan, first_release(plan), plan.resources("azure-native:network:VirtualNetworkPeering"))
+
+
+def test_oke_attaches_its_vcn_to_the_hub_drg_routes_to_it_and_admits_6443_from_it() -> None:
+    plan = plan_stack("prod-oci")
+    vcn = plan.one("oci:Core/vcn:Vcn")
+    attachment = plan.one("oci:Core/drgAttachment:DrgAttachment")
+    assert attachment.plain["drgId"] == HUB_DRG
+    assert attachment.plain["networkDetails"] == {"type": "VCN", "id": vcn.id}
+    assert "drgRouteTableId" not in attachment.plain, "the DRG's default VCN table imports the cluster's VCN"
+    subnets = {s.name.removeprefix("oke-prod-"): s.plain for s in plan.resources("oci:Core/subnet:Subnet")}
+    tables = {t.id: t for t in plan.resources("oci:Core/routeTable:RouteTable")}
+    api_table = tables[subnets["api"]["routeTableId"]]
+    to_hub = [r for r in api_table.plain["routeRules"] if r["networkEntityId"] == HUB_DRG]
+    assert [(r["destination"], r["destinationType"]) for r in to_hub] == [("10.0.0.0/20", "CIDR_BLOCK")]
+    assert attachment.urn in api_table.dependencies, "a rule names the DRG only once the VCN is on it"
+    drg_rules = {t.name for t in tables.values() if any(r["networkEntityId"] == HUB_DRG for r in t.plain["routeRules"])}
+    assert drg_rules == {api_table.name}, "the only table routing to the hub is the private one the API subnet uses"
+    api_nsg = next(
+        n for n in plan.resources("oci:Core/networkSecurityGroup:NetworkSecurityGroup") if n.name.endswith("-api-nsg")
+    )
+    from_hub = [
+        r
+        for r in plan.resources("oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule")
+        if r.plain.get("source") == "10.0.0.0/20"
+    ]
+    assert len(from_hub) == 1, "6443 only: 12250 is the workers' port to the control plane"
+    (hub_rule,) = from_hub
+    rule = hub_rule.plain
+    assert rule["networkSecurityGroupId"] == api_nsg.id and rule["direction"] == "INGRESS" and rule["protocol"] == "6"
+    assert rule["tcpOptions"]["destinationPortRange"] == {"min": 6443, "max": 6443}
+    assert waits_for(plan, first_release(plan), [attachment, api_table, hub_rule])
+    # No DNS resource: the kubeconfig names the endpoint by its private address (components/targets/oci/deployer.py).
+    endpoint = plan.stack_outputs["clusters"]["oke-prod"]["endpoint"].removeprefix("https://")
+    ipaddress.ip_address(endpoint.rsplit(":", 1)[0])  # an address, not the VCN-only hostname
+    assert not plan.resources("oci:Dns/zone:Zone")
+
+
+def test_a_public_oke_cluster_has_no_hub_path() -> None:
+    plan = plan_spec(
+        {"environment": "dev", "clusters": [oci(apiAccess={"publicCidrs": ["192.0.2.0/24"]}, deployer=None)]}
+    )
+    assert plan.errors == [] and not plan.resources("oci:Core/drgAttachment:DrgAttachment")
+    for table in plan.resources("oci:Core/routeTable:RouteTable"):
+        assert all(not str(r["networkEntityId"]).startswith("ocid1.drg.") for r in table.plain["routeRules"])
+
+
+def attachments_plan(*drgs: str) -> Plan:
+    vcn = reg("oci:Core/vcn:Vcn", "vcn", {"cidrBlocks": ["10.30.0.0/16"]}, id="ocid1.vcn.oc1.x.1")
+    return plan_of(
+        vcn,
+        *(
+            reg(
+                "oci:Core/drgAttachment:DrgAttachment",
+                f"a{i}",
+                {"drgId": d, "networkDetails": {"type": "VCN", "id": vcn.id}},
+            )
+            for i, d in enumerate(drgs)
+        ),
+    )
+
+
+def test_oci_refuses_a_second_drg_on_one_vcn() -> None:
+    other = HUB_DRG[:-1] + "b"
+    assert fields(attachments_plan(HUB_DRG, other)) == {("a1", "drgId")}
+    assert fields(attachments_plan(HUB_DRG)) == set()
+    assert not [r for r in rejected(plan_stack("prod-oci")) if "drgAttachment" in r.subject]
 
 
 # --------------------------------------------------------------- what AWS would refuse anyway

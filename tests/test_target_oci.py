@@ -82,7 +82,9 @@ def test_subnets_are_carved_from_the_vcn_and_private_where_it_matters(dev: Plan,
 
 def test_private_subnets_egress_through_nat_and_the_service_gateway(prod: Plan) -> None:
     (table,) = prod.resources("oci:Core/routeTable:RouteTable")
-    routes = {r["destinationType"]: r for r in table.plain["routeRules"]}
+    # The deployer's hub routes through its DRG (tests/test_deployer.py); the rest is egress.
+    egress = [r for r in table.plain["routeRules"] if not r["networkEntityId"].startswith("ocid1.drg.")]
+    routes = {r["destinationType"]: r for r in egress}
     assert routes["CIDR_BLOCK"]["destination"] == "0.0.0.0/0"
     assert routes["SERVICE_CIDR_BLOCK"]["destination"] == SERVICES_LABEL
     nat, sgw = prod.one("oci:Core/natGateway:NatGateway"), prod.one("oci:Core/serviceGateway:ServiceGateway")
@@ -112,7 +114,9 @@ def test_the_api_admits_the_workers_and_only_the_declared_clients(dev: Plan, pro
         }
 
     assert clients(dev, "lab-api-nsg") == {"192.0.2.0/24"}
-    assert clients(prod, "oke-prod-api-nsg") == {"10.30.0.0/16"}, "a private endpoint: only from inside the VCN"
+    assert clients(prod, "oke-prod-api-nsg") == {"10.30.0.0/16", "10.0.0.0/20"}, (
+        "a private endpoint: only from inside the VCN and the deployer's hub"
+    )
     ports = {
         r["tcpOptions"]["destinationPortRange"]["min"]
         for r in rules(prod, "oke-prod-api-nsg")
@@ -235,7 +239,13 @@ def test_the_autoscaler_add_on_owns_every_pools_size(prod: Plan) -> None:
 
 
 def test_the_kubeconfig_is_an_exec_credential_and_secret() -> None:
-    built = build_spec({"environment": "prod", "clusters": [{**MINIMAL, "apiAccess": {"private": True}}]})
+    hub = {"drgId": "ocid1.drg.oc1.eu-frankfurt-1.aaaaaaaa4nqkzb2yvtlf6wq3xjm5hc7rd2sgupe6oa7bkiy3lzvfx5tmq4wa"}
+    private = {
+        **MINIMAL,
+        "apiAccess": {"private": True},
+        "deployer": {"runner": "r", "hub": {**hub, "cidrs": ["10.9.0.0/20"]}},
+    }
+    built = build_spec({"environment": "prod", "clusters": [private]})
     provider = built.plan.one("pulumi:providers:kubernetes")
     assert isinstance(provider.inputs["kubeconfig"], Secret)
     config = yaml.safe_load(reveal(provider.inputs["kubeconfig"]))

@@ -300,6 +300,21 @@ def _addon(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def _drg_attachment(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """A VCN attachment as the Core API reports it: the DRG's compartment, its default table for VCN
+    attachments (none given), ATTACHED (states ATTACHING, ATTACHED, DETACHING, DETACHED)."""
+    drg = str(inputs.get("drgId") or "")
+    return {
+        "id": ocid("drgattachment", f"{stack}/{name}"),
+        "compartmentId": f"ocid1.compartment.oc1..{_unique(f'drg-compartment/{drg}')}",
+        "drgRouteTableId": inputs.get("drgRouteTableId") or ocid("drgroutetable", f"{drg}/vcn-default"),
+        "vcnId": (inputs.get("networkDetails") or {}).get("id", ""),
+        "isCrossTenancy": False,
+        "state": "ATTACHED",
+        "timeCreated": CREATED,
+    }
+
+
 RESOURCES = {
     "oci:Core/vcn:Vcn": _vcn,
     "oci:Core/subnet:Subnet": _subnet,
@@ -307,6 +322,7 @@ RESOURCES = {
     "oci:Core/serviceGateway:ServiceGateway": _plain("servicegateway"),
     "oci:Core/internetGateway:InternetGateway": _plain("internetgateway"),
     "oci:Core/routeTable:RouteTable": _plain("routetable"),
+    "oci:Core/drgAttachment:DrgAttachment": _drg_attachment,
     "oci:Core/securityList:SecurityList": _plain("securitylist"),
     "oci:Core/networkSecurityGroup:NetworkSecurityGroup": _plain("networksecuritygroup"),
     "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule": lambda name, inputs, stack: {

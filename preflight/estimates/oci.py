@@ -92,6 +92,8 @@ FREE: frozenset[str] = frozenset(
         "oci:Core/serviceGateway:ServiceGateway",
         "oci:Core/internetGateway:InternetGateway",
         "oci:Core/routeTable:RouteTable",
+        # The price list names no charge for a DRG or its attachments (FastConnect and VPN, on the hub's side, are).
+        "oci:Core/drgAttachment:DrgAttachment",
         "oci:Core/securityList:SecurityList",
         "oci:Core/networkSecurityGroup:NetworkSecurityGroup",
         "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule",
@@ -118,6 +120,8 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "oci:Core/serviceGateway:ServiceGateway": 10.0,
     "oci:Core/internetGateway:InternetGateway": 5.0,
     "oci:Core/routeTable:RouteTable": 3.0,
+    # An estimate, like the rest of this table: a VCN attachment goes from ATTACHING to ATTACHED in about a minute.
+    "oci:Core/drgAttachment:DrgAttachment": 90.0,
     "oci:Core/securityList:SecurityList": 3.0,
     "oci:Core/networkSecurityGroup:NetworkSecurityGroup": 3.0,
     "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule": 2.0,

@@ -14,6 +14,7 @@ CLUSTER = "oci:ContainerEngine/cluster:Cluster"
 NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
 VCN = "oci:Core/vcn:Vcn"
 SUBNET = "oci:Core/subnet:Subnet"
+DRG_ATTACHMENT = "oci:Core/drgAttachment:DrgAttachment"
 
 SHAPES = "https://docs.oracle.com/en-us/iaas/Content/Compute/References/computeshapes.htm#flexible"
 FLEX_LIMITS: dict[str, tuple[int, int]] = {
@@ -28,6 +29,10 @@ GB_PER_OCPU = (1, 64)
 VCN_RANGES = "https://docs.oracle.com/en-us/iaas/Content/Network/Concepts/overview.htm (VCNs and Subnets)"
 OKE_RANGES = "https://docs.oracle.com/en-us/iaas/Content/ContEng/Concepts/contengnetworkconfig.htm (VCN Configuration)"
 NAMES = "https://docs.oracle.com/en-us/iaas/api/#/en/containerengine/20180222/datatypes/CreateClusterDetails"
+ONE_DRG = (
+    "https://docs.oracle.com/en/engineered-systems/private-cloud-appliance/3.0-latest/ceapi/"
+    "op-20160918-drgattachments-post.html (Core API 20160918, CreateDrgAttachment)"
+)
 MAX_NAME = 255
 """Cluster and node pool names, as CreateClusterDetails/CreateNodePoolDetails take them."""
 
@@ -108,11 +113,30 @@ def pod_and_service_ranges(r: Registration, plan: Plan) -> Iterator[Rejection]:
         yield reject(r, "options.kubernetesNetworkConfig", f"{named[0][1]} overlaps {named[1][1]}", OKE_RANGES)
 
 
+def _attached_vcn(inputs: dict[str, Any]) -> Any:
+    return (inputs.get("networkDetails") or {}).get("id") or inputs.get("vcnId")
+
+
+def one_drg_per_vcn(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A later attachment of a VCN to another DRG: "A VCN can be attached to only one DRG at a time"."""
+    inputs = view(r)
+    vcn, drg = _attached_vcn(inputs), inputs.get("drgId")
+    if not known(vcn) or not vcn or not known(drg):
+        return
+    for other in plan.resources(DRG_ATTACHMENT):
+        if other.urn == r.urn:
+            return
+        theirs = view(other)
+        if _attached_vcn(theirs) == vcn and theirs.get("drgId") != drg:
+            yield reject(r, "drgId", f"{drg}; the VCN is already attached to {theirs.get('drgId')}", ONE_DRG)
+
+
 RULES: Table = {
     NODE_POOL: (flex_shape, name_length),
     CLUSTER: (name_length, pod_and_service_ranges),
     VCN: (vcn_ranges,),
     SUBNET: (subnet_in_vcn,),
+    DRG_ATTACHMENT: (one_drg_per_vcn,),
 }
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_oci.core as core
 
+from components.targets.oci import deployer
+
 if TYPE_CHECKING:
     from components.spec import OciSpec
     from components.targets.oci import OciCluster
@@ -58,10 +60,11 @@ def api_clients(spec: OciSpec) -> list[str]:
     """Who may open the API on 6443 from outside the cluster.
 
     A public endpoint admits `apiAccess.publicCidrs`; a private one admits the VCN itself (a runner or
-    bastion inside it). A declared deployer for private endpoints adds its own range here.
+    bastion inside it) and the declared deployer's hub, joined to the VCN through its DRG (deployer.py).
     """
     if spec.api_access.private:
-        return [spec.network.cidr, *spec.api_access.public_cidrs]
+        hub = spec.deployer.hub if spec.deployer is not None else None
+        return [spec.network.cidr, *spec.api_access.public_cidrs, *(hub.cidrs if hub is not None else [])]
     return list(spec.api_access.public_cidrs)
 
 
@@ -151,6 +154,9 @@ def build(c: OciCluster) -> Network:
         freeform_tags=tags,
         opts=c.child_opts(),
     )
+    hub = spec.deployer.hub if spec.deployer is not None else None
+    # The path from the deployer's hub: everything the first Kubernetes call needs waits for `ready` below.
+    attachment = deployer.attach(c, hub, vcn) if hub is not None else None
     services = core.get_services(
         filters=[core.GetServicesFilterArgs(name="name", values=[ALL_SERVICES], regex=True)],
         opts=pulumi.InvokeOptions(parent=c),
@@ -193,9 +199,10 @@ def build(c: OciCluster) -> Network:
                 description="Internet egress (image registries outside Oracle) through NAT",
             ),
             to_services,
+            *(deployer.routes(hub) if hub is not None else []),
         ],
         freeform_tags=tags,
-        opts=c.child_opts(),
+        opts=c.child_opts(depends_on=[attachment] if attachment is not None else None),
     )
     public_routes = private_routes
     if public_api or public_lb:
@@ -488,7 +495,7 @@ def build(c: OciCluster) -> Network:
         lbs.id,
         worker_nsg_ids=[worker_nsg.id],
         api_nsg_ids=[api_nsg.id],
-        ready=[nat, service_gateway, private_routes, *rules],
+        ready=[nat, service_gateway, private_routes, *rules, *([attachment] if attachment is not None else [])],
     )
 
 
