@@ -1229,6 +1229,9 @@ class TanzuSpec(ClusterBase):
     context: syntax.KubeContext | None = None
     namespace: syntax.DnsLabel
     """The vSphere Namespace the cluster's objects go in."""
+    deployer: SiteDeployer | None = None
+    """The runner on a network where the Supervisor's API and the workload cluster's load-balanced API answer;
+    without one, CD cannot reach the cluster (`preflight/pipeline.py`)."""
     cluster_class: syntax.DnsSubdomain = "tanzukubernetescluster"
     control_plane_replicas: Annotated[int, Field(ge=1, le=7)] = 1
     control_plane_vm_class: syntax.DnsSubdomain = "best-effort-medium"

@@ -90,7 +90,10 @@ def _unreachable(cluster: ClusterBase) -> str:
             "(declare deployer.runner, a runner on that network)"
         )
     if isinstance(cluster, TanzuSpec):
-        return f"cluster '{cluster.name}' is on vSphere with Tanzu: its Supervisor is reached on the site's network"
+        return (
+            f"cluster '{cluster.name}' is on vSphere with Tanzu: its Supervisor is reached on the site's network "
+            "(declare deployer.runner, a runner on that network)"
+        )
     api = getattr(cluster, "api_access", None)
     if api is not None and api.private:
         return f"cluster '{cluster.name}' has a private API endpoint and no deployer.runner"

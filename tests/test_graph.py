@@ -28,6 +28,9 @@ CLUSTERS = frozenset(
         "gcp:container/cluster:Cluster",
         "azure-native:containerservice:ManagedCluster",
         "digitalocean:index/kubernetesCluster:KubernetesCluster",
+        "oci:ContainerEngine/cluster:Cluster",
+        # A Cluster API cluster: its machine deployments are part of its topology, like DOKS's first pool.
+        "kubernetes:cluster.x-k8s.io/v1beta1:Cluster",
     }
 )
 POOLS = frozenset(
@@ -36,6 +39,7 @@ POOLS = frozenset(
         "gcp:container/nodePool:NodePool",
         "azure-native:containerservice:AgentPool",
         "digitalocean:index/kubernetesNodePool:KubernetesNodePool",
+        "oci:ContainerEngine/nodePool:NodePool",
     }
 )
 NETWORKS = frozenset(
@@ -165,7 +169,7 @@ def test_the_critical_path_is_control_plane_then_first_nodes_then_what_needs_the
     first_cluster = next(i for i, t in enumerate(types) if t in CLUSTERS)
     pool_steps = [i for i, t in enumerate(types) if t in POOLS]
     if not pool_steps:
-        # DOKS holds its first pool inside the cluster: the cluster is the first node pool.
+        # DOKS and Cluster API hold their first pool inside the cluster: the cluster is the first node pool.
         assert all(path[first_cluster].urn in needs[s.urn] for s in path[first_cluster + 1 :]), types
         return
     first_pool = pool_steps[0]

@@ -407,6 +407,9 @@ def test_provider_waits_for_the_api_and_the_deployers_access_only() -> None:
         "weu-prod-rg",
         "weu-prod-aks",
         "weu-prod-deployer-admin",
+        # The path from the hub, where the deployer runs (docs/private-deploy.md).
+        "weu-prod-to-hub",
+        "weu-prod-from-hub",
     }
     manager = next(r for r in plan.resources("kubernetes:helm.sh/v3:Release") if r.plain["name"] == "cert-manager")
     waited = {plan.by_urn(u).name for u in manager.dependencies}

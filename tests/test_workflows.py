@@ -200,6 +200,7 @@ def test_each_stack_runs_on_the_runner_its_deployer_names() -> None:
         "prod-gcp": "deploy-gcp-euw1",
         "prod-azure": "deploy-azure-weu",
         "prod-oci": "deploy-oci-fra",
+        "prod-tanzu": "dc1-vsphere",
         "onprem": "dc1-deployer",
         "hybrid": "dc1-deployer",
     }

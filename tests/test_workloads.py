@@ -84,8 +84,14 @@ def test_every_object_of_every_shipped_stack_is_valid(stack: str) -> None:
         c["name"]: str(c.get("kubernetesVersion") or REGISTRY[c["target"]].default_version)
         for c in stackconfig.load(engine.PROJECT_DIR, stack).values["orquestra:clusters"]
     }
+    # A tanzu cluster's objects also reach its Supervisor (the Cluster API objects), a cluster of its own here.
+    management = {
+        f"{c['name']}-supervisor": versions[c["name"]]
+        for c in stackconfig.load(engine.PROJECT_DIR, stack).values["orquestra:clusters"]
+        if c["target"] == "tanzu"
+    }
     clusters = admission.review(plan).clusters
-    assert {c.name: c.minor for c in clusters} == versions
+    assert {c.name: c.minor for c in clusters} == {**versions, **management}
     assert all(c.objects for c in clusters)
     assert _validate_plan(plan) == len(kube_objects(plan))
 
@@ -209,7 +215,7 @@ def test_cloud_identity_on_a_target_without_one_fails_in_one_line() -> None:
     assert not plan.ok
     assert plan.errors[0] == (
         "orquestra:workloads[0].cloudIdentity: true; allowed: false: cluster 'lab' (existing) gives pods "
-        "no cloud identity (targets that do: aws, azure, gcp)"
+        "no cloud identity (targets that do: aws, azure, gcp, oci)"
     )
     assert [r.type for r in plan.registrations] == ["pulumi:pulumi:Stack"]
 

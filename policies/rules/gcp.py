@@ -136,13 +136,14 @@ BINARY_AUTHORIZATION_ENFORCED = frozenset({"PROJECT_SINGLETON_POLICY_ENFORCE"})
 
 
 def _binary_authorization(r: Resource, ctx: Context) -> Iterator[str]:
-    """CIS GKE Benchmark v1.6.0 5.10.4 "Ensure use of Binary Authorization"; the deprecated `enabled` flag counts too.
+    """CIS GKE Benchmark v1.6.0 5.10.4 "Ensure use of Binary Authorization", by `evaluationMode` (the provider
+    deprecates the older `enabled` flag in its favour, and the program never sets it).
 
     A prod cluster without it is a deliberate exception only when this rule is turned off in the stack's policy
     config, with the reason in docs/targets/gcp.md.
     """
     mode = r.get("binaryAuthorization.evaluationMode")
-    if mode in BINARY_AUTHORIZATION_ENFORCED or (mode is None and r.get("binaryAuthorization.enabled") is True):
+    if mode in BINARY_AUTHORIZATION_ENFORCED:
         return
     yield (
         f"binaryAuthorization.evaluationMode is {mode or 'unset'}: set PROJECT_SINGLETON_POLICY_ENFORCE so only "

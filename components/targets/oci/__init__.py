@@ -97,6 +97,7 @@ class OciCluster(KubernetesCluster[OciSpec]):
             endpoint=endpoint.apply(lambda e: f"https://{e}"),
             cluster_name=cluster.name,
             kubernetes_version=spec.kubernetes_version,
+            nodes=[p for _, p in pools],
             ready=[p for _, p in pools] + ([self.autoscaler] if self.autoscaler else []),
         )
 

@@ -53,6 +53,7 @@ class TanzuCluster(KubernetesCluster[TanzuSpec]):
             spec=topology.cluster_spec(spec, self.autoscaled),
             opts=self.child_opts(stateful=True, provider=supervisor),
         )
+        self.cluster = cluster
         # Read once the Cluster exists: its id is unknown while a first preview plans the create, so the
         # read waits for the deployment instead of failing on a Secret nobody has written yet.
         secret = k8s.core.v1.Secret.get(
@@ -71,6 +72,9 @@ class TanzuCluster(KubernetesCluster[TanzuSpec]):
             endpoint=pulumi.Output.unsecret(config.apply(kubeconfig.server)),
             cluster_name=spec.name,
             kubernetes_version=spec.kubernetes_version,
+            # The machine deployments belong to the Cluster's topology and have no resource of their own here:
+            # charts with pods wait for the Cluster, and their own readiness waits for the workers to join.
+            nodes=[cluster],
             ready=ready,
         )
 
