@@ -22,7 +22,13 @@ from pydantic import SecretStr
 from components.cluster import KubernetesCluster
 from components.runtime import secret_output
 from components.spec import WorkloadSpec
-from components.workloads.platform import GATEWAY_ACCESS_LABEL, GATEWAY_NAME, GATEWAY_NAMESPACE, spread
+from components.workloads.platform import (
+    GATEWAY_ACCESS_LABEL,
+    GATEWAY_NAME,
+    GATEWAY_NAMESPACE,
+    https_listeners,
+    spread,
+)
 
 
 def labels(w: WorkloadSpec) -> dict[str, str]:
@@ -227,9 +233,10 @@ def network_policy(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
 
 def http_route(w: WorkloadSpec) -> dict[str, Any]:
     assert w.expose is not None
-    parents = [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}]
-    if w.expose.host:
-        parents.append({"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": f"https-{w.name}"})
+    parents = [
+        {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": section}
+        for section in ["http", *https_listeners(w)]
+    ]
     spec: dict[str, Any] = {
         "parentRefs": parents,
         "rules": [
@@ -239,8 +246,8 @@ def http_route(w: WorkloadSpec) -> dict[str, Any]:
             }
         ],
     }
-    if w.expose.host:
-        spec["hostnames"] = [w.expose.host]
+    if w.expose.hosts():
+        spec["hostnames"] = w.expose.hosts()
     return {"metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)}, "spec": spec}
 
 
