@@ -3,33 +3,24 @@
 The records live in the zone's provider, outside every cluster: a cluster that goes down cannot take its own
 failover with it. Each record carries the health check of its cluster's gateway, so Route 53 answers only with
 gateways that answer (failover: the secondary while the primary fails; weighted and latency: the healthy ones).
-The clusters' external-dns leave these names alone (`platform.global_names`).
+The clusters' external-dns leave these names alone (`workloads.platform.global_names`).
 
 Argument names: pulumi_aws route53/record.py and route53/health_check.py (the pinned SDK).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
-from components.spec import AwsSpec, ClusterBase, GlobalRouting, StackSpec, WorkloadSpec
+from components.spec import AwsSpec, ClusterBase, GlobalRouting, StackSpec, WorkloadSpec, ip_or_none
 
 # Route 53 health checkers probe every 30 s by default; 10 s ("fast") costs more per check and shortens a failover
 # to about three failed probes. Source: https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html
 REQUEST_INTERVAL = 10
 FAILURE_THRESHOLD = 3
-
-
-def is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
 
 
 def health_check_args(w: WorkloadSpec, cluster: ClusterBase) -> dict[str, Any]:
@@ -41,7 +32,11 @@ def health_check_args(w: WorkloadSpec, cluster: ClusterBase) -> dict[str, Any]:
     assert w.expose is not None and w.expose.global_routing is not None
     address = cluster.platform.gateway.address
     assert address is not None
-    where = {"ip_address": address, "fqdn": w.expose.global_routing.name} if is_ip(address) else {"fqdn": address}
+    where = (
+        {"ip_address": address, "fqdn": w.expose.global_routing.name}
+        if ip_or_none(address) is not None
+        else {"fqdn": address}
+    )
     return {
         **where,
         "type": "HTTPS",
@@ -73,7 +68,7 @@ def record_args(w: WorkloadSpec, cluster: ClusterBase) -> dict[str, Any]:
     assert address is not None
     return {
         "name": g.name,
-        "type": "A" if is_ip(address) else "CNAME",
+        "type": "A" if ip_or_none(address) is not None else "CNAME",
         "ttl": g.ttl,
         "records": [address],
         "set_identifier": cluster.name,

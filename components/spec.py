@@ -522,12 +522,6 @@ class AwsSpec(CloudCluster):
     target: Literal["aws"]
     region: syntax.AwsRegion
 
-    @property
-    def local_networks(self) -> Mapping[str, str]:
-        # The VPC CNI gives pods addresses of the VPC's own subnets (network.cidr); network.podCidr is not used.
-        # Source: https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html
-        return {"network.serviceCidr": self.network.service_cidr}
-
     node_autoscaler: Literal["karpenter", "cluster-autoscaler"] = "karpenter"
     pod_identity: Literal["eks-pod-identity", "irsa"] = "eks-pod-identity"
     nat_gateways: Literal["single", "per-zone"] = "single"
@@ -554,6 +548,12 @@ class AwsSpec(CloudCluster):
         "staging": "m6i.large",
         "prod": "m6i.large",
     }
+
+    @property
+    def local_networks(self) -> Mapping[str, str]:
+        # The VPC CNI gives pods addresses of the VPC's own subnets (network.cidr); network.podCidr is not used.
+        # Source: https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html
+        return {"network.serviceCidr": self.network.service_cidr}
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
@@ -1779,7 +1779,7 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
                 f"{where} with platform.gateway.enabled and platform.gateway.address (where the internet reaches it)",
             )
             continue
-        ip = _ip_or_none(address)
+        ip = ip_or_none(address)
         kinds.add(ip is not None)
         if isinstance(cluster, CloudCluster) and not gateway.public:
             yield _line(
@@ -1818,7 +1818,7 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
         yield _line(f"{at}.name", g.name, "gateway addresses all IPs (A records) or all host names (CNAME records)")
 
 
-def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(text)
     except ValueError:
