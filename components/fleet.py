@@ -56,6 +56,9 @@ def build(stack: StackSpec) -> Fleet:
 
     for name, cluster in clusters.items():
         place(cluster, stack.workloads_on(name))
+    from components import globaldns
+
+    globaldns.build(stack, clusters)
     return Fleet(spec=stack, clusters=clusters)
 
 

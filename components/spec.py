@@ -379,6 +379,9 @@ class Gateway(Model):
     enabled: bool = True
     public: bool = False
     """A public LoadBalancer is an explicit opt-in; the default entry point is internal."""
+    address: syntax.Host | None = None
+    """Where the internet reaches this gateway (an edge NAT's public IP, or a name that resolves to the gateway's
+    load balancer): the target of a workload's global name and of its health checks (`expose.global`)."""
 
 
 class CertManager(Model):
@@ -487,14 +490,15 @@ class ClusterBase(Model):
     def acme_challenge(self) -> Literal["http01", "dns01"] | None:
         """How ACME can prove this cluster's names, if at all.
 
-        HTTP-01 needs Let's Encrypt to reach the Gateway, so only a public one; an internal
-        gateway proves names through the cloud's DNS (DNS-01) in `dns.zone`.
+        DNS-01 through the cloud's DNS in `dns.zone` wherever the target has a solver: it proves a name whichever
+        cluster DNS sends its clients to (a global name's, `expose.global`). Else HTTP-01, which needs Let's
+        Encrypt to reach the Gateway, so only a public one.
         Source: https://letsencrypt.org/docs/challenge-types/
         """
-        if self.platform.gateway.enabled and self.platform.gateway.public:
-            return "http01"
         if self.platform.dns.zone and REGISTRY[self.target].acme_dns01:
             return "dns01"
+        if self.platform.gateway.enabled and self.platform.gateway.public:
+            return "http01"
         return None
 
     @property
@@ -543,7 +547,12 @@ class ClusterBase(Model):
 
     @property
     def networks(self) -> Mapping[str, str]:
-        """The address ranges this cluster owns, by key path, for the stack-wide overlap rule."""
+        """The ranges this cluster routes beyond itself, by key path: no peer may use them (`_address_plan`)."""
+        return {}
+
+    @property
+    def local_networks(self) -> Mapping[str, str]:
+        """The ranges that never leave the cluster (services; overlay pods): only a peer's routed range collides."""
         return {}
 
 
@@ -590,9 +599,18 @@ class CloudCluster(ClusterBase):
                     f"nodePools[{i}].max", pool.max, f">= network.zones ({self.network.zones}) for a system pool"
                 )
 
+    # Whether pods take addresses the network routes (VPC-native) rather than an overlay's, SNAT-ed at the node.
+    routed_pods: ClassVar[bool] = False
+
     @property
     def networks(self) -> Mapping[str, str]:
-        return {"network.cidr": self.network.cidr}
+        routed = {"network.cidr": self.network.cidr}
+        return {**routed, "network.podCidr": self.network.pod_cidr} if self.routed_pods else routed
+
+    @property
+    def local_networks(self) -> Mapping[str, str]:
+        local = {"network.serviceCidr": self.network.service_cidr}
+        return local if self.routed_pods else {"network.podCidr": self.network.pod_cidr, **local}
 
     def reach(self) -> Iterator[Problem]:
         """Whether `pulumi up` can reach the Kubernetes API from the declared deployer, on the first deploy too.
@@ -685,6 +703,7 @@ class ExistingVpc(Model):
 class AwsSpec(CloudCluster):
     target: Literal["aws"]
     region: syntax.AwsRegion
+
     node_autoscaler: Literal["karpenter", "cluster-autoscaler"] = "karpenter"
     pod_identity: Literal["eks-pod-identity", "irsa"] = "eks-pod-identity"
     nat_gateways: Literal["single", "per-zone"] = "single"
@@ -714,6 +733,12 @@ class AwsSpec(CloudCluster):
         "staging": "m6i.large",
         "prod": "m6i.large",
     }
+
+    @property
+    def local_networks(self) -> Mapping[str, str]:
+        # The VPC CNI gives pods addresses of the VPC's own subnets (network.cidr); network.podCidr is not used.
+        # Source: https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html
+        return {"network.serviceCidr": self.network.service_cidr}
 
     def problems(self) -> Iterator[Problem]:
         yield from super().problems()
@@ -758,6 +783,9 @@ class MaintenanceWindow(Model):
 
 class GcpSpec(CloudCluster):
     target: Literal["gcp"]
+    # VPC-native: pods take alias IPs from the subnet's secondary range, routed by the VPC and its peers.
+    # Source: https://cloud.google.com/kubernetes-engine/docs/concepts/alias-ips
+    routed_pods: ClassVar[bool] = True
     region: syntax.GcpRegion
     project: Annotated[str, Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
     regional: bool = False
@@ -843,6 +871,9 @@ class AzureSpec(CloudCluster):
 
 class DigitalOceanSpec(CloudCluster):
     target: Literal["digitalocean"]
+    # VPC-native (cluster_subnet, targets/digitalocean/control_plane.py): pod addresses are routed in the VPC.
+    # Source: https://docs.digitalocean.com/products/kubernetes/details/features/
+    routed_pods: ClassVar[bool] = True
     region: syntax.DoRegion
     ha: bool = False
     registry: bool = False
@@ -1070,6 +1101,11 @@ class OnpremSpec(ClusterBase):
     @property
     def networks(self) -> Mapping[str, str]:
         return {"network.cidr": self.network.cidr}
+
+    @property
+    def local_networks(self) -> Mapping[str, str]:
+        # k3s's flannel VXLAN overlay: pod addresses leave a node only encapsulated or SNAT-ed.
+        return {"network.podCidr": self.network.pod_cidr, "network.serviceCidr": self.network.service_cidr}
 
     def risks(self) -> Iterator[Risk]:
         if self.servers == 1:
@@ -1351,9 +1387,37 @@ class Resources(Model):
                 yield Problem(key, limit, f"a limit >= the request ({request})")
 
 
+class GlobalRouting(Model):
+    """One name for a workload on several clusters: health-checked DNS records, one per cluster's gateway.
+
+    Route 53 only for now (`dns`); each record targets the cluster's `platform.gateway.address` and carries the
+    health check of that address, so a cluster whose gateway stops answering drops out of the answers.
+    """
+
+    name: syntax.HostName
+    zone: syntax.HostName
+    """The public hosted zone that holds `name`; records go there, not through any cluster's external-dns."""
+    dns: Literal["route53"] = "route53"
+    """Who hosts the zone. Cloud DNS and Azure DNS routing policies are not built yet."""
+    policy: Literal["failover", "weighted", "latency"]
+    primary: Name | None = None
+    """failover: the cluster that answers while healthy; the other is the secondary."""
+    weights: dict[Name, Annotated[int, Field(ge=0, le=255)]] = {}
+    """weighted: each cluster's share of answers (Route 53 takes 0-255 per record)."""
+    regions: dict[Name, syntax.AwsRegion] = {}
+    """latency: the AWS region whose latency stands for each cluster; an aws cluster defaults to its own."""
+    ttl: Annotated[int, Field(ge=10, le=300)] = 60
+    """Short, so resolvers follow a failover within about a minute of the health check's verdict."""
+
+
 class Expose(Model):
     host: syntax.HostName | None = None
     path: syntax.RoutePath = "/"
+    global_routing: GlobalRouting | None = Field(default=None, alias="global")
+
+    def hosts(self) -> list[str]:
+        """Every name the workload answers to on a cluster: its own host and its global name."""
+        return [h for h in (self.host, self.global_routing.name if self.global_routing else None) if h]
 
 
 def _env_value(value: Any) -> str | SecretStr:
@@ -1879,15 +1943,7 @@ def _stack_rules(
                 yield _line(f"clusters[{i}].name", name, f"a name not used by clusters[{names[name]}]")
             names.setdefault(name, i)
 
-    owned: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
-    for cluster in clusters:
-        i = _index(raw_clusters, "name", cluster.name)
-        for key, cidr in cluster.networks.items():
-            net = ipaddress.ip_network(cidr)
-            for other_path, other in owned:
-                if net.overlaps(other):
-                    yield _line(f"clusters[{i}].{key}", cidr, f"a range that does not overlap {other_path} ({other})")
-            owned.append((f"clusters[{i}].{key}", net))
+    yield from _address_plan(raw_clusters, clusters)
 
     runners: dict[str, int] = {}
     for cluster in clusters:
@@ -1915,6 +1971,7 @@ def _stack_rules(
     by_name = {c.name: c for c in clusters}
     for workload in workloads:
         i = _index(raw_workloads, "name", workload.name)
+        yield from _global_routing(f"workloads[{i}]", workload, by_name)
         for j, cluster_name in enumerate(workload.clusters):
             target = by_name[cluster_name].target if cluster_name in by_name else None
             if workload.cloud_identity and target is not None and target not in IDENTITY_TARGETS:
@@ -1951,6 +2008,143 @@ def _stack_rules(
                 yield _line(
                     f"workloads[{i}].clusters[{j}]", cluster_name, f"the name of a cluster in this stack ({known})"
                 )
+
+
+def _address_plan(raw_clusters: list[Any], clusters: list[ClusterBase]) -> Iterator[str]:
+    """No cluster's routed range may overlap another's ranges: the clusters of a stack are meant to reach each other.
+
+    A range is routed when the network carries it beyond the cluster (node and VPC ranges always; pod ranges where
+    pods take network addresses: `routed_pods`). Services, and pods on an overlay, never leave their cluster, so two
+    clusters may repeat them; but one of them over a peer's routed range would capture the traffic meant for it.
+    """
+    Net: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+    routed: list[tuple[str, str, Net]] = []
+    local: list[tuple[str, str, Net]] = []
+    for cluster in clusters:
+        i = _index(raw_clusters, "name", cluster.name)
+        for key, cidr in cluster.networks.items():
+            net = ipaddress.ip_network(cidr)
+            for owner, other_path, other in routed + local:
+                if owner != cluster.name and net.overlaps(other):
+                    yield _line(
+                        f"clusters[{i}].{key}",
+                        cidr,
+                        f"a range that does not overlap {other_path} ({other}, cluster '{owner}')",
+                    )
+            routed.append((cluster.name, f"clusters[{i}].{key}", net))
+        for key, cidr in cluster.local_networks.items():
+            net = ipaddress.ip_network(cidr)
+            for owner, other_path, other in routed:
+                if owner != cluster.name and net.overlaps(other):
+                    yield _line(
+                        f"clusters[{i}].{key}",
+                        cidr,
+                        f"a range that does not overlap {other_path} ({other}, routed by cluster '{owner}')",
+                    )
+            local.append((cluster.name, f"clusters[{i}].{key}", net))
+
+
+def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, ClusterBase]) -> Iterator[str]:
+    """What Route 53 and the clusters need before a global name can route to each cluster of the workload.
+
+    Sources: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-failover.html (one primary
+    and one secondary record), .../routing-policy-weighted.html and
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html (Weight 0-255; Region per
+    latency record; a CNAME cannot be the zone apex), and
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html (no health check on a local,
+    private, non-routable or multicast IP address).
+    """
+    g = workload.expose.global_routing if workload.expose is not None else None
+    if g is None:
+        return
+    at = f"{prefix}.expose.global"
+    names = list(workload.clusters)
+    if len(names) < 2:
+        yield _line(f"{prefix}.clusters", names, "at least two clusters for a global name (one is its own host)")
+    if not in_zone(g.name, g.zone) or g.name == g.zone:
+        yield _line(f"{at}.name", g.name, f"a name below the zone {g.zone} (the apex cannot hold a CNAME)")
+    if g.policy == "failover":
+        if len(names) != 2:
+            yield _line(f"{prefix}.clusters", names, "exactly two clusters for failover (a primary and a secondary)")
+        if g.primary not in names:
+            yield _line(f"{at}.primary", g.primary, f"one of the workload's clusters ({', '.join(names)})")
+    elif g.primary is not None:
+        yield _line(f"{at}.primary", g.primary, "unset unless policy: failover")
+    if g.policy == "weighted":
+        if sorted(g.weights) != sorted(names):
+            yield _line(
+                f"{at}.weights", g.weights, f"a weight for each of the workload's clusters ({', '.join(names)})"
+            )
+    elif g.weights:
+        yield _line(f"{at}.weights", g.weights, "unset unless policy: weighted")
+    if g.policy == "latency":
+        for name in names:
+            cluster = by_name.get(name)
+            if cluster is not None and cluster.target != "aws" and name not in g.regions:
+                yield _line(
+                    f"{at}.regions", g.regions, f"an AWS region for cluster '{name}' ({cluster.target}) to measure by"
+                )
+    elif g.regions:
+        yield _line(f"{at}.regions", g.regions, "unset unless policy: latency")
+    kinds: set[bool] = set()
+    for name in names:
+        cluster = by_name.get(name)
+        if cluster is None:
+            continue
+        gateway = cluster.platform.gateway
+        address = gateway.address
+        where = f"cluster '{name}'"
+        if not gateway.enabled or address is None:
+            yield _line(
+                f"{at}.name",
+                g.name,
+                f"{where} with platform.gateway.enabled and platform.gateway.address (where the internet reaches it)",
+            )
+            continue
+        ip = ip_or_none(address)
+        kinds.add(ip is not None)
+        if isinstance(cluster, CloudCluster) and not gateway.public:
+            yield _line(
+                f"{at}.name",
+                g.name,
+                f"{where} with platform.gateway.public: true (Route 53's health checkers cannot reach an internal "
+                "load balancer)",
+            )
+        zone = cluster.platform.dns.zone
+        if (
+            cluster.certificate_issuer == "acme"
+            and cluster.acme_challenge == "dns01"
+            and zone
+            and not in_zone(g.name, zone)
+        ):
+            yield _line(
+                f"{at}.name", g.name, f"a name in the zone {where} proves by DNS-01 (platform.dns.zone: {zone})"
+            )
+        if ip is not None and not ip.is_global:
+            yield _line(
+                f"{at}.name",
+                g.name,
+                f"{where}'s platform.gateway.address ({address}) a public IP: Route 53 cannot health-check a "
+                "private or reserved one",
+            )
+        if cluster.acme_challenge == "http01" and cluster.certificate_issuer == "acme":
+            # HTTP-01 for the global name reaches whichever cluster DNS answers with, so the others never prove it.
+            # Source: https://letsencrypt.org/docs/challenge-types/
+            yield _line(
+                f"{at}.name",
+                g.name,
+                f"{where} issuing by DNS-01 (platform.dns.zone) or platform.certManager.issuer: internal-ca; "
+                "HTTP-01 cannot prove a name DNS sends to another cluster",
+            )
+    if len(kinds) > 1:
+        yield _line(f"{at}.name", g.name, "gateway addresses all IPs (A records) or all host names (CNAME records)")
+
+
+def ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def load(config: Mapping[str, Any] | None = None) -> StackSpec:

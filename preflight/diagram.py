@@ -101,6 +101,46 @@ class _Diagram:
         return found
 
 
+RECORD = "aws:route53/record:Record"
+GATEWAY_RELEASE = "envoy-gateway"
+
+
+def _policy(record: Registration) -> str:
+    """How a global record routes: `failover PRIMARY`, `weight 80`, `latency eu-west-1`."""
+    inputs = record.plain
+    for key, field_name, word in (
+        ("failoverRoutingPolicies", "type", "failover"),
+        ("weightedRoutingPolicies", "weight", "weight"),
+        ("latencyRoutingPolicies", "region", "latency"),
+    ):
+        for block in inputs.get(key) or []:
+            return f"{word} {block.get(field_name)}"
+    return "simple"
+
+
+def _global_names(plan: Plan, d: _Diagram) -> list[str]:
+    """Each global name (`expose.global`) as one node, with an edge to the gateway of every cluster it answers with.
+
+    A record's set identifier is its cluster's name (components/globaldns.py); that cluster's gateway is drawn as
+    its envoy-gateway release.
+    """
+    gateways = {r.name: r.urn for r in plan.resources("kubernetes:helm.sh/v3:Release") if r.urn in d.ids}
+    names: dict[str, str] = {}
+    lines: list[str] = []
+    for record in sorted(plan.resources(RECORD), key=lambda r: r.name):
+        inputs = record.plain
+        cluster = inputs.get("setIdentifier")
+        gateway = gateways.get(f"{cluster}-{GATEWAY_RELEASE}")
+        if not cluster or gateway is None:
+            continue
+        name = str(inputs.get("name"))
+        if name not in names:
+            names[name] = f"g{len(names)}"
+            lines.append(f'  {names[name]}{{{{"{_label(name)}<br/>global name"}}}}')
+        lines.append(f'  {names[name]} -. "{_label(_policy(record))}" .-> {d.ids[gateway]}')
+    return lines
+
+
 def mermaid(plan: Plan) -> str:
     """The plan as a Mermaid `flowchart`, clusters left to right."""
     d = _Diagram(plan)
@@ -121,4 +161,4 @@ def mermaid(plan: Plan) -> str:
         for a, targets in sorted(_reduce(edges).items(), key=lambda e: order[e[0]])
         for b in sorted(targets, key=order.__getitem__)
     ]
-    return "\n".join([*d.lines, *lines]) + "\n"
+    return "\n".join([*d.lines, *lines, *_global_names(plan, d)]) + "\n"

@@ -246,3 +246,29 @@ def test_discovery_tags_from_ec2_tag_resources_or_subnets_satisfy_both() -> None
         id="subnet-b",
     )
     assert rejected(discovery_plan(subnet)) == []
+
+
+# ------------------------------------------------------------------- route 53
+
+CHECK = "aws:route53/healthCheck:HealthCheck"
+RECORD = "aws:route53/record:Record"
+
+
+def test_route53_refuses_a_private_health_check_address_and_off_range_settings() -> None:
+    good = reg(CHECK, "hc", {"type": "HTTPS", "ipAddress": "198.51.99.7", "requestInterval": 10, "failureThreshold": 3})
+    assert rejected(plan_of(good)) == []
+    bad = reg(CHECK, "hc", {"type": "HTTPS", "ipAddress": "10.0.0.5", "requestInterval": 15, "failureThreshold": 11})
+    assert fields(plan_of(bad)) == {("hc", "ipAddress"), ("hc", "requestInterval"), ("hc", "failureThreshold")}
+    assert fields(plan_of(reg(CHECK, "hc", {"type": "HTTPS"}))) == {("hc", "ipAddress")}
+
+
+def test_route53_refuses_a_routed_record_without_identifier_or_with_an_off_range_weight() -> None:
+    good = reg(RECORD, "r", {"setIdentifier": "dc1", "weightedRoutingPolicies": [{"weight": 255}]})
+    assert rejected(plan_of(good)) == []
+    bad = reg(RECORD, "r", {"weightedRoutingPolicies": [{"weight": 256}], "failoverRoutingPolicies": [{"type": "X"}]})
+    assert fields(plan_of(bad)) == {
+        ("r", "weightedRoutingPolicies"),
+        ("r", "setIdentifier"),
+        ("r", "weightedRoutingPolicies[0].weight"),
+        ("r", "failoverRoutingPolicies[0].type"),
+    }

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import pins
 from components.cluster import KubernetesCluster
-from components.spec import WorkloadSpec, deep_merge
+from components.spec import WorkloadSpec, deep_merge, in_zone
 from components.workloads import charts, rollout
 from components.workloads.charts import release
 
@@ -157,12 +157,16 @@ def metallb_values() -> dict[str, Any]:
 
 
 def external_dns_values(
-    environment: str, provider: str, zone: str, owner: str, extra: Mapping[str, Any]
+    environment: str, provider: str, zone: str, owner: str, extra: Mapping[str, Any], exclude: Sequence[str] = ()
 ) -> dict[str, Any]:
     base = {
         "provider": {"name": provider},
         "sources": ["gateway-httproute", "service"],
         "domainFilters": [zone],
+        # A global name's records are the routing policy's (components/globaldns.py); external-dns would overwrite
+        # them with a plain record of its own cluster. The chart's excludeDomains renders --exclude-domains
+        # (external-dns chart 1.19.0, templates/deployment.yaml).
+        **({"excludeDomains": list(exclude)} if exclude else {}),
         "txtOwnerId": owner,
         "registry": "txt",
         # Outside prod, never delete records it did not create in this run.
@@ -205,6 +209,12 @@ def envoy_proxy_spec(cluster: KubernetesCluster, public: bool) -> dict[str, Any]
             annotations[PUBLIC_OPT_IN] = "true"
         if caps.load_balancer == "metallb":
             annotations["metallb.io/address-pool"] = f"{cluster.spec.name}-pool"
+        address, zone = cluster.spec.platform.gateway.address, cluster.spec.platform.dns.zone
+        if address and zone and in_zone(address, zone):
+            # The gateway's own name, published by this cluster's external-dns from the Service (its `service`
+            # source reads this annotation): the target of a global name follows the load balancer's address.
+            # Source: https://github.com/kubernetes-sigs/external-dns/blob/v0.19.0/docs/annotations/annotations.md
+            annotations["external-dns.alpha.kubernetes.io/hostname"] = address
         service = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": annotations}
     return {
         "provider": {
@@ -222,19 +232,41 @@ def envoy_proxy_spec(cluster: KubernetesCluster, public: bool) -> dict[str, Any]
     }
 
 
+def https_listeners(w: WorkloadSpec) -> dict[str, str]:
+    """The HTTPS listener (section name) for each name of an exposed workload: its host, and its global name.
+
+    The global name gets a listener, so a certificate, on every cluster of the workload: DNS may send a client to
+    any of them.
+    """
+    if w.expose is None:
+        return {}
+    g = w.expose.global_routing
+    named = {f"https-{w.name}": w.expose.host, f"https-{w.name}-global": g.name if g else None}
+    return {section: host for section, host in named.items() if host}
+
+
+def global_names(workloads: Sequence[WorkloadSpec]) -> list[str]:
+    """The global names of a cluster's workloads: their records belong to the zone's routing policy, not to
+    this cluster's external-dns, which is told to leave them alone (`--exclude-domains`)."""
+    return sorted(w.expose.global_routing.name for w in workloads if w.expose and w.expose.global_routing)
+
+
 def gateway_spec(workloads: Sequence[WorkloadSpec]) -> dict[str, Any]:
     """One HTTP listener for every route, plus an HTTPS listener per exposed host (cert-manager fills its Secret)."""
     allowed = {"namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: GATEWAY_NAME}}}}
     listeners: list[dict[str, Any]] = [{"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": allowed}]
     for w in workloads:
-        if w.expose is not None and w.expose.host:
+        for section, host in https_listeners(w).items():
             listeners.append(
                 {
-                    "name": f"https-{w.name}",
+                    "name": section,
                     "protocol": "HTTPS",
                     "port": 443,
-                    "hostname": w.expose.host,
-                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": f"{w.name}-tls"}]},
+                    "hostname": host,
+                    "tls": {
+                        "mode": "Terminate",
+                        "certificateRefs": [{"kind": "Secret", "name": f"{section.removeprefix('https-')}-tls"}],
+                    },
                     "allowedRoutes": allowed,
                 }
             )
@@ -448,6 +480,7 @@ class Platform(pulumi.ComponentResource):
                             spec.dns.zone,
                             spec.dns.txt_owner_id or name,
                             caps.external_dns_values,
+                            global_names(workloads),
                         ),
                         tolerate,
                     ),

@@ -24,7 +24,13 @@ from components.ignores import ignored
 from components.runtime import secret_output
 from components.spec import WorkloadSpec
 from components.workloads import rollout
-from components.workloads.platform import GATEWAY_ACCESS_LABEL, GATEWAY_NAME, GATEWAY_NAMESPACE, spread
+from components.workloads.platform import (
+    GATEWAY_ACCESS_LABEL,
+    GATEWAY_NAME,
+    GATEWAY_NAMESPACE,
+    https_listeners,
+    spread,
+)
 
 
 def labels(w: WorkloadSpec) -> dict[str, str]:
@@ -238,10 +244,10 @@ def network_policy(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
 def route_parents(w: WorkloadSpec) -> list[dict[str, Any]]:
     """The shared Gateway's HTTP listener, and the workload's own HTTPS listener when it has a host."""
     assert w.expose is not None
-    parents = [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}]
-    if w.expose.host:
-        parents.append({"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": f"https-{w.name}"})
-    return parents
+    return [
+        {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": section}
+        for section in ["http", *https_listeners(w)]
+    ]
 
 
 def http_route(w: WorkloadSpec) -> dict[str, Any]:
@@ -255,8 +261,8 @@ def http_route(w: WorkloadSpec) -> dict[str, Any]:
             }
         ],
     }
-    if w.expose.host:
-        spec["hostnames"] = [w.expose.host]
+    if w.expose.hosts():
+        spec["hostnames"] = w.expose.hosts()
     return {"metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)}, "spec": spec}
 
 

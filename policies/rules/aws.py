@@ -27,6 +27,9 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ADDON = "aws:eks/addon:Addon"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+RECORD = "aws:route53/record:Record"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+_ROUTING_POLICIES = ("failoverRoutingPolicies", "weightedRoutingPolicies", "latencyRoutingPolicies")
 _POLICY_CNIS = ("cilium", "calico", "tigera-operator")
 
 
@@ -131,7 +134,59 @@ def _network_policy(resources: Sequence[Resource], ctx: Context) -> Iterator[Fin
     yield from per_resource(clusters, check)
 
 
+def _routing(r: Resource) -> str | None:
+    """The routing policy of a Route 53 record (`failover`, `weighted`, `latency`), None for a simple one."""
+    return next((key.removesuffix("RoutingPolicies") for key in _ROUTING_POLICIES if r.get(key)), None)
+
+
+def _routed_record_health_check(r: Resource, ctx: Context) -> Iterator[str]:
+    # Without a health check Route 53 counts the record healthy forever: a failover never fails over, a weighted or
+    # latency set keeps answering with a dead cluster.
+    # Source: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-complex-configs.html
+    policy = _routing(r)
+    if policy and not r.get("healthCheckId"):
+        yield f"a {policy} record of {r.get('name')} without healthCheckId: Route 53 would answer with it when down"
+
+
+def _global_names(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    """Each routed record's health check probes the record's own target, and a failover name has one primary."""
+    checks = {c.urn: c for c in resources if c.type == HEALTH_CHECK}
+    records = [r for r in resources if r.type == RECORD and _routing(r)]
+
+    def check(r: Resource) -> Iterator[str]:
+        target = (r.get("records") or [None])[0]
+        probes = [checks[urn] for urn in r.dependencies if urn in checks]
+        if probes and not any(target in (c.get("ipAddress"), c.get("fqdn")) for c in probes):
+            yield f"the health check of {r.get('name')} ({r.get('setIdentifier')}) does not probe its target {target}"
+        if _routing(r) == "failover":
+            roles = [
+                str(o.get("failoverRoutingPolicies")[0].get("type"))
+                for o in records
+                if o.get("name") == r.get("name") and _routing(o) == "failover"
+            ]
+            if roles.count("PRIMARY") != 1 or roles.count("SECONDARY") != 1:
+                yield f"failover name {r.get('name')} has {sorted(roles)}: it needs one PRIMARY and one SECONDARY"
+
+    yield from per_resource(records, check)
+
+
 RULES = [
+    Rule(
+        "route53-routed-record-health-check",
+        "A Route 53 record with a failover, weighted or latency policy has a health check.",
+        "baseline",
+        (RECORD,),
+        _routed_record_health_check,
+        severity=Severity.HIGH,
+        remediation="Give the global name's records health checks (expose.global builds one per cluster).",
+    ),
+    Rule(
+        "route53-global-name-targets",
+        "Each routed record's health check probes its own target; a failover name has one primary, one secondary.",
+        "baseline",
+        stack_check=_global_names,
+        severity=Severity.HIGH,
+    ),
     Rule(
         "eks-api-not-world-open",
         "The EKS API endpoint is never open to 0.0.0.0/0.",
@@ -252,9 +307,41 @@ CASES: dict[str, Case] = {
         "httpTokens",
     ),
     "eks-node-no-ssh": Case(NODE_GROUP, {"scalingConfig": {}}, {"remoteAccess": {"ec2SshKey": "ops"}}, "SSH"),
+    "route53-routed-record-health-check": Case(
+        RECORD,
+        {"name": "app.example.com", "weightedRoutingPolicies": [{"weight": 10}], "healthCheckId": "abc"},
+        {"name": "app.example.com", "failoverRoutingPolicies": [{"type": "PRIMARY"}]},
+        "without healthCheckId",
+    ),
 }
 
+
+def _record(role: str, target: str) -> dict[str, object]:
+    return {
+        "name": "app.example.com",
+        "records": [target],
+        "setIdentifier": role.lower(),
+        "failoverRoutingPolicies": [{"type": role}],
+        "healthCheckId": f"{role}-check",
+    }
+
+
 STACK_CASES: dict[str, StackCase] = {
+    "route53-global-name-targets": StackCase(
+        [
+            (HEALTH_CHECK, "p", {"fqdn": "p.example.com"}),
+            (HEALTH_CHECK, "s", {"fqdn": "s.example.com"}),
+            (RECORD, "rp", _record("PRIMARY", "p.example.com"), ["p"]),
+            (RECORD, "rs", _record("SECONDARY", "s.example.com"), ["s"]),
+        ],
+        [
+            (HEALTH_CHECK, "p", {"fqdn": "p.example.com"}),
+            (HEALTH_CHECK, "s", {"fqdn": "elsewhere.example.com"}),
+            (RECORD, "rp", _record("PRIMARY", "p.example.com"), ["p"]),
+            (RECORD, "rs", _record("PRIMARY", "s.example.com"), ["s"]),
+        ],
+        "does not probe its target",
+    ),
     "eks-network-policy": StackCase(
         [
             (CLUSTER, "eks", {}),

@@ -328,6 +328,58 @@ def peered_ranges_do_not_overlap(r: Registration, plan: Plan) -> Iterator[Reject
             )
 
 
+def health_check_endpoint(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """An endpoint check needs an IP or a name; its IP must be public, its interval 10 or 30, its threshold 1-10.
+
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html
+    """
+    inputs = view(r)
+    source = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html"
+    ip, fqdn = inputs.get("ipAddress"), inputs.get("fqdn")
+    if inputs.get("type") in ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP") and not (ip or fqdn):
+        yield reject(r, "ipAddress", "neither ipAddress nor fqdn: the check has no endpoint", source)
+    if isinstance(ip, str):
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            yield reject(r, "ipAddress", f"{ip!r} is not an IP address", source)
+        else:
+            if not address.is_global:
+                yield reject(r, "ipAddress", f"{ip} is local, private, reserved or non-routable", source)
+    if inputs.get("requestInterval") not in (None, 10, 30):
+        yield reject(r, "requestInterval", f"{inputs.get('requestInterval')}; Route 53 takes 10 or 30", source)
+    threshold = inputs.get("failureThreshold")
+    if isinstance(threshold, int) and not 1 <= threshold <= 10:
+        yield reject(r, "failureThreshold", f"{threshold}; Route 53 takes 1-10", source)
+
+
+def routed_record(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A routed record has a set identifier (1-128 characters) and one policy; a weight is 0-255.
+
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html
+    """
+    inputs = view(r)
+    source = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html"
+    policies = [
+        k for k in ("failoverRoutingPolicies", "weightedRoutingPolicies", "latencyRoutingPolicies") if inputs.get(k)
+    ]
+    if not policies:
+        return
+    if len(policies) > 1:
+        yield reject(r, policies[1], f"{', '.join(policies)} together; a record has one routing policy", source)
+    identifier = inputs.get("setIdentifier")
+    if not (isinstance(identifier, str) and 1 <= len(identifier) <= 128):
+        yield reject(r, "setIdentifier", f"{identifier!r}; a routed record needs one of 1-128 characters", source)
+    for block in inputs.get("weightedRoutingPolicies") or []:
+        weight = block.get("weight") if isinstance(block, dict) else None
+        if isinstance(weight, int) and not 0 <= weight <= 255:
+            yield reject(r, "weightedRoutingPolicies[0].weight", f"{weight}; Route 53 takes 0-255", source)
+    for block in inputs.get("failoverRoutingPolicies") or []:
+        role = block.get("type") if isinstance(block, dict) else None
+        if known(role) and role not in ("PRIMARY", "SECONDARY"):
+            yield reject(r, "failoverRoutingPolicies[0].type", f"{role!r}; PRIMARY or SECONDARY", source)
+
+
 RULES: Table = {
     # Managed policy ARNs exist, at their path: the catalogue of AWS managed policies (awsiam).
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (managed_policy_exists,),
@@ -346,6 +398,9 @@ RULES: Table = {
     EKS: (lb_controller_finds_subnets,),
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": (peered_ranges_do_not_overlap,),
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": (karpenter_finds_subnets,),
+    # Route 53 (a workload's global name, components/globaldns.py).
+    "aws:route53/healthCheck:HealthCheck": (health_check_endpoint,),
+    "aws:route53/record:Record": (routed_record,),
 }
 
 
