@@ -65,6 +65,8 @@ class TanzuCluster(KubernetesCluster[TanzuSpec]):
         )
         config: pulumi.Output[str] = pulumi.Output.secret(secret.data.apply(kubeconfig.from_secret))
         provider = self._connect(config, [cluster])
+        # The machine deployments belong to the Cluster's topology and have no resource of their own here: charts
+        # with pods wait for the Cluster (and the autoscaler's credentials), and their own readiness for the workers.
         ready: list[pulumi.Resource] = [cluster]
         if self.autoscaled:
             ready.append(self._autoscaler_credentials(provider))
@@ -72,9 +74,6 @@ class TanzuCluster(KubernetesCluster[TanzuSpec]):
             endpoint=pulumi.Output.unsecret(config.apply(kubeconfig.server)),
             cluster_name=spec.name,
             kubernetes_version=spec.kubernetes_version,
-            # The machine deployments belong to the Cluster's topology and have no resource of their own here:
-            # charts with pods wait for the Cluster, and their own readiness waits for the workers to join.
-            nodes=[cluster],
             ready=ready,
         )
 
