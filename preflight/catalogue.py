@@ -117,8 +117,12 @@ class Site:
 SITE = Site()
 PUBLIC_CIDR_PLACEHOLDER = "192.0.2.0/24"
 """TEST-NET-1 (RFC 5737): stands in for your office and CI ranges where a target needs a public API endpoint."""
+HUB_CIDR_PLACEHOLDER = "198.18.0.0/24"
+"""Part of 198.18.0.0/15, reserved for benchmarking (RFC 2544): stands in for your hub's range and overlaps no
+cluster range a stack uses."""
 GCP_PROJECT_PLACEHOLDER = "orquestra-compare"
 AZURE_GROUP_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+AZURE_DNS_GROUP_PLACEHOLDER = "dns"
 OCI_COMPARTMENT_PLACEHOLDER = "ocid1.compartment.oc1..orquestracompareplaceholder"
 TANZU_NAMESPACE_PLACEHOLDER = "orquestra-compare"
 TANZU_STORAGE_CLASS_PLACEHOLDER = "vsan-default-storage-policy"
@@ -132,6 +136,15 @@ def _gcp_fields(cluster: dict[str, Any], env: Environment, pools: list[tuple[str
 def _azure_fields(cluster: dict[str, Any], env: Environment, pools: list[tuple[str, int, Shape | None]]) -> None:
     # Prod turns local accounts off, and AKS then needs an Entra ID admin group; the all-zero object ID stands in.
     cluster.setdefault("adminGroupObjectIds", [AZURE_GROUP_PLACEHOLDER])
+    if cluster.get("platform", {}).get("dns", {}).get("zone"):
+        # cert-manager's and external-dns's role is scoped to the zone, named by its resource group.
+        cluster.setdefault("dnsResourceGroup", AZURE_DNS_GROUP_PLACEHOLDER)
+
+
+def _digitalocean_fields(cluster: dict[str, Any], env: Environment, pools: list[tuple[str, int, Shape | None]]) -> None:
+    if cluster.get("platform", {}).get("dns", {}).get("zone"):
+        # DOKS has no pod identity: DNS-01 reads an API token the stack holds as a secret.
+        cluster.setdefault("dnsToken", UNKNOWN_SECRET)
 
 
 def _onprem_fields(cluster: dict[str, Any], env: Environment, pools: list[tuple[str, int, Shape | None]]) -> None:
@@ -247,6 +260,9 @@ class Row:
     """What the site provides for a target without list prices, given its spec and each pool's mapped machine."""
     endpoint: str = ""
     """Where the API of a target without `apiAccess` is reached, when that cannot be promised private."""
+    hub: Mapping[str, Any] | None = None
+    """A placeholder `deployer.hub` for a private API endpoint on this target (docs/private-deploy.md): the variant
+    plans the path from a hub as a real stack would, to a hub that stands for yours."""
     comparable: bool = True
     why_not: str = ""
     """Why the target is left out of comparisons, when it is."""
@@ -272,6 +288,7 @@ ROWS: Mapping[str, Row] = {
         reference_region="us-east-1",
         spot=True,
         regions_key="aws",
+        hub={"transitGatewayId": "tgw-00000000000000000", "cidrs": [HUB_CIDR_PLACEHOLDER]},
     ),
     "gcp": Row(
         shapes={
@@ -288,6 +305,7 @@ ROWS: Mapping[str, Row] = {
         spot=True,
         regions_key="gcp",
         fields=_gcp_fields,
+        hub={"network": f"projects/{GCP_PROJECT_PLACEHOLDER}/global/networks/hub", "cidrs": [HUB_CIDR_PLACEHOLDER]},
         notes=(f"project '{GCP_PROJECT_PLACEHOLDER}' is a placeholder: the plan does not depend on it",),
     ),
     "azure": Row(
@@ -304,6 +322,11 @@ ROWS: Mapping[str, Row] = {
         spot=True,
         regions_key="azure",
         fields=_azure_fields,
+        hub={
+            "vnetId": f"/subscriptions/{AZURE_GROUP_PLACEHOLDER}/resourceGroups/hub/providers/Microsoft.Network"
+            "/virtualNetworks/hub",
+            "cidrs": [HUB_CIDR_PLACEHOLDER],
+        },
         notes=(f"admin group {AZURE_GROUP_PLACEHOLDER} is a placeholder for your platform admins' Entra ID group",),
     ),
     "digitalocean": Row(
@@ -320,6 +343,7 @@ ROWS: Mapping[str, Row] = {
         reference_region="nyc3",
         spot=False,
         regions_key="digitalocean",
+        fields=_digitalocean_fields,
     ),
     "oci": Row(
         shapes={},
@@ -329,6 +353,7 @@ ROWS: Mapping[str, Row] = {
         spot=True,
         regions_key="oci",
         fields=_oci_fields,
+        hub={"drgId": f"ocid1.drg.oc1..{'a' * 60}", "cidrs": [HUB_CIDR_PLACEHOLDER]},
         pool_shape=_oci_shape,
         flex={
             # The general-purpose AMD shape the target defaults to, and Ampere A1 for arm64 pools.

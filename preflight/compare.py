@@ -189,11 +189,31 @@ def _cluster_raw(
         # When the window opens carries; how long it lasts is the target's own (GKE wants 12 h, DOKS has 4).
         hours = getattr(model.model_fields["maintenance"].default, "hours", window.hours)
         out["maintenance"] = {"day": window.day, "start": window.start, "hours": hours}
+    if _has(model, "deployer"):
+        out["deployer"] = _deployer(cluster, out, target, env, variant)
     if row.fields is not None:
         counts = [(p.name, p.min, _shape(cluster, p)) for p in cluster.node_pools]
         row.fields(out, env, counts)
     variant.notes.extend(row.notes)
     return out
+
+
+def _deployer(
+    cluster: ClusterBase, out: Mapping[str, Any], target: str, env: Environment, variant: Variant
+) -> dict[str, Any]:
+    """The source's runner, and for a private API endpoint the target's placeholder hub: a private cluster is
+    planned with the path its first deploy needs (docs/private-deploy.md), as a real stack would be."""
+    runner = getattr(getattr(cluster, "deployer", None), "runner", None) or f"deploy-{target}"
+    deployer: dict[str, Any] = {"runner": runner}
+    model = _model(target)
+    private = out.get("apiAccess", {}).get(
+        "private", model.env_defaults.get(env, {}).get("apiAccess", {}).get("private", False)
+    )
+    hub = ROWS[target].hub
+    if private and hub is not None:
+        deployer["hub"] = dict(hub)
+        variant.notes.append(f"deployer: runner {runner} in a placeholder hub ({', '.join(hub['cidrs'])})")
+    return deployer
 
 
 def _model(target: str) -> type[ClusterBase]:
@@ -409,12 +429,22 @@ def plan_variant(
     return variant.capabilities, cluster.spec
 
 
+def _alone(workload: Mapping[str, Any], cluster: str, variant: Variant) -> dict[str, Any]:
+    """The workload on this one cluster: a global name spans the stack's clusters, so it is left out and said."""
+    out = {**workload, "clusters": [cluster]}
+    expose = out.get("expose")
+    if isinstance(expose, dict) and "global" in expose:
+        out["expose"] = {k: v for k, v in expose.items() if k != "global"}
+        variant.notes.append(f"workload {workload.get('name')}: its global name spans clusters; planned without it")
+    return out
+
+
 def namespace(config: StackConfig, stack: StackSpec, cluster: ClusterBase, variant: Variant) -> dict[str, Any]:
     """The `orquestra:` config of one variant: the cluster on the variant's target, with the workloads placed on it."""
     raw_ns = config.namespace(NAMESPACE)
     raw = next(c for c in raw_ns.get("clusters", []) if isinstance(c, dict) and c.get("name") == cluster.name)
     workloads = [
-        {**w, "clusters": [cluster.name]}
+        _alone(w, cluster.name, variant)
         for w in raw_ns.get("workloads", [])
         if isinstance(w, dict) and cluster.name in (w.get("clusters") or [])
     ]

@@ -207,7 +207,6 @@ def test_a_feature_the_target_lacks_is_reported_not_dropped() -> None:
     assert "pool spot: spot capacity" in lost
     assert "a private API endpoint" in lost and "DOKS has no private-only API endpoint" in lost
     assert "workload api: a cloud identity" in lost
-    assert "ACME certificates" in lost
     own = variant("prod-aws", "aws")
     assert own.cannot_give == []
 
@@ -228,6 +227,7 @@ def test_tanzu_shows_the_vm_classes_the_namespace_must_offer_and_what_it_lacks()
     assert "pool spot: spot capacity (none on tanzu" in lost
     assert "a private API endpoint: the control plane's address comes from the Supervisor's load balancer" in lost
     assert "workload api: a cloud identity" in lost
+    assert "ACME certificates" in lost, "no DNS-01 solver on tanzu: the internal CA instead"
 
 
 def test_a_burstable_source_gets_a_best_effort_vm_class() -> None:
@@ -299,3 +299,12 @@ def test_the_stacks_whose_targets_change_are_found_against_the_base_commit(tmp_p
     gcp.write_text(gcp.read_text().replace("min: 3", "min: 4"))  # a change that keeps the targets
     shutil.copy(engine.PROJECT_DIR / "stacks" / "Pulumi.onprem.yaml", tmp_path / "stacks")  # a new stack
     assert compare.changed("HEAD", tmp_path) == ["onprem", "prod-do"]
+
+
+def test_a_private_variant_is_planned_with_the_path_from_a_hub() -> None:
+    """A private API endpoint needs a declared deployer and its hub (docs/private-deploy.md): the variant plans that
+    path to a placeholder hub, so its cost, time and verdict are a deployable stack's."""
+    v = variant("prod-aws", "gcp")
+    assert v.ok, v.errors
+    assert any("placeholder hub" in n and catalogue.HUB_CIDR_PLACEHOLDER in n for n in v.notes), v.notes
+    assert variant("prod-aws", "aws").cannot_give == []

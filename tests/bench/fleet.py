@@ -22,6 +22,8 @@ MAX_CLUSTERS = 96
 
 _AWS_REGIONS = ("eu-west-1", "eu-central-1", "us-east-1", "us-west-2")
 _GCP_REGIONS = ("europe-west1", "europe-west4", "us-central1", "us-east4")
+_HUB = "192.168.255.0/24"
+_RUNNER = "fleet-deployer"
 # A syntactically valid ciphertext: preflight cannot decrypt it, so the key is an unknown secret, as in a preview.
 _SECURE = {"secure": "v1:Zm9vYmFyYmF6cXV4:0hI8n6yQ3ubd2m3mJ0I4ZcQ1c0dK7pRkq4bWZ2o4sX1l9vQG8uT2QmY6V3cP0a=="}
 
@@ -30,13 +32,24 @@ def cluster(i: int, target: str, environment: str = "prod") -> dict[str, Any]:
     """Cluster `i` of a fleet on `target` with its own /16; outside prod the cloud APIs are public to one range."""
     name = f"{target}-{i:02d}"
     api = {} if environment == "prod" else {"apiAccess": {"publicCidrs": ["203.0.113.0/24"]}}
+    # Every range a cluster may route is its own (GKE's pods are VPC-native, so routed); one runner in one hub
+    # deploys the whole fleet, and a private API is joined to that hub (docs/private-deploy.md).
+    ranges = {"podCidr": f"10.{100 + i}.0.0/16", "serviceCidr": f"172.{16 + i // 16}.{i % 16 * 16}.0/20"}
+    hubs = {
+        "aws": {"transitGatewayId": "tgw-0123456789abcdef0", "cidrs": [_HUB]},
+        "gcp": {"network": "projects/acme-fleet-hub/global/networks/hub", "cidrs": [_HUB]},
+    }
+    deployer: dict[str, Any] = {"runner": _RUNNER}
+    if environment == "prod" and target in hubs:
+        deployer["hub"] = hubs[target]
     if target == "aws":
         return {
             "name": name,
             "target": "aws",
             "region": _AWS_REGIONS[i % len(_AWS_REGIONS)],
-            "network": {"cidr": f"10.{i}.0.0/16"},
+            "network": {"cidr": f"10.{i}.0.0/16", **ranges},
             "adminRoleArns": ["arn:aws:iam::123456789012:role/platform-admins"],
+            "deployer": deployer,
             **api,
         }
     if target == "gcp":
@@ -45,7 +58,8 @@ def cluster(i: int, target: str, environment: str = "prod") -> dict[str, Any]:
             "target": "gcp",
             "project": f"acme-fleet-{i:02d}",
             "region": _GCP_REGIONS[i % len(_GCP_REGIONS)],
-            "network": {"cidr": f"10.{i}.0.0/20"},
+            "network": {"cidr": f"10.{i}.0.0/20", **ranges},
+            "deployer": deployer,
             **api,
         }
     if target == "onprem":
@@ -56,7 +70,8 @@ def cluster(i: int, target: str, environment: str = "prod") -> dict[str, Any]:
             "servers": 3,
             "apiVip": f"{net}.10",
             "loadBalancerPool": [f"{net}.200-{net}.239"],
-            "network": {"cidr": f"10.{i}.0.0/16", "podCidr": "10.100.0.0/16", "serviceCidr": "10.200.0.0/20"},
+            "network": {"cidr": f"10.{i}.0.0/16", **ranges},
+            "deployer": deployer,
             "machines": {
                 "source": "inventory",
                 "servers": [{"name": f"{name}-server-{k}", "address": f"{net}.{11 + k}"} for k in range(3)],
