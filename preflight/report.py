@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections import Counter
 from collections.abc import Mapping
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from preflight.engine import Plan, Registration
 from preflight.estimates import report_lines
@@ -61,3 +64,22 @@ def print_plan(plan: Plan, out: TextIO, rendered: Mapping[str, Counter[str]] | N
         print(line, file=out)
     for w in plan.warnings:
         print(f"warning: {w}", file=out)
+
+
+def emit(document: Mapping[str, Any], json_path: str | None, text: list[str], what: str) -> bool:
+    """Write `document` where `--json` says (a file, or `-` for stdout instead of `text`) and print `text` otherwise.
+
+    False, with one line on stderr, when the file cannot be written: the caller exits 2.
+    """
+    try:
+        if json_path and json_path != "-":
+            Path(json_path).write_text(json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        print(f"preflight: cannot write the {what} ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+        return False
+    if json_path == "-":
+        json.dump(document, sys.stdout, indent=2)
+        print()
+    else:
+        print("\n".join(text))
+    return True

@@ -37,6 +37,7 @@ from typing import Any
 from preflight import mirror, stackconfig
 from preflight.estimates.base import STACK_TYPE
 from preflight.replacements import TABLE, forcing, under
+from preflight.report import emit
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
@@ -319,19 +320,7 @@ def main(stack: str, ref: str, json_path: str | None, diagram: str | None, proje
     except ReviewError as exc:
         print(f"preflight: {exc}", file=sys.stderr)
         return 2
-    document = result.to_json()
-    try:
-        if json_path and json_path != "-":
-            Path(json_path).write_text(json.dumps(document, indent=2) + "\n")
-    except OSError as exc:
-        print(f"preflight: cannot write the review ({exc.strerror or type(exc).__name__})", file=sys.stderr)
-        return 2
-    if json_path == "-":
-        json.dump(document, sys.stdout, indent=2)
-        print()
-    else:
-        print("\n".join(text_lines(result)))
-    return 0
+    return 0 if emit(result.to_json(), json_path, text_lines(result), "review") else 2
 
 
 def markdown_main(argv: Sequence[str] | None = None) -> int:

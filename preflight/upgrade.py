@@ -14,7 +14,6 @@ count in batches of its surge, each batch as long as creating the pool.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sys
@@ -34,6 +33,7 @@ from preflight import engine, mirror, render, validate
 from preflight.engine import Plan, Registration
 from preflight.estimates import create_seconds
 from preflight.estimates.base import get_in
+from preflight.report import emit
 from preflight.stackconfig import StackConfig
 
 # Kubernetes version skew policy, https://kubernetes.io/releases/version-skew-policy/ (components 1.25 and later):
@@ -473,15 +473,6 @@ def main(config: StackConfig, stack: StackSpec, to: str, json_path: str | None, 
         "to": to,
         "clusters": [{**asdict(u), "seconds": u.seconds} for u in found],
     }
-    try:
-        if json_path and json_path != "-":
-            Path(json_path).write_text(json.dumps(document, indent=2) + "\n")
-    except OSError as exc:
-        print(f"preflight: cannot write the upgrade plan ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+    if not emit(document, json_path, text_lines(config.stack, to, found), "upgrade plan"):
         return 2
-    if json_path == "-":
-        json.dump(document, sys.stdout, indent=2)
-        print()
-    else:
-        print("\n".join(text_lines(config.stack, to, found)))
     return 4 if any(u.blockers for u in found) else 0
