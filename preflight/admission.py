@@ -107,7 +107,8 @@ def _validate(
             for u in unevaluable
         ]
     elif ref is not None:
-        where = reference.reference_dir() / ref.file
+        # Named the same on every machine (the plan and its snapshot must not carry this machine's paths).
+        where = f"{ref.file} (in ${reference.REFERENCE_ENV}, else the chart mirror's reference/)"
         review.unvalidated.append(
             Finding(
                 subject,
