@@ -14,8 +14,9 @@ install: .venv/.installed
 plan: install
 	$(PY) -m preflight $(STACK)
 
+# One worker per core (pytest-xdist): the suite plans every shipped stack many times over.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 lint: install
 	.venv/bin/ruff check .
