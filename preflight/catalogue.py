@@ -122,6 +122,7 @@ HUB_CIDR_PLACEHOLDER = "198.18.0.0/24"
 cluster range a stack uses."""
 GCP_PROJECT_PLACEHOLDER = "orquestra-compare"
 AZURE_GROUP_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+AZURE_SUBSCRIPTION_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 AZURE_DNS_GROUP_PLACEHOLDER = "dns"
 OCI_COMPARTMENT_PLACEHOLDER = "ocid1.compartment.oc1..orquestracompareplaceholder"
 TANZU_NAMESPACE_PLACEHOLDER = "orquestra-compare"
@@ -323,7 +324,7 @@ ROWS: Mapping[str, Row] = {
         regions_key="azure",
         fields=_azure_fields,
         hub={
-            "vnetId": f"/subscriptions/{AZURE_GROUP_PLACEHOLDER}/resourceGroups/hub/providers/Microsoft.Network"
+            "vnetId": f"/subscriptions/{AZURE_SUBSCRIPTION_PLACEHOLDER}/resourceGroups/hub/providers/Microsoft.Network"
             "/virtualNetworks/hub",
             "cidrs": [HUB_CIDR_PLACEHOLDER],
         },

@@ -190,7 +190,7 @@ def _cluster_raw(
         hours = getattr(model.model_fields["maintenance"].default, "hours", window.hours)
         out["maintenance"] = {"day": window.day, "start": window.start, "hours": hours}
     if _has(model, "deployer"):
-        out["deployer"] = _deployer(cluster, out, target, env, variant)
+        out["deployer"] = _deployer(cluster, out, model, target, env, variant)
     if row.fields is not None:
         counts = [(p.name, p.min, _shape(cluster, p)) for p in cluster.node_pools]
         row.fields(out, env, counts)
@@ -199,13 +199,17 @@ def _cluster_raw(
 
 
 def _deployer(
-    cluster: ClusterBase, out: Mapping[str, Any], target: str, env: Environment, variant: Variant
+    cluster: ClusterBase,
+    out: Mapping[str, Any],
+    model: type[ClusterBase],
+    target: str,
+    env: Environment,
+    variant: Variant,
 ) -> dict[str, Any]:
     """The source's runner, and for a private API endpoint the target's placeholder hub: a private cluster is
     planned with the path its first deploy needs (docs/private-deploy.md), as a real stack would be."""
     runner = getattr(getattr(cluster, "deployer", None), "runner", None) or f"deploy-{target}"
     deployer: dict[str, Any] = {"runner": runner}
-    model = _model(target)
     private = out.get("apiAccess", {}).get(
         "private", model.env_defaults.get(env, {}).get("apiAccess", {}).get("private", False)
     )
