@@ -59,6 +59,10 @@ def build(stack: StackSpec) -> Fleet:
     from components import globaldns
 
     globaldns.build(stack, clusters)
+    if stack.sites:
+        from components import sites
+
+        sites.build(stack, clusters)
     return Fleet(spec=stack, clusters=clusters)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib
 import ipaddress
 import itertools
 import json
@@ -55,7 +56,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 IDENTITY_TARGETS = frozenset(key for key, target in REGISTRY.items() if target.gives_pod_identity)
 
 # Values under these keys are never echoed in an error message.
-SECRET_KEYS = frozenset({"kubeconfig", "privateKey", "password", "token", "dnsToken"})
+SECRET_KEYS = frozenset({"kubeconfig", "privateKey", "password", "token", "dnsToken", "preSharedKey"})
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=24)]
@@ -1084,6 +1085,8 @@ class OnpremSpec(ClusterBase):
     network: Network = Network(cidr="10.42.0.0/16", pod_cidr="10.43.0.0/16", service_cidr="10.44.0.0/16")
     deployer: SiteDeployer | None = None
     """Unset, the cluster is deployed from a machine on the site's LAN by hand; CD does not reach it."""
+    site: Name | None = None
+    """The declared site (`orquestra:sites`) whose LAN holds `network.cidr`: its VPNs carry this cluster's traffic."""
 
     env_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "dev": {"servers": 1},
@@ -1570,6 +1573,85 @@ class WorkloadSpec(Model):
 _WORKLOAD = TypeAdapter(WorkloadSpec)
 
 
+# -------------------------------------------------------------------------- sites
+
+# A BGP ASN: 0, 23456 (AS_TRANS) and 4294967295 are reserved (RFC 7607, RFC 6793, RFC 7300).
+Asn = Annotated[int, Field(ge=1, le=4294967294)]
+
+# The pre-shared keys every cloud takes: AWS is the narrowest, "8-64 characters; letters, numbers, periods and
+# underscores; cannot start with zero" (https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html). GCP takes
+# any printable ASCII and Azure up to 128 characters, so a key AWS takes is one every cloud takes.
+PRE_SHARED_KEY = re.compile(r"^[A-Za-z1-9._][A-Za-z0-9._]{7,63}$")
+
+
+def _vpn_address(value: str) -> str:
+    ip = ip_or_none(value)
+    # Documentation ranges are allowed for examples; every other reserved range cannot face the internet.
+    if not isinstance(ip, ipaddress.IPv4Address) or not (ip.is_global or _documentation(ip)):
+        raise PydanticCustomError(
+            "vpn_address", "the public IPv4 address of the site's VPN device (not private, shared or reserved)"
+        )
+    return value
+
+
+def _documentation(ip: ipaddress.IPv4Address) -> bool:
+    # RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24.
+    return any(ip in ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+
+
+class VpnPeer(Model):
+    """The site's VPN device, as every cloud it links to sees it: one public address, BGP or static routes, one key."""
+
+    address: Annotated[str, AfterValidator(_vpn_address)]
+    asn: Asn | None = None
+    """The device's BGP ASN: routes go both ways by BGP; unset, each cloud routes the site's `cidrs` statically and
+    the device routes the clouds' ranges the stack exports."""
+    pre_shared_key: SecretStr | None = None
+    """The IKE key of every tunnel; unset, the stack generates one per link and exports it as a secret."""
+
+    def problems(self) -> Iterator[Problem]:
+        key = self.pre_shared_key
+        if key is not None and not PRE_SHARED_KEY.match(key.get_secret_value()):
+            yield Problem(
+                "preSharedKey",
+                key,
+                "8-64 letters, digits, periods or underscores, not starting with 0 (AWS's rule, the narrowest)",
+            )
+
+
+class Site(Model):
+    """A place the stack does not build but routes to: an on-prem LAN, with a VPN device facing the internet.
+
+    Its ranges take part in the address plan of the whole stack, and each cluster named in `vpn` gets a
+    site-to-site VPN from its cloud network to `peer`, with routes both ways.
+    """
+
+    name: Name
+    cidrs: list[Cidr] = Field(min_length=1)
+    """The site's ranges that the clouds route to it (its LAN, the node range of an on-prem cluster on it)."""
+    peer: VpnPeer | None = None
+    vpn: list[Name] = []
+    """Clusters of this stack on a cloud with a site-to-site VPN; each gets one, ending in its network."""
+
+    def problems(self) -> Iterator[Problem]:
+        if self.peer is not None:
+            for p in self.peer.problems():
+                yield Problem(f"peer.{p.path}", p.value, p.allowed)
+        if self.vpn and self.peer is None:
+            yield Problem("peer", None, "the site's VPN device (address, asn, preSharedKey) when vpn names clusters")
+        for i, name in enumerate(self.vpn):
+            if name in self.vpn[:i]:
+                yield Problem(f"vpn[{i}]", name, f"a cluster not already named at vpn[{self.vpn.index(name)}]")
+        nets = [ipaddress.ip_network(c) for c in self.cidrs]
+        for i, net in enumerate(nets):
+            for j, other in enumerate(nets[:i]):
+                if net.overlaps(other):
+                    yield Problem(f"cidrs[{i}]", self.cidrs[i], f"a range that does not overlap cidrs[{j}] ({other})")
+
+
+_SITE = TypeAdapter(Site)
+
+
 # --------------------------------------------------------------------------- stack
 
 
@@ -1578,9 +1660,13 @@ class StackSpec:
     environment: Environment
     clusters: tuple[ClusterBase, ...]
     workloads: tuple[WorkloadSpec, ...]
+    sites: tuple[Site, ...] = ()
 
     def cluster(self, name: str) -> ClusterBase:
         return next(c for c in self.clusters if c.name == name)
+
+    def site(self, name: str) -> Site:
+        return next(s for s in self.sites if s.name == name)
 
     def workloads_on(self, cluster: str) -> tuple[WorkloadSpec, ...]:
         return tuple(w for w in self.workloads if cluster in w.clusters)
@@ -1774,7 +1860,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
     """
     problems: list[str] = []
     credentials = list(_credentials(config))
-    allowed_keys = {"environment", "clusters", "workloads"}
+    allowed_keys = {"environment", "clusters", "workloads", "sites"}
     for key in config:
         if key not in allowed_keys:
             near = difflib.get_close_matches(str(key), sorted(allowed_keys), n=1)
@@ -1823,7 +1909,24 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
         problems.extend(_lockdown(prefix, workload, env))
         workloads.append(workload)
 
+    raw_sites = config.get("sites", [])
+    if not isinstance(raw_sites, list):
+        problems.append(_line("sites", raw_sites, "a list of sites"))
+        raw_sites = []
+    sites: list[Site] = []
+    for i, raw in enumerate(raw_sites):
+        prefix = f"sites[{i}]"
+        try:
+            site = _SITE.validate_python(raw, context=context)
+        except ValidationError as exc:
+            problems.extend(_validation_lines(prefix, Site, raw, exc))
+            continue
+        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in site.problems())
+        sites.append(site)
+
     problems.extend(_stack_rules(raw_clusters, clusters, raw_workloads, workloads))
+    problems.extend(_address_plan(raw_clusters, clusters, sites))
+    problems.extend(_sites(raw_sites, sites, raw_clusters, clusters))
     if credentials:
         # A credential's own line says what to do; other lines about the same key would only repeat it.
         flagged = tuple(f"{_where(path)}: " for path, _ in credentials)
@@ -1831,7 +1934,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
         problems[:0] = [line for _, line in credentials]
     if problems:
         raise SpecError(problems)
-    return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads))
+    return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads), sites=tuple(sites))
 
 
 def _target_problems(cluster: ClusterBase, local: bool) -> Iterator[Problem]:
@@ -1943,8 +2046,6 @@ def _stack_rules(
                 yield _line(f"clusters[{i}].name", name, f"a name not used by clusters[{names[name]}]")
             names.setdefault(name, i)
 
-    yield from _address_plan(raw_clusters, clusters)
-
     runners: dict[str, int] = {}
     for cluster in clusters:
         runner = getattr(getattr(cluster, "deployer", None), "runner", None)
@@ -2010,38 +2111,122 @@ def _stack_rules(
                 )
 
 
-def _address_plan(raw_clusters: list[Any], clusters: list[ClusterBase]) -> Iterator[str]:
-    """No cluster's routed range may overlap another's ranges: the clusters of a stack are meant to reach each other.
+def _address_plan(raw_clusters: list[Any], clusters: list[ClusterBase], sites: list[Site]) -> Iterator[str]:
+    """No routed range may overlap another's ranges: the clusters and sites of a stack are meant to reach each other.
 
     A range is routed when the network carries it beyond the cluster (node and VPC ranges always; pod ranges where
-    pods take network addresses: `routed_pods`). Services, and pods on an overlay, never leave their cluster, so two
-    clusters may repeat them; but one of them over a peer's routed range would capture the traffic meant for it.
+    pods take network addresses: `routed_pods`; a site's `cidrs`). Services, and pods on an overlay, never leave
+    their cluster, so two clusters may repeat them; but one of them over a peer's routed range would capture the
+    traffic meant for it. An on-prem cluster's node range lies in its own site's ranges, which route it.
     """
     Net: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
     routed: list[tuple[str, str, Net]] = []
     local: list[tuple[str, str, Net]] = []
     for cluster in clusters:
         i = _index(raw_clusters, "name", cluster.name)
+        owner = f"cluster '{cluster.name}'"
         for key, cidr in cluster.networks.items():
             net = ipaddress.ip_network(cidr)
-            for owner, other_path, other in routed + local:
-                if owner != cluster.name and net.overlaps(other):
+            for other_owner, other_path, other in routed + local:
+                if other_owner != owner and net.overlaps(other):
                     yield _line(
                         f"clusters[{i}].{key}",
                         cidr,
-                        f"a range that does not overlap {other_path} ({other}, cluster '{owner}')",
+                        f"a range that does not overlap {other_path} ({other}, {other_owner})",
                     )
-            routed.append((cluster.name, f"clusters[{i}].{key}", net))
+            routed.append((owner, f"clusters[{i}].{key}", net))
         for key, cidr in cluster.local_networks.items():
             net = ipaddress.ip_network(cidr)
-            for owner, other_path, other in routed:
-                if owner != cluster.name and net.overlaps(other):
+            for other_owner, other_path, other in routed:
+                if other_owner != owner and net.overlaps(other):
                     yield _line(
                         f"clusters[{i}].{key}",
                         cidr,
-                        f"a range that does not overlap {other_path} ({other}, routed by cluster '{owner}')",
+                        f"a range that does not overlap {other_path} ({other}, routed by {other_owner})",
                     )
-            local.append((cluster.name, f"clusters[{i}].{key}", net))
+            local.append((owner, f"clusters[{i}].{key}", net))
+    for i, site in enumerate(sites):
+        own = {f"cluster '{c.name}'" for c in clusters if getattr(c, "site", None) == site.name}
+        for j, cidr in enumerate(site.cidrs):
+            net = ipaddress.ip_network(cidr)
+            for other_owner, other_path, other in routed + local:
+                if other_owner in own and other_path.endswith(".network.cidr"):
+                    continue  # its own cluster's node range (`_sites` checks it lies inside)
+                if net.overlaps(other):
+                    yield _line(
+                        f"sites[{i}].cidrs[{j}]",
+                        cidr,
+                        f"a range that does not overlap {other_path} ({other}, {other_owner})",
+                    )
+            routed.append((f"site '{site.name}'", f"sites[{i}].cidrs[{j}]", net))
+
+
+def _inside(
+    net: ipaddress.IPv4Network | ipaddress.IPv6Network, of: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    return net.version == of.version and net.subnet_of(of)  # type: ignore[arg-type]
+
+
+def _sites(
+    raw_sites: list[Any], sites: list[Site], raw_clusters: list[Any], clusters: list[ClusterBase]
+) -> Iterator[str]:
+    """Each site's VPNs end in a cloud cluster's network that can hold one; an on-prem cluster lies on its site."""
+    by_name = {c.name: c for c in clusters}
+    seen: dict[str, int] = {}
+    for i, site in enumerate(sites):
+        if site.name in seen:
+            yield _line(f"sites[{i}].name", site.name, f"a name not used by sites[{seen[site.name]}]")
+        seen.setdefault(site.name, i)
+        for j, name in enumerate(site.vpn):
+            cluster = by_name.get(name)
+            if cluster is None:
+                known = ", ".join(by_name) or "none defined"
+                yield _line(f"sites[{i}].vpn[{j}]", name, f"the name of a cluster in this stack ({known})")
+                continue
+            target = REGISTRY[cluster.target]
+            if target.site_vpn is None:
+                able = ", ".join(sorted(k for k, t in REGISTRY.items() if t.site_vpn))
+                yield _line(
+                    f"sites[{i}].vpn[{j}]",
+                    name,
+                    f"a cluster on a target with a site-to-site VPN ({able}); '{name}' is on {cluster.target}",
+                )
+                continue
+            hub = getattr(getattr(cluster, "deployer", None), "hub", None)
+            for cidr in hub.cidrs if hub is not None else ():
+                for k, own in enumerate(site.cidrs):
+                    if ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(own)):
+                        # Both paths would route the same range; the VPC's static route to the hub would win.
+                        yield _line(
+                            f"sites[{i}].cidrs[{k}]",
+                            own,
+                            f"a range that does not overlap clusters[{_index(raw_clusters, 'name', name)}]"
+                            f".deployer.hub.cidrs ({cidr}): the hub already routes it to '{name}'",
+                        )
+            module = importlib.import_module(target.site_vpn)
+            for p in module.check(site, cluster):
+                yield _line(f"sites[{i}].{p.path}", p.value, p.allowed)
+    names = {s.name: s for s in sites}
+    for cluster in clusters:
+        declared = getattr(cluster, "site", None)
+        if declared is None:
+            continue
+        i = _index(raw_clusters, "name", cluster.name)
+        home = names.get(declared)
+        if home is None:
+            # A site that failed its own checks is still declared: its lines say what is wrong with it.
+            declared_names = [r.get("name") for r in raw_sites if isinstance(r, Mapping)]
+            if declared not in declared_names:
+                known = ", ".join(n for n in declared_names if isinstance(n, str)) or "none"
+                yield _line(f"clusters[{i}].site", declared, f"a site in orquestra:sites ({known})")
+            continue
+        node = ipaddress.ip_network(cluster.networks["network.cidr"])
+        if not any(_inside(node, ipaddress.ip_network(c)) for c in home.cidrs):
+            yield _line(
+                f"clusters[{i}].network.cidr",
+                str(node),
+                f"a range inside one of site '{declared}''s cidrs ({', '.join(home.cidrs)})",
+            )
 
 
 def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, ClusterBase]) -> Iterator[str]:

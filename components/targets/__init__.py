@@ -59,6 +59,10 @@ class Target:
     acme_dns01: str | None = None
     """cert-manager's DNS-01 solver for the cloud's DNS (`route53`), which the target grants an identity scoped to
     `platform.dns.zone`; None when it offers none, so ACME needs a public gateway (HTTP-01) there."""
+    site_vpn: str | None = None
+    """Module of its site-to-site VPN to a declared site (`orquestra:sites`): `check(site, cluster)` yields the
+    target's own rules as `Problem`s under the site's key, `build(site, cluster, key)` registers the cloud end;
+    None when the target's network cannot end a VPN."""
 
     def load(self) -> type[KubernetesCluster[Any]]:
         """The component class; this imports the target's SDKs (and no other target's)."""
