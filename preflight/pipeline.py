@@ -40,28 +40,28 @@ from components.spec import (
     ExistingSpec,
     OnpremSpec,
     SpecError,
+    StackSpec,
     TanzuSpec,
     parse,
 )
+from components.targets import REGISTRY
 from preflight import engine, stackconfig
 
 HOSTED_RUNNER = "ubuntu-24.04"
 
-# Target -> the credentials a job needs for it. aws, gcp and azure log in by OIDC with
-# their official actions; the others read short-lived tokens from a Pulumi ESC
-# environment ("esc"), which the job opens after logging in to Pulumi Cloud by OIDC.
-# An existing cluster whose kubeconfig is a stack secret needs no cloud login at all.
-CREDENTIALS: dict[str, str | None] = {
-    "aws": "aws",
-    "gcp": "gcp",
-    "azure": "azure",
-    "digitalocean": "esc",
-    "oci": "esc",
-    "onprem": "esc",
-    "existing": None,
-    # The Supervisor kubeconfig is a stack secret: no cloud login.
-    "tanzu": None,
-}
+# The zone providers of `expose.global` -> the target whose login reaches them: a stack with no cluster on that
+# cloud still writes its records there.
+ZONE_PROVIDERS = {"route53": "aws", "clouddns": "gcp", "azure": "azure"}
+
+
+def logins(spec: StackSpec) -> list[str]:
+    """The logins (`Target.credentials`) a job needs for every cloud the stack writes to."""
+    targets = {c.target for c in spec.clusters} | {
+        ZONE_PROVIDERS[w.expose.global_routing.dns]
+        for w in spec.workloads
+        if w.expose is not None and w.expose.global_routing is not None
+    }
+    return sorted({login for t in targets if (login := REGISTRY[t].credentials)})
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def jobs(project_dir: Path = engine.PROJECT_DIR) -> list[StackJob]:
             StackJob(
                 stack=name,
                 environment=spec.environment,
-                clouds=sorted({cred for c in spec.clusters if (cred := CREDENTIALS[c.target])}),
+                clouds=logins(spec),
                 runner=runner,
                 reachable=not reasons,
                 why="; ".join(reasons),

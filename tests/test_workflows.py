@@ -7,6 +7,7 @@ every stack CI can reach, grouped by the environment the stack declares.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from components.spec import parse
+from components.targets import REGISTRY
 from preflight import pipeline, stackconfig
 from preflight.engine import PROJECT_DIR
 
@@ -165,6 +168,16 @@ def test_every_stack_gets_an_offline_review_and_one_comment_runs_no_pull_request
 # ------------------------------------------------------------- what CD deploys
 
 
+def test_a_global_name_needs_the_login_of_its_zones_cloud_even_with_no_cluster_there() -> None:
+    from tests.test_global_routing import stack
+
+    spec = parse(stack())
+    on_prem_only = dataclasses.replace(spec, clusters=tuple(c for c in spec.clusters if c.target == "onprem"))
+    assert pipeline.logins(on_prem_only) == ["aws", "esc"]  # Route 53 holds the global name's records
+    no_global = dataclasses.replace(on_prem_only, workloads=())
+    assert pipeline.logins(no_global) == ["esc"]
+
+
 def test_every_shipped_stack_is_grouped_by_its_own_environment() -> None:
     found = {j.stack: j for j in pipeline.jobs()}
     for name in stackconfig.stacks(PROJECT_DIR):
@@ -176,7 +189,7 @@ def test_every_shipped_stack_is_grouped_by_its_own_environment() -> None:
             continue
         job = found[name]
         assert job.environment == config.values.get("orquestra:environment", "dev")
-        expected = {pipeline.CREDENTIALS[c["target"]] for c in clusters} - {None}
+        expected = {REGISTRY[c["target"]].credentials for c in clusters} - {None}
         assert set(job.clouds) == expected
     outputs = pipeline.outputs("deploy", list(found.values()))
     assert set(outputs) == {"dev", "staging", "prod"}

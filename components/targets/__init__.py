@@ -59,6 +59,10 @@ class Target:
     acme_dns01: str | None = None
     """cert-manager's DNS-01 solver for the cloud's DNS (`route53`), which the target grants an identity scoped to
     `platform.dns.zone`; None when it offers none, so ACME needs a public gateway (HTTP-01) there."""
+    credentials: str | None = None
+    """How a CD job logs in to what the target's SDKs call: the cloud's official login action by OIDC (`aws`,
+    `gcp`, `azure`), short-lived tokens from a Pulumi ESC environment (`esc`), or None when stack secrets are all
+    it needs (a kubeconfig, an SSH key)."""
     site_vpn: str | None = None
     """Module of its site-to-site VPN to a declared site (`orquestra:sites`): `check(site, cluster)` yields the
     target's own rules as `Problem`s under the site's key, `build(site, cluster, key)` registers the cloud end;
@@ -104,6 +108,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/aws.md",
             tests="tests/test_target_aws.py",
             acme_dns01="route53",
+            credentials="aws",
         ),
         Target(
             key="gcp",
@@ -120,6 +125,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/gcp.md",
             tests="tests/test_target_gcp.py",
             acme_dns01="cloudDNS",
+            credentials="gcp",
         ),
         Target(
             key="azure",
@@ -136,6 +142,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/azure.md",
             tests="tests/test_target_azure.py",
             acme_dns01="azureDNS",
+            credentials="azure",
         ),
         Target(
             key="digitalocean",
@@ -152,6 +159,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/digitalocean.md",
             tests="tests/test_target_digitalocean.py",
             acme_dns01="digitalocean",
+            credentials="esc",
         ),
         Target(
             key="oci",
@@ -167,6 +175,7 @@ REGISTRY: Mapping[str, Target] = {
             rules="policies.rules.oci",
             docs="docs/targets/oci.md",
             tests="tests/test_target_oci.py",
+            credentials="esc",
         ),
         Target(
             key="onprem",
@@ -188,6 +197,7 @@ REGISTRY: Mapping[str, Target] = {
             rules="policies.rules.onprem",
             docs="docs/targets/onprem.md",
             tests="tests/test_target_onprem.py",
+            credentials="esc",
         ),
         Target(
             key="existing",
