@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from policies.rules import RULES, aws, azure, digitalocean, gcp, oci, onprem
+from policies.rules import RULES, aws, azure, digitalocean, gcp, network, oci, onprem
 from tests.sdk import PACKAGES
 from tests.test_policies import CASES, STACK_CASES
 
@@ -163,3 +163,35 @@ def test_rule_code_reads_real_property_paths(module: Any) -> None:
     assert paths, module.__name__
     missing = [p for p in sorted(paths) if not any(_exists(d, a, p) for d, a in args)]
     assert missing == []
+
+
+def _range_reads() -> list[tuple[str, str]]:
+    reads = [(type_, read.path) for type_, each in network.READS.items() for read in each]
+    secondary = network.SECONDARY_RANGES
+    reads += [
+        (network.GCP_SUBNETWORK, f"{secondary}.{network.SECONDARY_RANGE.path}"),
+        (network.GCP_SUBNETWORK, f"{secondary}.{network.SECONDARY_NAME}"),
+        (network.GCP_SUBNETWORK, "network"),
+        (network.GKE, network.SERVICES_RANGE_NAME),
+    ]
+    return [r for r in reads if sdk_checked(r[0])]
+
+
+@pytest.mark.parametrize(("type_", "path"), _range_reads())
+def test_the_range_rule_reads_real_property_paths(type_: str, path: str) -> None:
+    """`network-no-overlapping-ranges` reads its paths from a table, which the AST scan above cannot see."""
+    directory, args = resource_args(type_)
+    assert _exists(directory, args, path)
+
+
+def _range_cases() -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for kind, case in network.KINDS.items():
+        out += [(kind, type_, props) for type_, _, props, _ in [*case.good, *case.bad]]
+    return [c for c in out if sdk_checked(c[1])]
+
+
+@pytest.mark.parametrize(("kind", "type_", "props"), _range_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_range_cases_use_real_property_names(kind: str, type_: str, props: dict[str, Any]) -> None:
+    directory, args = resource_args(type_)
+    assert unknown_paths(directory, args, props) == []

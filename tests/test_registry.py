@@ -157,7 +157,7 @@ def _modules(package: str) -> set[str]:
     [
         ("answers", "preflight.answers", {"kubernetes"}),
         ("estimates", "preflight.estimates", {"base", "kubernetes"}),
-        ("rules", "policies.rules", {"base", "kubernetes", "rollout"}),
+        ("rules", "policies.rules", {"base", "kubernetes", "rollout", "network"}),
     ],
 )
 def test_every_per_target_module_belongs_to_a_registered_target(part: str, package: str, shared: set[str]) -> None:
