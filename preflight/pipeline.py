@@ -121,7 +121,11 @@ def jobs(project_dir: Path = engine.PROJECT_DIR) -> list[StackJob]:
             StackJob(
                 stack=name,
                 environment=spec.environment,
-                clouds=sorted({cred for c in spec.clusters if (cred := CREDENTIALS[c.target])}),
+                clouds=sorted(
+                    {cred for c in spec.clusters if (cred := CREDENTIALS[c.target])}
+                    # A DNS-01 key in Route 53 is created in AWS, whatever the cluster's target.
+                    | {"aws" for c in spec.clusters if c.platform.cert_manager.dns01 is not None}
+                ),
                 runner=runner,
                 reachable=not reasons,
                 why="; ".join(reasons),

@@ -131,6 +131,25 @@ def _role(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def _user(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """An autonamed IAM user under its path (user ids begin AIDA)."""
+    user = f"{name}-{_hex(stack + name, 7)}"
+    path = str(inputs.get("path") or "/")
+    return {
+        "id": user,
+        "name": user,
+        "arn": f"arn:aws:iam::{ACCOUNT}:user{path}{user}",
+        "uniqueId": f"AIDA{_hex(name, 17).upper()}",
+    }
+
+
+def _access_key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """A long-term access key: its id (AKIA + 16) is the resource id; the secret is 40 characters."""
+    key_id = f"AKIA{_hex(stack + name, 16).upper()}"
+    secret = base64.b64encode(hashlib.sha256(f"{stack}/{name}/secret".encode()).digest()).decode()[:40]
+    return {"id": key_id, "secret": secret, "status": inputs.get("status") or "Active"}
+
+
 def _key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     key_id = _uuid(stack + name)
     return {"id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{DEFAULT_REGION}:{ACCOUNT}:key/{key_id}"}
@@ -197,6 +216,8 @@ def _rule(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
 RESOURCES = {
     "aws:eks/cluster:Cluster": _eks,
     "aws:iam/role:Role": _role,
+    "aws:iam/user:User": _user,
+    "aws:iam/accessKey:AccessKey": _access_key,
     "aws:kms/key:Key": _key,
     "aws:ec2/vpc:Vpc": _prefixed("vpc"),
     "aws:ec2/flowLog:FlowLog": _prefixed("fl"),

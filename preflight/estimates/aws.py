@@ -123,6 +123,9 @@ FREE: frozenset[str] = frozenset(
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:ec2/flowLog:FlowLog",
         "aws:route53/record:Record",
+        "aws:iam/user:User",
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/accessKey:AccessKey",
         # Peering has no hourly charge; traffic across it is billed as data transfer
         # (https://aws.amazon.com/vpc/pricing/, VPC peering).
         "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
@@ -170,6 +173,9 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "aws:lb/loadBalancer:LoadBalancer": 180.0,
     "aws:route53/zone:Zone": 45.0,
     "aws:route53/record:Record": 40.0,
+    "aws:iam/user:User": 3.0,
+    "aws:iam/userPolicy:UserPolicy": 2.0,
+    "aws:iam/accessKey:AccessKey": 2.0,
     # A same-account peering is accepted on creation; an attachment turns `available` once its ENIs are up.
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": 10.0,
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": 90.0,
