@@ -121,26 +121,20 @@ def _eks(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
-def _role(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
-    role = f"{name}-{_hex(stack + name, 7)}"
-    return {
-        "id": role,
-        "name": role,
-        "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
-        "uniqueId": f"AROA{_hex(name, 17).upper()}",
-    }
+def _principal(kind: str, id_prefix: str) -> Any:
+    """An autonamed IAM role or user under its path (`AROA`/`AIDA` unique ids, as IAM gives them)."""
 
+    def answer(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+        autonamed = f"{name}-{_hex(stack + name, 7)}"
+        path = str(inputs.get("path") or "/")
+        return {
+            "id": autonamed,
+            "name": autonamed,
+            "arn": f"arn:aws:iam::{ACCOUNT}:{kind}{path}{autonamed}",
+            "uniqueId": f"{id_prefix}{_hex(name, 17).upper()}",
+        }
 
-def _user(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
-    """An autonamed IAM user under its path (user ids begin AIDA)."""
-    user = f"{name}-{_hex(stack + name, 7)}"
-    path = str(inputs.get("path") or "/")
-    return {
-        "id": user,
-        "name": user,
-        "arn": f"arn:aws:iam::{ACCOUNT}:user{path}{user}",
-        "uniqueId": f"AIDA{_hex(name, 17).upper()}",
-    }
+    return answer
 
 
 def _access_key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
@@ -215,8 +209,8 @@ def _rule(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
 
 RESOURCES = {
     "aws:eks/cluster:Cluster": _eks,
-    "aws:iam/role:Role": _role,
-    "aws:iam/user:User": _user,
+    "aws:iam/role:Role": _principal("role", "AROA"),
+    "aws:iam/user:User": _principal("user", "AIDA"),
     "aws:iam/accessKey:AccessKey": _access_key,
     "aws:kms/key:Key": _key,
     "aws:ec2/vpc:Vpc": _prefixed("vpc"),
