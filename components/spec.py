@@ -385,6 +385,19 @@ class Gateway(Model):
     load balancer): the target of a workload's global name and of its health checks (`expose.global`)."""
 
 
+class Dns01(Model):
+    """DNS-01 in a zone another provider hosts, for a cluster with no cloud identity of its own (on-prem, a cluster
+    you already run, Tanzu): the stack creates that provider's credentials for cert-manager (`components/acmedns.py`).
+    """
+
+    provider: Literal["route53"]
+    zone: syntax.HostName
+    """The public hosted zone that holds every name the cluster's Gateway serves."""
+    rotation: syntax.DnsLabel | None = None
+    """A label of the solver's access key (e.g. `2026-12`): changing it makes `pulumi up` create a new key, hand it
+    to cert-manager, then delete the old one."""
+
+
 class CertManager(Model):
     enabled: bool = True
     issuer: Literal["acme", "internal-ca"] | None = None
@@ -392,6 +405,7 @@ class CertManager(Model):
     or `dns.zone` by DNS-01 where the target has a solver), else a private CA of the cluster's own."""
     acme_email: syntax.Email = "platform@example.com"
     acme_server: Literal["staging", "production"] = "staging"
+    dns01: Dns01 | None = None
 
 
 class Dns(Model):
@@ -496,7 +510,9 @@ class ClusterBase(Model):
         Encrypt to reach the Gateway, so only a public one.
         Source: https://letsencrypt.org/docs/challenge-types/
         """
-        if self.platform.dns.zone and REGISTRY[self.target].acme_dns01:
+        if self.platform.cert_manager.dns01 is not None or (
+            self.platform.dns.zone and REGISTRY[self.target].acme_dns01
+        ):
             return "dns01"
         if self.platform.gateway.enabled and self.platform.gateway.public:
             return "http01"
@@ -506,13 +522,38 @@ class ClusterBase(Model):
     def certificate_issuer(self) -> Literal["acme", "internal-ca"]:
         return self.platform.cert_manager.issuer or ("acme" if self.acme_challenge else "internal-ca")
 
+    @property
+    def acme_zone(self) -> str | None:
+        """The zone DNS-01 writes its challenges to: `certManager.dns01.zone`, else the cloud's `dns.zone`."""
+        dns01 = self.platform.cert_manager.dns01
+        return dns01.zone if dns01 is not None else self.platform.dns.zone
+
     def problems(self) -> Iterator[Problem]:
         cert_manager = self.platform.cert_manager
+        if cert_manager.dns01 is not None and REGISTRY[self.target].acme_dns01:
+            yield Problem(
+                "platform.certManager.dns01",
+                cert_manager.dns01.provider,
+                f"unset on {self.target}: its own DNS-01 solver ({REGISTRY[self.target].acme_dns01}) proves names in "
+                "platform.dns.zone",
+            )
+        if cert_manager.dns01 is not None and not self.platform.gateway.enabled:
+            yield Problem(
+                "platform.certManager.dns01",
+                cert_manager.dns01.provider,
+                "unset with platform.gateway.enabled: false (its key may prove only the Gateway's names)",
+            )
+        if cert_manager.dns01 is not None and cert_manager.issuer == "internal-ca":
+            yield Problem(
+                "platform.certManager.dns01",
+                cert_manager.dns01.provider,
+                "unset with platform.certManager.issuer: internal-ca (DNS-01 serves only ACME)",
+            )
         if cert_manager.enabled and cert_manager.issuer == "acme" and self.acme_challenge is None:
             dns = (
                 f"platform.dns.zone (DNS-01 by {REGISTRY[self.target].acme_dns01})"
                 if REGISTRY[self.target].acme_dns01
-                else f"no DNS-01 on {self.target}"
+                else "platform.certManager.dns01 (DNS-01 in a Route 53 zone)"
             )
             yield Problem(
                 "platform.certManager.issuer",
@@ -2103,6 +2144,15 @@ def _stack_rules(
                     host,
                     f"a name in the zone of cluster '{cluster_name}' (platform.dns.zone: {zone})",
                 )
+            dns01 = by_name[cluster_name].platform.cert_manager.dns01 if cluster_name in by_name else None
+            if dns01 is not None and host and not in_zone(host, dns01.zone):
+                # The solver may write challenges only in that zone (components/acmedns.py).
+                yield _line(
+                    f"workloads[{i}].expose.host",
+                    host,
+                    f"a name in the zone cluster '{cluster_name}' proves by DNS-01 "
+                    f"(platform.certManager.dns01.zone: {dns01.zone})",
+                )
             if cluster_name not in names:
                 # Only names that are names: a cluster's raw `name` may hold anything, a key included.
                 known = ", ".join(n for n in names if re.fullmatch(DNS_LABEL, n) and len(n) <= 24) or "none defined"
@@ -2295,16 +2345,18 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
                 f"{where} with platform.gateway.public: true (Route 53's health checkers cannot reach an internal "
                 "load balancer)",
             )
-        zone = cluster.platform.dns.zone
-        if (
-            cluster.certificate_issuer == "acme"
-            and cluster.acme_challenge == "dns01"
-            and zone
-            and not in_zone(g.name, zone)
-        ):
-            yield _line(
-                f"{at}.name", g.name, f"a name in the zone {where} proves by DNS-01 (platform.dns.zone: {zone})"
-            )
+        zone = cluster.acme_zone
+        if cluster.certificate_issuer == "acme" and cluster.acme_challenge == "dns01" and zone:
+            key = "platform.certManager.dns01.zone" if cluster.platform.cert_manager.dns01 else "platform.dns.zone"
+            if not in_zone(g.name, zone):
+                yield _line(f"{at}.name", g.name, f"a name in the zone {where} proves by DNS-01 ({key}: {zone})")
+            if ip is None and not in_zone(address, zone):
+                # The health check probes the gateway by this name, so the Gateway serves it and certifies it too.
+                yield _line(
+                    f"{at}.name",
+                    g.name,
+                    f"{where}'s platform.gateway.address ({address}) in the zone it proves by DNS-01 ({key}: {zone})",
+                )
         if ip is not None and not ip.is_global:
             yield _line(
                 f"{at}.name",

@@ -298,6 +298,12 @@ def _drop_tag(ns: dict[str, Any], m: re.Match[str]) -> str:
     return f"tag {key}"
 
 
+def _no_dns01_key(ns: dict[str, Any], _: re.Match[str]) -> str:
+    cert_manager = _cluster_of(ns).get("platform", {}).get("certManager", {})
+    cert_manager.pop("dns01", None)
+    return "DNS-01 with a Route 53 key: the target proves names only with its own solver (platform.dns.zone)"
+
+
 FIXES: tuple[tuple[re.Pattern[str], Fix], ...] = tuple(
     (re.compile(pattern), fix)
     for pattern, fix in (
@@ -311,6 +317,7 @@ FIXES: tuple[tuple[re.Pattern[str], Fix], ...] = tuple(
         (r"clusters\[0\]\.network\b.*", _drop_network_ranges),
         (r'clusters\[0\]\.tags\["?([^"\]]+)"?\]', _drop_tag),
         (r"workloads\[(\d+)\]\.cloudIdentity", _no_identity),
+        (r"clusters\[0\]\.platform\.certManager\.dns01", _no_dns01_key),
     )
 )
 

@@ -56,11 +56,16 @@ ZONE_PROVIDERS = {"route53": "aws", "clouddns": "gcp", "azure": "azure"}
 
 def logins(spec: StackSpec) -> list[str]:
     """The logins (`Target.credentials`) a job needs for every cloud the stack writes to."""
-    targets = {c.target for c in spec.clusters} | {
-        ZONE_PROVIDERS[w.expose.global_routing.dns]
-        for w in spec.workloads
-        if w.expose is not None and w.expose.global_routing is not None
-    }
+    targets = (
+        {c.target for c in spec.clusters}
+        | {
+            ZONE_PROVIDERS[w.expose.global_routing.dns]
+            for w in spec.workloads
+            if w.expose is not None and w.expose.global_routing is not None
+        }
+        # A DNS-01 key in Route 53 is created in AWS, whatever the cluster's target.
+        | {ZONE_PROVIDERS[d.provider] for c in spec.clusters if (d := c.platform.cert_manager.dns01) is not None}
+    )
     return sorted({login for t in targets if (login := REGISTRY[t].credentials)})
 
 

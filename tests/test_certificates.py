@@ -70,6 +70,36 @@ def check_route53(plan: Plan, cluster: str, dns01: dict[str, Any], zone: str) ->
     assert "cert-manager" in associations or "eks.amazonaws.com/role-arn" in annotations
 
 
+def check_route53_key(plan: Plan, cluster: str, dns01: dict[str, Any], zone: str) -> None:
+    """A cluster with no cloud identity: an access key in a Secret, of a user that may only write challenges."""
+    route53 = dns01["route53"]
+    refs = (route53["accessKeyIDSecretRef"], route53["secretAccessKeySecretRef"])
+    (name,) = {ref["name"] for ref in refs}
+    secret = named(plan, "kubernetes:core/v1:Secret", f"{cluster}-{name}")
+    assert secret.plain["metadata"] == {"name": name, "namespace": charts.CERT_MANAGER.namespace}
+    assert isinstance(secret.inputs["stringData"], engine.Secret)
+    assert {ref["key"] for ref in refs} == set(secret.plain["stringData"])
+    assert secret.urn in named(plan, ISSUER, f"{cluster}-cluster-issuer").dependencies
+    key = named(plan, "aws:iam/accessKey:AccessKey", f"{cluster}-acme-dns-key")
+    user = named(plan, "aws:iam/user:User", f"{cluster}-acme-dns")
+    grant = named(plan, "aws:iam/userPolicy:UserPolicy", f"{cluster}-acme-dns")
+    assert user.urn in key.dependencies and user.urn in grant.dependencies
+    # The key reaches cert-manager's Secret, and only after the user's policy exists.
+    assert key.urn in secret.dependencies and grant.urn in key.dependencies
+    policy = json.loads(grant.plain["policy"])
+    writes = [st for st in policy["Statement"] if "route53:ChangeResourceRecordSets" in st["Action"]]
+    assert [st["Resource"] for st in writes] == [f"arn:aws:route53:::hostedzone/{route53['hostedZoneID']}"]
+    (condition,) = [st["Condition"]["ForAllValues:StringEquals"] for st in writes]
+    hosts = [
+        ln["hostname"]
+        for ln in named(plan, GATEWAY, f"{cluster}-gateway").plain["spec"]["listeners"]
+        if "hostname" in ln
+    ]
+    names = condition["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+    assert sorted(names) == sorted(f"_acme-challenge.{h}" for h in hosts)
+    assert condition["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
+
+
 def check_cloud_dns(plan: Plan, cluster: str, dns01: dict[str, Any], zone: str) -> None:
     values = cert_manager_values(plan, cluster)
     email = values["serviceAccount"]["annotations"]["iam.gke.io/gcp-service-account"]
@@ -167,9 +197,13 @@ def check_issuance(built: Built, cluster: KubernetesCluster[Any]) -> str:
         check_http01(plan, name, solver)
         return "http01"
     (zone,) = solver["selector"]["dnsZones"]
-    assert zone == platform.dns.zone
     assert all(in_zone(h, zone) for h in hosts), hosts
     (kind,) = solver["dns01"]
+    if platform.cert_manager.dns01 is not None:
+        assert (zone, kind) == (platform.cert_manager.dns01.zone, platform.cert_manager.dns01.provider)
+        check_route53_key(plan, name, solver["dns01"], zone)
+        return "dns01"
+    assert zone == platform.dns.zone
     assert kind == REGISTRY[cluster.spec.target].acme_dns01
     DNS01_CHECKS[kind](plan, name, solver["dns01"], zone)
     return "dns01"
@@ -193,6 +227,7 @@ def test_every_shipped_stack_can_issue_the_gateways_certificates(stack: str) -> 
         ("prod-gcp", "gke-prod"),
         ("prod-azure", "weu-prod"),
         ("prod-do", "shop-fra"),
+        ("hybrid", "dc1"),
     ],
 )
 def test_an_internal_gateway_on_each_cloud_proves_names_by_dns01(stack: str, cluster: str | None) -> None:

@@ -171,11 +171,16 @@ def test_every_stack_gets_an_offline_review_and_one_comment_runs_no_pull_request
 def test_a_global_name_needs_the_login_of_its_zones_cloud_even_with_no_cluster_there() -> None:
     from tests.test_global_routing import stack
 
-    spec = parse(stack())
+    config = stack()
+    # dc1 issuing from its own CA: no DNS-01 key in AWS either.
+    config["clusters"][0]["platform"]["certManager"] = {"issuer": "internal-ca"}
+    spec = parse(config)
     on_prem_only = dataclasses.replace(spec, clusters=tuple(c for c in spec.clusters if c.target == "onprem"))
     assert pipeline.logins(on_prem_only) == ["aws", "esc"]  # Route 53 holds the global name's records
     no_global = dataclasses.replace(on_prem_only, workloads=())
     assert pipeline.logins(no_global) == ["esc"]
+    with_key = dataclasses.replace(parse(stack()), workloads=())
+    assert "aws" in pipeline.logins(dataclasses.replace(with_key, clusters=with_key.clusters[:1]))
 
 
 def test_every_shipped_stack_is_grouped_by_its_own_environment() -> None:

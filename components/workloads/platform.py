@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import pins
 from components.cluster import KubernetesCluster
-from components.spec import WorkloadSpec, deep_merge, in_zone
+from components.spec import ClusterBase, WorkloadSpec, deep_merge, in_zone, ip_or_none
 from components.workloads import charts, rollout
 from components.workloads.charts import release
 
@@ -251,12 +251,31 @@ def global_names(workloads: Sequence[WorkloadSpec]) -> list[str]:
     return sorted(w.expose.global_routing.name for w in workloads if w.expose and w.expose.global_routing)
 
 
-def gateway_spec(workloads: Sequence[WorkloadSpec]) -> dict[str, Any]:
-    """One HTTP listener for every route, plus an HTTPS listener per exposed host (cert-manager fills its Secret)."""
+OWN_NAME_LISTENER = "https-gateway"
+
+
+def gateway_host(cluster: ClusterBase) -> str | None:
+    """The gateway's own name (`platform.gateway.address` when it is a name rather than an IP), or None.
+
+    A global name's health check probes a gateway known by name at that name: Route 53 sends it as SNI and as the
+    `Host` header (https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html,
+    FullyQualifiedDomainName and EnableSNI). So the Gateway serves that name too, with a certificate of its own, and
+    the global workloads' routes answer to it.
+    """
+    address = cluster.platform.gateway.address
+    return address if address and ip_or_none(address) is None else None
+
+
+def gateway_spec(workloads: Sequence[WorkloadSpec], own_name: str | None = None) -> dict[str, Any]:
+    """One HTTP listener for every route, plus an HTTPS listener per exposed host (cert-manager fills its Secret),
+    and one for the gateway's own name when a global name's health check probes it by that name."""
     allowed = {"namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: GATEWAY_NAME}}}}
     listeners: list[dict[str, Any]] = [{"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": allowed}]
-    for w in workloads:
-        for section, host in https_listeners(w).items():
+    named = [https_listeners(w) for w in workloads]
+    if own_name and global_names(workloads):
+        named.append({OWN_NAME_LISTENER: own_name})
+    for sections in named:
+        for section, host in sections.items():
             listeners.append(
                 {
                     "name": section,
@@ -273,12 +292,12 @@ def gateway_spec(workloads: Sequence[WorkloadSpec]) -> dict[str, Any]:
     return {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners}
 
 
-def acme_solver(cluster: KubernetesCluster) -> dict[str, Any]:
+def acme_solver(cluster: KubernetesCluster, dns01: Mapping[str, Any]) -> dict[str, Any]:
     """The one challenge that can succeed on this cluster (`ClusterBase.acme_challenge` chose it).
 
     HTTP-01 through the shared Gateway: cert-manager's gateway-shim creates the Certificate, and so the solver's
-    HTTPRoute, in the Gateway's namespace, on its HTTP listener. DNS-01 through the target's solver, only for
-    names in the zone its identity may write to.
+    HTTPRoute, in the Gateway's namespace, on its HTTP listener. DNS-01 through `dns01` (the target's solver, or
+    the stack's Route 53 key, `components.acmedns`), only for names in the zone it may write to.
     Sources: https://cert-manager.io/docs/configuration/acme/http01/#configuring-the-http-01-gateway-api-solver,
     https://cert-manager.io/docs/configuration/acme/#dns-zones (selector.dnsZones).
     """
@@ -286,7 +305,7 @@ def acme_solver(cluster: KubernetesCluster) -> dict[str, Any]:
     if spec.acme_challenge == "http01":
         parent = {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "kind": "Gateway", "sectionName": "http"}
         return {"http01": {"gatewayHTTPRoute": {"parentRefs": [parent]}}}
-    return {"selector": {"dnsZones": [spec.platform.dns.zone]}, "dns01": dict(cluster.capabilities().acme_dns01)}
+    return {"selector": {"dnsZones": [spec.acme_zone]}, "dns01": dict(dns01)}
 
 
 def cluster_issuer_spec(email: str, server: str, solver: Mapping[str, Any]) -> dict[str, Any]:
@@ -382,6 +401,7 @@ class Platform(pulumi.ComponentResource):
             )
 
         crds = None
+        hosts: list[str] = []
         if spec.gateway.enabled:
             # The Gateway's own namespace carries the access label: cert-manager's HTTP-01 solver route is created
             # there, and the listeners admit only labelled namespaces.
@@ -437,12 +457,14 @@ class Platform(pulumi.ComponentResource):
             annotations = {}
             if spec.cert_manager.enabled:
                 annotations["cert-manager.io/cluster-issuer"] = issuer_name(cluster)
+            listeners = gateway_spec(workloads, gateway_host(cluster.spec))
+            hosts = [ln["hostname"] for ln in listeners["listeners"] if "hostname" in ln]
             self.gateway = k8s.apiextensions.CustomResource(
                 f"{name}-gateway",
                 api_version="gateway.networking.k8s.io/v1",
                 kind="Gateway",
                 metadata={"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "annotations": annotations},
-                spec=gateway_spec(workloads),
+                spec=listeners,
                 opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[gateway_class])),
             )
 
@@ -464,7 +486,9 @@ class Platform(pulumi.ComponentResource):
                 depends_on=[crds] if crds else [],
             )
             self.issuer = issuer_name(cluster)
-            self._issuer(cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[manager])))
+            self._issuer(
+                cluster, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[manager])), hosts
+            )
 
         if spec.dns.zone:
             if caps.external_dns_provider:
@@ -496,13 +520,20 @@ class Platform(pulumi.ComponentResource):
 
         self.register_outputs({})
 
-    def _issuer(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions) -> None:
+    def _issuer(self, cluster: KubernetesCluster, opts: pulumi.ResourceOptions, hosts: Sequence[str]) -> None:
+        """The ClusterIssuer the Gateway names; `hosts` are the Gateway's names, which a DNS-01 key may prove."""
         name, cert_manager = cluster.spec.name, cluster.spec.platform.cert_manager
         if cluster.spec.certificate_issuer == "acme":
-            solver = acme_solver(cluster)
+            caps = cluster.capabilities()
+            dns01, secrets = caps.acme_dns01, caps.cert_manager_secrets
+            if cert_manager.dns01 is not None:
+                from components import acmedns
+
+                dns01, secrets = acmedns.route53(name, cert_manager.dns01, hosts, self)
+            solver = acme_solver(cluster, dns01)
             # A ClusterIssuer's solver reads its Secrets in cert-manager's namespace (--cluster-resource-namespace).
             # Source: https://cert-manager.io/docs/configuration/#cluster-resource-namespace
-            secrets = cluster.capabilities().cert_manager_secrets if "dns01" in solver else {}
+            secrets = secrets if "dns01" in solver else {}
             credentials = [
                 k8s.core.v1.Secret(
                     f"{name}-{secret}",

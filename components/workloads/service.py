@@ -28,6 +28,8 @@ from components.workloads.platform import (
     GATEWAY_ACCESS_LABEL,
     GATEWAY_NAME,
     GATEWAY_NAMESPACE,
+    OWN_NAME_LISTENER,
+    gateway_host,
     https_listeners,
     spread,
 )
@@ -241,19 +243,27 @@ def network_policy(w: WorkloadSpec, exposed: bool) -> dict[str, Any]:
     }
 
 
-def route_parents(w: WorkloadSpec) -> list[dict[str, Any]]:
-    """The shared Gateway's HTTP listener, and the workload's own HTTPS listener when it has a host."""
+def own_name(w: WorkloadSpec, gateway: str | None) -> str | None:
+    """The gateway's own name when this workload answers to it: a global workload, whose health check probes it."""
+    return gateway if w.expose is not None and w.expose.global_routing is not None else None
+
+
+def route_parents(w: WorkloadSpec, gateway: str | None = None) -> list[dict[str, Any]]:
+    """The shared Gateway's HTTP listener, the workload's HTTPS listeners, and the gateway's own name's listener
+    when a global name's health check probes the gateway by that name (`platform.gateway_host`)."""
     assert w.expose is not None
+    own = [OWN_NAME_LISTENER] if own_name(w, gateway) else []
     return [
         {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": section}
-        for section in ["http", *https_listeners(w)]
+        for section in ["http", *https_listeners(w), *own]
     ]
 
 
-def http_route(w: WorkloadSpec) -> dict[str, Any]:
+def http_route(w: WorkloadSpec, gateway: str | None = None) -> dict[str, Any]:
     assert w.expose is not None
+    own = own_name(w, gateway)
     spec: dict[str, Any] = {
-        "parentRefs": route_parents(w),
+        "parentRefs": route_parents(w, gateway),
         "rules": [
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": w.expose.path}}],
@@ -262,7 +272,7 @@ def http_route(w: WorkloadSpec) -> dict[str, Any]:
         ],
     }
     if w.expose.hosts():
-        spec["hostnames"] = w.expose.hosts()
+        spec["hostnames"] = [*w.expose.hosts(), *([own] if own else [])]
     return {"metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)}, "spec": spec}
 
 
@@ -313,11 +323,11 @@ class ServiceWorkload(pulumi.ComponentResource):
                 api_version="flagger.app/v1beta1",
                 kind="Canary",
                 metadata={"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
-                spec=rollout.canary_spec(w, route_parents(w)),
+                spec=rollout.canary_spec(w, route_parents(w, gateway_host(cluster.spec))),
                 opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *flagger])),
             )
         elif gateway is not None and w.expose is not None:
-            route = http_route(w)
+            route = http_route(w, gateway_host(cluster.spec))
             k8s.apiextensions.CustomResource(
                 f"{name}-route",
                 api_version="gateway.networking.k8s.io/v1",

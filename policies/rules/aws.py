@@ -30,6 +30,16 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 RECORD = "aws:route53/record:Record"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 _ROUTING_POLICIES = ("failoverRoutingPolicies", "weightedRoutingPolicies", "latencyRoutingPolicies")
+ACCESS_KEY = "aws:iam/accessKey:AccessKey"
+USER = "aws:iam/user:User"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+_USER_GRANTS = (
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/userGroupMembership:UserGroupMembership",
+    "aws:iam/groupMembership:GroupMembership",
+)
+"""Ways a user gets permissions besides its inline policies: managed policies and groups."""
 _POLICY_CNIS = ("cilium", "calico", "tigera-operator")
 
 
@@ -170,7 +180,99 @@ def _global_names(resources: Sequence[Resource], ctx: Context) -> Iterator[Findi
     yield from per_resource(records, check)
 
 
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+_RECORD_CONDITION = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+_TYPE_CONDITION = "route53:ChangeResourceRecordSetsRecordTypes"
+_NARROWING = ("ForAllValues:StringEquals", "ForAllValues:StringLike")
+
+
+def _challenge_statement(st: dict[str, object], zones: set[str]) -> Iterator[str]:
+    """What is wrong with one Allow statement of a DNS-01 key's policy; `zones` collects the hosted zones it names.
+
+    Allowed: `route53:GetChange` on `change/*`; `route53:ListResourceRecordSets` on one hosted zone; and
+    `route53:ChangeResourceRecordSets` on that zone, only for TXT records named `_acme-challenge.<name>`.
+    Sources: https://cert-manager.io/docs/configuration/acme/dns01/route53/ (what the solver calls) and
+    https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html (condition keys).
+    """
+    if "NotAction" in st or "NotResource" in st:
+        yield "grants by NotAction/NotResource, which allows everything not listed"
+        return
+    actions = [str(a) for a in _list(st.get("Action"))]
+    resources = [str(r) for r in _list(st.get("Resource"))]
+    for action in actions:
+        if action == "route53:GetChange":
+            if any(not r.endswith(":route53:::change/*") for r in resources):
+                yield f"route53:GetChange on {resources}, not change/*"
+        elif action in ("route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"):
+            bad = [r for r in resources if ":route53:::hostedzone/" not in r or r.endswith("/*")]
+            if bad:
+                yield f"{action} on {bad}, not one hosted zone"
+            zones.update(r for r in resources if r not in bad)
+        else:
+            yield f"{action}, which a DNS-01 solver does not need"
+    if "route53:ChangeResourceRecordSets" in actions:
+        condition = st.get("Condition")
+        blocks = condition.items() if isinstance(condition, dict) else ()
+        # Only operators that narrow the request to the listed values: every name, every type among them.
+        scoped = {
+            key: [str(v) for v in _list(values)]
+            for operator, block in blocks
+            if operator in _NARROWING and isinstance(block, dict)
+            for key, values in block.items()
+        }
+        names = scoped.get(_RECORD_CONDITION, [])
+        if not names or any(not n.startswith("_acme-challenge.") for n in names):
+            yield f"route53:ChangeResourceRecordSets on names {names or 'of any kind'}, not only _acme-challenge.*"
+        if scoped.get(_TYPE_CONDITION) != ["TXT"]:
+            yield f"route53:ChangeResourceRecordSets on record types {scoped.get(_TYPE_CONDITION, 'of any kind')}"
+
+
+def _access_key_scoped(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    """A long-lived access key is allowed only as a DNS-01 solver's: one zone, its challenge TXT records."""
+    users = {r.urn: r for r in resources if r.type == USER}
+    keys = [r for r in resources if r.type == ACCESS_KEY]
+
+    def check(key: Resource) -> Iterator[str]:
+        owners = [users[urn] for urn in key.dependencies if urn in users]
+        if not owners:
+            yield "an access key for a user outside this stack, whose permissions cannot be checked"
+            return
+        owner = owners[0].urn
+        grants = [r for r in resources if owner in r.dependencies and r.type in _USER_GRANTS]
+        if grants:
+            yield f"its user also gets permissions from {', '.join(sorted({g.type for g in grants}))}"
+        zones: set[str] = set()
+        inline = [r for r in resources if r.type == USER_POLICY and owner in r.dependencies]
+        if not inline:
+            yield "its user has no inline policy scoping it to one zone's challenge records"
+        for grant in inline:
+            try:
+                document = json.loads(str(grant.get("policy")))
+            except json.JSONDecodeError:
+                yield f"the policy of {grant.name} is not JSON"
+                continue
+            for st in _list(document.get("Statement") if isinstance(document, dict) else None):
+                if isinstance(st, dict) and st.get("Effect") == "Allow":
+                    yield from (f"{grant.name} allows {problem}" for problem in _challenge_statement(st, zones))
+        if len(zones) > 1:
+            yield f"it may write to {len(zones)} hosted zones ({', '.join(sorted(zones))}): one zone per key"
+
+    yield from per_resource(keys, check)
+
+
 RULES = [
+    Rule(
+        "iam-access-key-scoped",
+        "A long-lived IAM access key only changes _acme-challenge TXT records in one Route 53 zone.",
+        "baseline",
+        stack_check=_access_key_scoped,
+        severity=Severity.HIGH,
+        remediation="Give pods a cloud identity instead; a key is for a DNS-01 solver only "
+        "(platform.certManager.dns01 builds one), rotated with its `rotation` label.",
+    ),
     Rule(
         "route53-routed-record-health-check",
         "A Route 53 record with a failover, weighted or latency policy has a health check.",
@@ -326,7 +428,41 @@ def _record(role: str, target: str) -> dict[str, object]:
     }
 
 
+_ZONE = "arn:aws:route53:::hostedzone/Z0EXAMPLE"
+
+
+def _dns01_policy(names: list[str], zone: str = _ZONE) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "route53:GetChange", "Resource": "arn:aws:route53:::change/*"},
+                {"Effect": "Allow", "Action": ["route53:ListResourceRecordSets"], "Resource": zone},
+                {
+                    "Effect": "Allow",
+                    "Action": ["route53:ChangeResourceRecordSets"],
+                    "Resource": zone,
+                    "Condition": {"ForAllValues:StringEquals": {_RECORD_CONDITION: names, _TYPE_CONDITION: ["TXT"]}},
+                },
+            ],
+        }
+    )
+
+
 STACK_CASES: dict[str, StackCase] = {
+    "iam-access-key-scoped": StackCase(
+        [
+            (USER, "acme", {"path": "/orquestra/"}),
+            (USER_POLICY, "acme-policy", {"policy": _dns01_policy(["_acme-challenge.app.example.com"])}, ["acme"]),
+            (ACCESS_KEY, "key", {}, ["acme"]),
+        ],
+        [
+            (USER, "acme", {"path": "/orquestra/"}),
+            (USER_POLICY, "acme-policy", {"policy": _dns01_policy(["app.example.com"], "*")}, ["acme"]),
+            (ACCESS_KEY, "key", {}, ["acme"]),
+        ],
+        "not only _acme-challenge",
+    ),
     "route53-global-name-targets": StackCase(
         [
             (HEALTH_CHECK, "p", {"fqdn": "p.example.com"}),

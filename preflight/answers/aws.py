@@ -121,14 +121,27 @@ def _eks(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
-def _role(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
-    role = f"{name}-{_hex(stack + name, 7)}"
-    return {
-        "id": role,
-        "name": role,
-        "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
-        "uniqueId": f"AROA{_hex(name, 17).upper()}",
-    }
+def _principal(kind: str, id_prefix: str) -> Any:
+    """An autonamed IAM role or user under its path (`AROA`/`AIDA` unique ids, as IAM gives them)."""
+
+    def answer(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+        autonamed = f"{name}-{_hex(stack + name, 7)}"
+        path = str(inputs.get("path") or "/")
+        return {
+            "id": autonamed,
+            "name": autonamed,
+            "arn": f"arn:aws:iam::{ACCOUNT}:{kind}{path}{autonamed}",
+            "uniqueId": f"{id_prefix}{_hex(name, 17).upper()}",
+        }
+
+    return answer
+
+
+def _access_key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """A long-term access key: its id (AKIA + 16) is the resource id; the secret is 40 characters."""
+    key_id = f"AKIA{_hex(stack + name, 16).upper()}"
+    secret = base64.b64encode(hashlib.sha256(f"{stack}/{name}/secret".encode()).digest()).decode()[:40]
+    return {"id": key_id, "secret": secret, "status": inputs.get("status") or "Active"}
 
 
 def _key(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
@@ -196,7 +209,9 @@ def _rule(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
 
 RESOURCES = {
     "aws:eks/cluster:Cluster": _eks,
-    "aws:iam/role:Role": _role,
+    "aws:iam/role:Role": _principal("role", "AROA"),
+    "aws:iam/user:User": _principal("user", "AIDA"),
+    "aws:iam/accessKey:AccessKey": _access_key,
     "aws:kms/key:Key": _key,
     "aws:ec2/vpc:Vpc": _prefixed("vpc"),
     "aws:ec2/flowLog:FlowLog": _prefixed("fl"),

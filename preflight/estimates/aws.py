@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from components.targets import REGISTRY
 from preflight.engine import Registration, reveal
 from preflight.estimates.base import (
     HOURS_PER_MONTH,
@@ -49,6 +50,21 @@ AWS_ROUTE53_ZONE_MONTHLY = 0.50
 AWS_TGW_ATTACHMENT_HOURLY = 0.05
 """Per transit gateway attachment hour, us-east-1 (https://aws.amazon.com/transit-gateway/pricing/); data extra."""
 
+# Route 53 health checks and queries: https://aws.amazon.com/route53/pricing/ as transcribed on 2026-09-20. A check of
+# an AWS endpoint (a load balancer or instance in AWS, in the check's account) costs less than one of any other
+# endpoint; each optional feature (HTTPS, string matching, fast 10 s interval, latency measurement) costs extra, per
+# check. The allowance of 50 free checks of AWS endpoints is left out, like every free tier here.
+ROUTE53_HEALTH_CHECK_MONTHLY: Mapping[bool, float] = {True: 0.50, False: 0.75}
+"""Basic health check per month, by whether the endpoint is in AWS."""
+ROUTE53_HEALTH_CHECK_FEATURE_MONTHLY: Mapping[bool, float] = {True: 1.00, False: 2.00}
+"""Each optional feature of a health check per month, by whether the endpoint is in AWS."""
+ROUTE53_QUERIES_PER_MILLION: Mapping[str, float] = {"failover": 0.40, "weighted": 0.40, "latency": 0.60}
+"""Queries answered by a record of each routing policy, per million (the first billion a month): usage, not in the
+floor. Failover and weighted records are billed as standard queries."""
+AWS_TARGET_TYPE = f"orquestra:targets:{REGISTRY['aws'].component.rsplit(':', 1)[1]}"
+"""The component a health check of an AWS cluster's gateway hangs under (`components/globaldns.py` parents each
+check to its cluster): that gateway is an AWS load balancer, an AWS endpoint to Route 53's pricing."""
+
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"aws": AWS_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
 
@@ -77,6 +93,61 @@ def _aws_interface_endpoint(reg: Registration, ctx: Context) -> Cost:
     return Cost(hourly * HOURS_PER_MONTH, f"{zones} AZ × ${AWS_INTERFACE_ENDPOINT_HOURLY}/h")
 
 
+def _aws_endpoint(reg: Registration, ctx: Context) -> bool:
+    """Whether a health check probes an endpoint in AWS: the cluster it belongs to is an EKS cluster."""
+    node = ctx.by_urn.get(reg.parent)
+    while node is not None and not node.type.startswith("orquestra:targets:"):
+        node = ctx.by_urn.get(node.parent)
+    return node is not None and node.type == AWS_TARGET_TYPE
+
+
+def health_check_features(inputs: Mapping[str, object]) -> list[str]:
+    """The optional, separately priced features a health check's inputs turn on."""
+    kind = str(inputs.get("type") or "")
+    features = {
+        "HTTPS": kind.startswith("HTTPS"),
+        "string matching": kind.endswith("_STR_MATCH"),
+        "fast interval": as_int(inputs.get("requestInterval"), 30) == 10,
+        "latency measurement": inputs.get("measureLatency") is True,
+    }
+    return [name for name, on in features.items() if on]
+
+
+def _route53_health_check(reg: Registration, ctx: Context) -> Cost:
+    inputs = reveal(reg.inputs)
+    aws = _aws_endpoint(reg, ctx)
+    features = health_check_features(inputs)
+    base, each = ROUTE53_HEALTH_CHECK_MONTHLY[aws], ROUTE53_HEALTH_CHECK_FEATURE_MONTHLY[aws]
+    where = "AWS endpoint" if aws else "non-AWS endpoint"
+    extras = f" + {len(features)} × ${each}/mo ({', '.join(features)})" if features else ""
+    return Cost(base + each * len(features), f"health check, {where} ${base}/mo{extras}")
+
+
+def _route53_record(reg: Registration, ctx: Context) -> Cost:
+    """A routed record's share of its hosted zone, and the price of its queries (usage, so not in the floor).
+
+    The zone is looked up, not created, but a global name needs it: its $0.50 a month is shared by the stack's
+    routed records in it.
+    """
+    inputs = reveal(reg.inputs)
+    policy = next((p for p in ROUTE53_QUERIES_PER_MILLION if inputs.get(f"{p}RoutingPolicies")), None)
+    if policy is None:
+        return Cost(0.0, "record: queries are usage")
+    zone = inputs.get("zoneId")
+    routed = [
+        r
+        for r in ctx.plan.resources(reg.type)
+        if reveal(r.inputs).get("zoneId") == zone
+        and any(reveal(r.inputs).get(f"{p}RoutingPolicies") for p in ROUTE53_QUERIES_PER_MILLION)
+    ]
+    share = AWS_ROUTE53_ZONE_MONTHLY / max(len(routed), 1)
+    return Cost(
+        share,
+        f"hosted zone ${AWS_ROUTE53_ZONE_MONTHLY}/mo shared by {len(routed)} routed records; "
+        f"{policy} queries ${ROUTE53_QUERIES_PER_MILLION[policy]} per million, usage",
+    )
+
+
 COSTS: Mapping[str, CostModel] = {
     "aws:eks/cluster:Cluster": per_hour(EKS_CONTROL_PLANE_HOURLY, "EKS control plane"),
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
@@ -86,6 +157,8 @@ COSTS: Mapping[str, CostModel] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": _aws_interface_endpoint,
     "aws:kms/key:Key": per_month(AWS_KMS_KEY_MONTHLY, "KMS key"),
     "aws:route53/zone:Zone": per_month(AWS_ROUTE53_ZONE_MONTHLY, "hosted zone"),
+    "aws:route53/healthCheck:HealthCheck": _route53_health_check,
+    "aws:route53/record:Record": _route53_record,
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": per_hour(
         AWS_TGW_ATTACHMENT_HOURLY, "transit gateway attachment"
     ),
@@ -122,7 +195,9 @@ FREE: frozenset[str] = frozenset(
         "aws:cloudwatch/eventTarget:EventTarget",
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:ec2/flowLog:FlowLog",
-        "aws:route53/record:Record",
+        "aws:iam/user:User",
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/accessKey:AccessKey",
         # Peering has no hourly charge; traffic across it is billed as data transfer
         # (https://aws.amazon.com/vpc/pricing/, VPC peering).
         "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
@@ -170,6 +245,10 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "aws:lb/loadBalancer:LoadBalancer": 180.0,
     "aws:route53/zone:Zone": 45.0,
     "aws:route53/record:Record": 40.0,
+    "aws:route53/healthCheck:HealthCheck": 5.0,
+    "aws:iam/user:User": 3.0,
+    "aws:iam/userPolicy:UserPolicy": 2.0,
+    "aws:iam/accessKey:AccessKey": 2.0,
     # A same-account peering is accepted on creation; an attachment turns `available` once its ENIs are up.
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": 10.0,
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": 90.0,
