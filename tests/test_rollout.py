@@ -275,3 +275,19 @@ def test_thresholds_are_read_as_the_analyzer_hands_them_over() -> None:
     missing = good_canary()
     del missing["spec"]["analysis"]["threshold"]
     assert any("threshold must be set" in m for m in check("rollout-rollback-thresholds", CANARY, missing))
+
+
+def test_a_canary_answers_to_every_name_the_route_it_replaces_would() -> None:
+    from tests.test_global_routing import stack as hybrid
+
+    config = hybrid()
+    config["clusters"][0]["ssh"]["privateKey"] = {"secure": "v1:key"}
+    config["workloads"][0]["expose"]["host"] = "hello-euw1.example.com"
+    plan = plan_spec(config, stack="rollout-hybrid-hosts")
+    assert plan.ok, plan.errors
+    canaries = {c.name.split("-")[0]: c.plain["spec"]["service"] for c in plan.resources(CANARY)}
+    assert set(canaries) == {"dc1", "euw1"}
+    own = {"dc1": "dc1-edge.example.com", "euw1": "euw1-gateway.example.com"}
+    for cluster, service in canaries.items():
+        # The gateway's own name is what Route 53's health check of a name-addressed gateway sends as Host.
+        assert set(service["hosts"]) == {"hello-euw1.example.com", "hello.example.com", own[cluster]}

@@ -122,8 +122,9 @@ def analysis(rollout: Rollout) -> dict[str, Any]:
     return {"interval": interval, "threshold": rollout.threshold, **steps, "metrics": metrics}
 
 
-def canary_spec(w: WorkloadSpec, parents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """What Flagger needs to run the workload's rollouts; `parents` are the HTTPRoute parentRefs it would have had."""
+def canary_spec(w: WorkloadSpec, parents: Sequence[Mapping[str, Any]], hosts: Sequence[str]) -> dict[str, Any]:
+    """What Flagger needs to run the workload's rollouts; `parents` and `hosts` are the parentRefs and hostnames
+    the HTTPRoute Flagger writes in its stead would have had (`service.route_hostnames`)."""
     assert w.expose is not None
     service: dict[str, Any] = {
         "port": 80,
@@ -131,8 +132,8 @@ def canary_spec(w: WorkloadSpec, parents: Sequence[Mapping[str, Any]]) -> dict[s
         "portName": "http",
         "gatewayRefs": [dict(p) for p in parents],
     }
-    if w.expose.host:
-        service["hosts"] = [w.expose.host]
+    if hosts:
+        service["hosts"] = list(hosts)
     if w.expose.path != "/":
         # Istio-style match, which Flagger maps to an HTTPRoute PathPrefix (pkg/router/gateway_api.go).
         service["match"] = [{"uri": {"prefix": w.expose.path}}]

@@ -259,9 +259,15 @@ def route_parents(w: WorkloadSpec, gateway: str | None = None) -> list[dict[str,
     ]
 
 
-def http_route(w: WorkloadSpec, gateway: str | None = None) -> dict[str, Any]:
+def route_hostnames(w: WorkloadSpec, gateway: str | None = None) -> list[str]:
+    """The names the workload's route answers to; none means every name of the listeners it attaches to."""
     assert w.expose is not None
     own = own_name(w, gateway)
+    return [*w.expose.hosts(), *([own] if own else [])] if w.expose.hosts() else []
+
+
+def http_route(w: WorkloadSpec, gateway: str | None = None) -> dict[str, Any]:
+    assert w.expose is not None
     spec: dict[str, Any] = {
         "parentRefs": route_parents(w, gateway),
         "rules": [
@@ -271,8 +277,8 @@ def http_route(w: WorkloadSpec, gateway: str | None = None) -> dict[str, Any]:
             }
         ],
     }
-    if w.expose.hosts():
-        spec["hostnames"] = [*w.expose.hosts(), *([own] if own else [])]
+    if hostnames := route_hostnames(w, gateway):
+        spec["hostnames"] = hostnames
     return {"metadata": {"name": w.name, "namespace": namespace_of(w), "labels": labels(w)}, "spec": spec}
 
 
@@ -323,7 +329,11 @@ class ServiceWorkload(pulumi.ComponentResource):
                 api_version="flagger.app/v1beta1",
                 kind="Canary",
                 metadata={"name": w.name, "namespace": namespace_of(w), "labels": labels(w)},
-                spec=rollout.canary_spec(w, route_parents(w, gateway_host(cluster.spec))),
+                spec=rollout.canary_spec(
+                    w,
+                    route_parents(w, gateway_host(cluster.spec)),
+                    route_hostnames(w, gateway_host(cluster.spec)),
+                ),
                 opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *flagger])),
             )
         elif gateway is not None and w.expose is not None:
