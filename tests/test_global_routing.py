@@ -398,3 +398,24 @@ def test_each_zone_provider_refuses_what_it_cannot_route_the_key_and_what_is_all
 ) -> None:
     lines = problems(config)
     assert any(f"orquestra:workloads[0].{key}:" in line and allowed in line for line in lines), lines
+
+
+def test_the_rules_hold_on_the_planned_routing_and_catch_what_it_would_leave_unchecked() -> None:
+    from tests.test_policies import check
+
+    record = planned("clouddns")[0].resources(CLOUD_DNS_RECORD)[0].plain
+    assert check("clouddns-routed-record-health-check", CLOUD_DNS_RECORD, record) == []
+    backup = {"location": "europe-west1", "rrdatas": ["198.51.99.8"]}
+    unchecked = copy.deepcopy(record)
+    unchecked["routingPolicy"]["primaryBackup"]["backupGeos"] = [backup]
+    assert check("clouddns-routed-record-health-check", CLOUD_DNS_RECORD, unchecked) == [
+        "hello.example.com.: routingPolicy.primaryBackup.backupGeos[0] answers europe-west1 "
+        "without healthCheckedTargets"
+    ]
+    profile = planned("azure")[0].resources(PROFILE)[0].plain
+    assert check("traffic-manager-https-monitor", PROFILE, profile) == []
+    served = copy.deepcopy(profile)
+    served["endpoints"][1]["alwaysServe"] = "Enabled"
+    assert check("traffic-manager-https-monitor", PROFILE, served) == [
+        "endpoint euw1 has alwaysServe Enabled, so it is never probed"
+    ]
