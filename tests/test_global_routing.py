@@ -419,3 +419,71 @@ def test_the_rules_hold_on_the_planned_routing_and_catch_what_it_would_leave_unc
     assert check("traffic-manager-https-monitor", PROFILE, served) == [
         "endpoint euw1 has alwaysServe Enabled, so it is never probed"
     ]
+
+
+# -------------------------------------------------------------------- rejects
+
+
+def test_cloud_dns_refuses_a_name_target_a_private_one_and_mixed_policies() -> None:
+    from tests.rejecting import fields, plan_of, reg
+
+    record = planned("clouddns")[0].resources(CLOUD_DNS_RECORD)[0].plain
+    assert fields(plan_of(reg(CLOUD_DNS_RECORD, "r", record))) == set()
+    bad = copy.deepcopy(record)
+    bad["routingPolicy"]["primaryBackup"]["primary"]["externalEndpoints"] = ["dc1-edge.example.com"]
+    bad["routingPolicy"]["primaryBackup"]["backupGeos"][0]["healthCheckedTargets"]["externalEndpoints"] = ["10.0.0.5"]
+    bad["routingPolicy"]["wrrs"] = [{"weight": 1, "healthCheckedTargets": {"externalEndpoints": ["2001:db9::7"]}}]
+    assert fields(plan_of(reg(CLOUD_DNS_RECORD, "r", bad))) == {
+        ("r", "routingPolicy.primaryBackup"),
+        ("r", "routingPolicy.primaryBackup.primary.externalEndpoints[0]"),
+        ("r", "routingPolicy.primaryBackup.backupGeos[0].healthCheckedTargets.externalEndpoints[0]"),
+        ("r", "routingPolicy.wrrs[0].healthCheckedTargets.externalEndpoints[0]"),
+    }
+    assert fields(plan_of(reg(CLOUD_DNS_RECORD, "r", {**record, "type": "CNAME"}))) == {("r", "type")}
+
+
+def test_a_health_check_with_source_regions_takes_three_and_probes_every_30_seconds() -> None:
+    from tests.rejecting import fields, plan_of, reg
+
+    check = planned("clouddns")[0].resources(CLOUD_DNS_CHECK)[0].plain
+    assert fields(plan_of(reg(CLOUD_DNS_CHECK, "hc", check))) == set()
+    bad = {
+        **check,
+        "sourceRegions": ["us-east4", "europe-west1"],
+        "checkIntervalSec": 10,
+        "timeoutSec": 15,
+        "httpsHealthCheck": {**check["httpsHealthCheck"], "proxyHeader": "PROXY_V1"},
+    }
+    assert fields(plan_of(reg(CLOUD_DNS_CHECK, "hc", bad))) == {
+        ("hc", "sourceRegions"),
+        ("hc", "checkIntervalSec"),
+        ("hc", "timeoutSec"),
+        ("hc", "httpsHealthCheck.proxyHeader"),
+    }
+
+
+def test_traffic_manager_refuses_off_range_probing_priorities_weights_and_a_located_less_performance_endpoint() -> None:
+    from tests.rejecting import fields, plan_of, reg
+
+    profile = planned("azure")[0].resources(PROFILE)[0].plain
+    assert fields(plan_of(reg(PROFILE, "p", profile))) == set()
+    bad = copy.deepcopy(profile)
+    bad["monitorConfig"].update(timeoutInSeconds=10, toleratedNumberOfFailures=12)
+    bad["endpoints"][1].update(priority=1, target="198.51.99.8")
+    bad["dnsConfig"]["relativeName"] = "hello.example.com"
+    assert fields(plan_of(reg(PROFILE, "p", bad))) == {
+        ("p", "monitorConfig.timeoutInSeconds"),
+        ("p", "monitorConfig.toleratedNumberOfFailures"),
+        ("p", "dnsConfig.relativeName"),
+        ("p", "endpoints"),
+    }
+    weighted = copy.deepcopy(profile)
+    weighted["trafficRoutingMethod"] = "Performance"
+    for e in weighted["endpoints"]:
+        e.pop("priority")
+    weighted["endpoints"][0]["weight"] = 0
+    assert fields(plan_of(reg(PROFILE, "p", weighted))) == {
+        ("p", "endpoints[0].weight"),
+        ("p", "endpoints[0].endpointLocation"),
+        ("p", "endpoints[1].endpointLocation"),
+    }
