@@ -487,3 +487,15 @@ def test_traffic_manager_refuses_off_range_probing_priorities_weights_and_a_loca
         ("p", "endpoints[0].endpointLocation"),
         ("p", "endpoints[1].endpointLocation"),
     }
+
+
+def test_estimates_price_the_cloud_dns_check_and_leave_traffic_manager_visibly_unpriced() -> None:
+    from preflight.estimates import estimate
+
+    clouddns = estimate(planned("clouddns")[0])
+    (check,) = [i for i in clouddns.items if i.type == CLOUD_DNS_CHECK]
+    assert check.cost.monthly == pytest.approx(0.002739726 * 730) and "external health check" in check.cost.basis
+    assert CLOUD_DNS_RECORD not in clouddns.not_priced and CLOUD_DNS_CHECK not in clouddns.not_priced
+    azure = estimate(planned("azure")[0])
+    assert azure.not_priced.get(PROFILE) == 1 and AZURE_RECORD not in azure.not_priced
+    assert PROFILE not in azure.not_timed and CLOUD_DNS_RECORD not in clouddns.not_timed
