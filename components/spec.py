@@ -2069,6 +2069,10 @@ _GLOBAL_DNS: dict[str, tuple[str, str, str, syntax.Syntax, int, int]] = {
 }
 
 
+_SOLVER_DNS = {"route53": "route53", "cloudDNS": "clouddns", "azureDNS": "azure"}
+"""A target's DNS-01 solver (`REGISTRY[...].acme_dns01`) as the `expose.global.dns` that hosts the same zone."""
+
+
 def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, ClusterBase]) -> Iterator[str]:
     """What the zone's provider and the clusters need before a global name can route to each cluster of the workload.
 
@@ -2174,6 +2178,16 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
         ):
             yield _line(
                 f"{at}.name", g.name, f"a name in the zone {where} proves by DNS-01 (platform.dns.zone: {zone})"
+            )
+        solver = REGISTRY[cluster.target].acme_dns01 if zone == g.zone else None
+        if solver is not None and _SOLVER_DNS.get(solver) != g.dns:
+            # One zone name is served by the one provider its delegation names: the cluster's external-dns and
+            # DNS-01 solver write `zone` there, so the global name's routing must be in the same provider.
+            yield _line(
+                f"{at}.dns",
+                g.dns,
+                f"the provider of {where}'s platform.dns.zone {zone} (DNS-01 by {solver}), or a cluster zone "
+                "delegated below it: one zone has one host",
             )
         if ip is not None and not ip.is_global:
             yield _line(

@@ -251,6 +251,12 @@ def on(dns: str, config: dict[str, Any] | None = None, **g: Any) -> dict[str, An
     config = config if config is not None else stack()
     given = config["workloads"][0]["expose"]["global"]
     given.update(dns=dns, **g)
+    # EKS keeps its own names in a Route 53 zone delegated below the global one and issues from its own CA: its
+    # DNS-01 solver writes Route 53 only, and the global zone now lives elsewhere.
+    platform = config["clusters"][1]["platform"]
+    platform["dns"] = {"zone": "aws.example.com"}
+    platform["certManager"] = {"issuer": "internal-ca"}
+    gateway(config, 1, address="euw1-gateway.aws.example.com")
     if dns == "clouddns":
         given.setdefault("project", "acme-dns")
         given.setdefault("regions", {"euw1": "europe-west1"})
@@ -333,7 +339,7 @@ def test_traffic_manager_routes_by_priority_probes_https_with_the_global_name_an
     assert p["trafficRoutingMethod"] == "Priority" and p["location"] == "global"
     assert {(e["name"], e["target"], e["priority"]) for e in p["endpoints"]} == {
         ("dc1", "dc1-edge.example.com", 1),
-        ("euw1", "euw1-gateway.example.com", 2),
+        ("euw1", "euw1-gateway.aws.example.com", 2),
     }
     assert {e["type"] for e in p["endpoints"]} == {"Microsoft.Network/trafficManagerProfiles/externalEndpoints"}
     monitor = p["monitorConfig"]
@@ -391,6 +397,11 @@ def test_traffic_manager_weights_and_performance_locations() -> None:
         ),
         (on("azure", policy="latency", primary=None), "expose.global.regions", "an Azure location for cluster 'dc1'"),
         (on("azure", name=f"{'a' * 60}.example.com"), "expose.global.name", "63 characters"),
+        (
+            with_global(policy="failover", primary="dc1", dns="azure", resourceGroup="dns"),
+            "expose.global.dns",
+            "one zone has one host",
+        ),
     ],
 )
 def test_each_zone_provider_refuses_what_it_cannot_route_the_key_and_what_is_allowed(
