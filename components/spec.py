@@ -1407,8 +1407,8 @@ class GlobalRouting(Model):
     weights: dict[Name, Annotated[int, Field(ge=0, le=1000)]] = {}
     """weighted: each cluster's share of answers (Route 53 takes 0-255, Traffic Manager 1-1000)."""
     regions: dict[Name, str] = {}
-    """Where each cluster stands for, in the zone provider's terms (an AWS region, a GCP region, an Azure
-    location): latency measures from it; Cloud DNS also places a failover's secondary there. A cluster on the
+    """The region that stands for each cluster, in the zone provider's terms (an AWS region, a GCP region, an Azure
+    location): latency is measured to it, and Cloud DNS places a failover's secondary there. A cluster on the
     provider's own cloud defaults to its own region."""
     project: Annotated[str, Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] | None = None
     """clouddns: the GCP project of the managed zone (and of the health check)."""

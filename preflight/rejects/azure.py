@@ -158,11 +158,13 @@ def traffic_manager_profile(r: Registration, plan: Plan) -> Iterator[Rejection]:
         )
     endpoints = [e for e in inputs.get("endpoints") or [] if isinstance(e, dict)]
     method = inputs.get("trafficRoutingMethod")
-    priorities = [e.get("priority") for e in endpoints if e.get("priority") is not None]
+    priorities: list[Any] = [e["priority"] for e in endpoints if e.get("priority") is not None]
     if priorities and len(priorities) != len(endpoints):
         yield reject(r, "endpoints", "a priority on some endpoints only; all or none", ENDPOINTS)
     if len(set(priorities)) != len(priorities):
-        yield reject(r, "endpoints", f"priorities {sorted(priorities)} shared; each endpoint its own", ENDPOINTS)
+        yield reject(
+            r, "endpoints", f"priorities {sorted(map(str, priorities))} shared; each endpoint its own", ENDPOINTS
+        )
     kinds: set[bool] = set()
     for i, e in enumerate(endpoints):
         for key in ("priority", "weight"):
