@@ -1432,24 +1432,36 @@ class Resources(Model):
 
 
 class GlobalRouting(Model):
-    """One name for a workload on several clusters: health-checked DNS records, one per cluster's gateway.
+    """One name for a workload on several clusters: health-checked DNS routing, one target per cluster's gateway.
 
-    Route 53 only for now (`dns`); each record targets the cluster's `platform.gateway.address` and carries the
-    health check of that address, so a cluster whose gateway stops answering drops out of the answers.
+    `dns` names the provider that hosts the zone, and so who checks and routes: Route 53 records with health
+    checks, a Cloud DNS record set with a routing policy and a health check, or an Azure Traffic Manager profile
+    with a CNAME to it in the Azure DNS zone (`components/globaldns.py`). Each target is the cluster's
+    `platform.gateway.address`, so a cluster whose gateway stops answering drops out of the answers.
     """
 
     name: syntax.HostName
     zone: syntax.HostName
-    """The public hosted zone that holds `name`; records go there, not through any cluster's external-dns."""
-    dns: Literal["route53"] = "route53"
-    """Who hosts the zone. Cloud DNS and Azure DNS routing policies are not built yet."""
+    """The public zone that holds `name`; records go there, not through any cluster's external-dns."""
+    dns: Literal["route53", "clouddns", "azure"] = "route53"
+    """Who hosts the zone: Route 53, Cloud DNS, or Azure DNS (routing by Traffic Manager)."""
     policy: Literal["failover", "weighted", "latency"]
     primary: Name | None = None
     """failover: the cluster that answers while healthy; the other is the secondary."""
-    weights: dict[Name, Annotated[int, Field(ge=0, le=255)]] = {}
-    """weighted: each cluster's share of answers (Route 53 takes 0-255 per record)."""
-    regions: dict[Name, syntax.AwsRegion] = {}
-    """latency: the AWS region whose latency stands for each cluster; an aws cluster defaults to its own."""
+    weights: dict[Name, Annotated[int, Field(ge=0, le=1000)]] = {}
+    """weighted: each cluster's share of answers (Route 53 takes 0-255, Traffic Manager 1-1000)."""
+    regions: dict[Name, str] = {}
+    """The region that stands for each cluster, in the zone provider's terms (an AWS region, a GCP region, an Azure
+    location): latency is measured to it, and Cloud DNS places a failover's secondary there. A cluster on the
+    provider's own cloud defaults to its own region."""
+    project: Annotated[str, Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")] | None = None
+    """clouddns: the GCP project of the managed zone (and of the health check)."""
+    subscription: (
+        Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")] | None
+    ) = None
+    """azure: the subscription of the DNS zone; the deployer's default subscription when unset."""
+    resource_group: syntax.AzureResourceGroup | None = None
+    """azure: the resource group of the DNS zone; the Traffic Manager profile is created there too."""
     ttl: Annotated[int, Field(ge=10, le=300)] = 60
     """Short, so resolvers follow a failover within about a minute of the health check's verdict."""
 
@@ -2279,25 +2291,50 @@ def _sites(
             )
 
 
+# Per zone provider: its name in messages, the cloud whose clusters stand for their own region, the syntax of a
+# region there, and the weights it takes. Sources: Route 53 Weight 0-255
+# (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html); Traffic Manager endpoint
+# weight 1-1000 (pulumi_azure_native 3.29.0 trafficmanager/_inputs.py EndpointArgs.weight, from the
+# Microsoft.Network/trafficManagerProfiles API); a Cloud DNS WRR weight is any non-negative number
+# (https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets, RRSetRoutingPolicy.WrrPolicyItem).
+_GLOBAL_DNS: dict[str, tuple[str, str, str, syntax.Syntax, int, int]] = {
+    "route53": ("Route 53", "aws", "an AWS region", syntax.AWS_REGION, 0, 255),
+    "clouddns": ("Cloud DNS", "gcp", "a GCP region", syntax.GCP_REGION, 0, 1000),
+    "azure": ("Traffic Manager", "azure", "an Azure location", syntax.AZURE_LOCATION, 1, 1000),
+}
+
+
+_SOLVER_DNS = {"route53": "route53", "cloudDNS": "clouddns", "azureDNS": "azure"}
+"""A target's DNS-01 solver (`REGISTRY[...].acme_dns01`) as the `expose.global.dns` that hosts the same zone."""
+
+
 def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, ClusterBase]) -> Iterator[str]:
-    """What Route 53 and the clusters need before a global name can route to each cluster of the workload.
+    """What the zone's provider and the clusters need before a global name can route to each cluster of the workload.
 
     Sources: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-failover.html (one primary
     and one secondary record), .../routing-policy-weighted.html and
     https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html (Weight 0-255; Region per
     latency record; a CNAME cannot be the zone apex), and
     https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html (no health check on a local,
-    private, non-routable or multicast IP address).
+    private, non-routable or multicast IP address). Cloud DNS:
+    https://cloud.google.com/dns/docs/routing-policies-overview (health checks of public endpoints probe Internet
+    IP addresses, `healthCheckedTargets.externalEndpoints`; a failover's backup is a geolocation policy, so it
+    has a location). Traffic Manager: https://learn.microsoft.com/azure/traffic-manager/traffic-manager-routing-methods
+    (Performance needs the location of each external endpoint) and
+    https://learn.microsoft.com/azure/traffic-manager/traffic-manager-endpoint-types (external endpoints of one
+    profile are all names or all IP addresses).
     """
     g = workload.expose.global_routing if workload.expose is not None else None
     if g is None:
         return
     at = f"{prefix}.expose.global"
     names = list(workload.clusters)
+    provider, home, region_noun, region_syntax, low, high = _GLOBAL_DNS[g.dns]
     if len(names) < 2:
         yield _line(f"{prefix}.clusters", names, "at least two clusters for a global name (one is its own host)")
     if not in_zone(g.name, g.zone) or g.name == g.zone:
         yield _line(f"{at}.name", g.name, f"a name below the zone {g.zone} (the apex cannot hold a CNAME)")
+    yield from _global_provider_keys(at, g)
     if g.policy == "failover":
         if len(names) != 2:
             yield _line(f"{prefix}.clusters", names, "exactly two clusters for failover (a primary and a secondary)")
@@ -2310,18 +2347,33 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
             yield _line(
                 f"{at}.weights", g.weights, f"a weight for each of the workload's clusters ({', '.join(names)})"
             )
+        for name, weight in g.weights.items():
+            if not low <= weight <= high:
+                yield _line(f"{at}.weights.{name}", weight, f"{low}-{high} ({provider} weights)")
     elif g.weights:
         yield _line(f"{at}.weights", g.weights, "unset unless policy: weighted")
-    if g.policy == "latency":
-        for name in names:
-            cluster = by_name.get(name)
-            if cluster is not None and cluster.target != "aws" and name not in g.regions:
-                yield _line(
-                    f"{at}.regions", g.regions, f"an AWS region for cluster '{name}' ({cluster.target}) to measure by"
-                )
-    elif g.regions:
-        yield _line(f"{at}.regions", g.regions, "unset unless policy: latency")
-    kinds: set[bool] = set()
+    # Who needs a region: every cluster for latency; for Cloud DNS failover, the secondary (its backup geo item).
+    located = names if g.policy == "latency" else []
+    if g.dns == "clouddns" and g.policy == "failover":
+        located = [n for n in names if n != g.primary]
+    for name, region in g.regions.items():
+        if name not in located:
+            allowed = "unset unless policy: latency" + (
+                " or, for failover, the secondary's" if g.dns == "clouddns" else ""
+            )
+            yield _line(f"{at}.regions.{name}", region, allowed)
+        elif not region_syntax.ok(region):
+            yield _line(f"{at}.regions.{name}", region, region_syntax.allowed)
+    for name in located:
+        cluster = by_name.get(name)
+        if cluster is not None and cluster.target != home and name not in g.regions:
+            yield _line(
+                f"{at}.regions",
+                g.regions,
+                f"{region_noun} for cluster '{name}' ({cluster.target}) to "
+                f"{'measure by' if g.policy == 'latency' else 'place its backup in'}",
+            )
+    kinds: set[str] = set()
     for name in names:
         cluster = by_name.get(name)
         if cluster is None:
@@ -2337,17 +2389,25 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
             )
             continue
         ip = ip_or_none(address)
-        kinds.add(ip is not None)
+        kinds.add("name" if ip is None else f"IPv{ip.version}")
         if isinstance(cluster, CloudCluster) and not gateway.public:
             yield _line(
                 f"{at}.name",
                 g.name,
-                f"{where} with platform.gateway.public: true (Route 53's health checkers cannot reach an internal "
+                f"{where} with platform.gateway.public: true ({provider}'s health checkers cannot reach an internal "
                 "load balancer)",
             )
+        if ip is None and g.dns == "clouddns":
+            yield _line(
+                f"{at}.name",
+                g.name,
+                f"{where}'s platform.gateway.address ({address}) a public IP address: Cloud DNS health-checks "
+                "external endpoints by IP only",
+            )
         zone = cluster.acme_zone
+        dns01 = cluster.platform.cert_manager.dns01
         if cluster.certificate_issuer == "acme" and cluster.acme_challenge == "dns01" and zone:
-            key = "platform.certManager.dns01.zone" if cluster.platform.cert_manager.dns01 else "platform.dns.zone"
+            key = "platform.certManager.dns01.zone" if dns01 else "platform.dns.zone"
             if not in_zone(g.name, zone):
                 yield _line(f"{at}.name", g.name, f"a name in the zone {where} proves by DNS-01 ({key}: {zone})")
             if ip is None and not in_zone(address, zone):
@@ -2357,11 +2417,23 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
                     g.name,
                     f"{where}'s platform.gateway.address ({address}) in the zone it proves by DNS-01 ({key}: {zone})",
                 )
+        solver = (
+            (dns01.provider if dns01 is not None else REGISTRY[cluster.target].acme_dns01) if zone == g.zone else None
+        )
+        if solver is not None and _SOLVER_DNS.get(solver) != g.dns:
+            # One zone name is served by the one provider its delegation names: the cluster's external-dns and
+            # DNS-01 solver write `zone` there, so the global name's routing must be in the same provider.
+            yield _line(
+                f"{at}.dns",
+                g.dns,
+                f"the provider of {where}'s DNS-01 zone {zone} ({solver}), or a cluster zone "
+                "delegated below it: one zone has one host",
+            )
         if ip is not None and not ip.is_global:
             yield _line(
                 f"{at}.name",
                 g.name,
-                f"{where}'s platform.gateway.address ({address}) a public IP: Route 53 cannot health-check a "
+                f"{where}'s platform.gateway.address ({address}) a public IP: {provider} cannot health-check a "
                 "private or reserved one",
             )
         if cluster.acme_challenge == "http01" and cluster.certificate_issuer == "acme":
@@ -2374,7 +2446,40 @@ def _global_routing(prefix: str, workload: WorkloadSpec, by_name: Mapping[str, C
                 "HTTP-01 cannot prove a name DNS sends to another cluster",
             )
     if len(kinds) > 1:
-        yield _line(f"{at}.name", g.name, "gateway addresses all IPs (A records) or all host names (CNAME records)")
+        yield _line(
+            f"{at}.name",
+            g.name,
+            "gateway addresses all IPs of one family (A or AAAA records) or all host names (CNAME records)",
+        )
+
+
+def _global_provider_keys(at: str, g: GlobalRouting) -> Iterator[str]:
+    """The zone provider's own keys: each only with its `dns`, the ones it cannot do without present."""
+    own = {"project": "clouddns", "subscription": "azure", "resourceGroup": "azure"}
+    values = {"project": g.project, "subscription": g.subscription, "resourceGroup": g.resource_group}
+    for key, dns in own.items():
+        if values[key] is not None and g.dns != dns:
+            yield _line(f"{at}.{key}", values[key], f"unset unless dns: {dns}")
+    if g.dns == "clouddns" and g.project is None:
+        yield _line(f"{at}.project", None, "the GCP project of the Cloud DNS managed zone", present=False)
+    if g.dns == "azure" and g.resource_group is None:
+        yield _line(f"{at}.resourceGroup", None, "the resource group of the Azure DNS zone", present=False)
+    if g.dns == "azure":
+        # The profile's relative name is one DNS label of trafficmanager.net (RFC 1035 section 2.3.4: 63 octets).
+        relative = traffic_manager_name(g.name)
+        if len(relative) > 63:
+            yield _line(
+                f"{at}.name", g.name, "a name whose Traffic Manager label (its dots as dashes) fits in 63 characters"
+            )
+
+
+def traffic_manager_name(name: str) -> str:
+    """The profile's relative DNS name under trafficmanager.net: the global name with its dots as dashes.
+
+    Derived, so one global name always maps to one profile; it must be unique across all of trafficmanager.net,
+    which only the create call can tell (https://learn.microsoft.com/azure/traffic-manager/traffic-manager-faqs).
+    """
+    return name.replace(".", "-")
 
 
 def ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

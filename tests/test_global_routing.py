@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from pydantic import SecretStr
 
 from components.spec import SpecError, parse
+from preflight import engine, policy, rejects, stackconfig
 from preflight.diagram import mermaid
 from preflight.engine import PROJECT_DIR, Plan, Registration
 from tests.harness import plan_stack
@@ -91,10 +93,16 @@ def test_the_diagram_draws_the_global_name_to_both_gateways() -> None:
 # ------------------------------------------------------------------------- spec
 
 
-def stack() -> dict[str, Any]:
-    """The hybrid stack's `orquestra:` namespace as the shipped file gives it, its SSH key a secret."""
+def shipped() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The hybrid stack file's `orquestra:` namespace and its other keys (`aws:region`), as the file gives them."""
     config = yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.hybrid.yaml").read_text())["config"]
     namespace = {k.removeprefix("orquestra:"): v for k, v in config.items() if k.startswith("orquestra:")}
+    return namespace, {k: v for k, v in config.items() if not k.startswith("orquestra:")}
+
+
+def stack() -> dict[str, Any]:
+    """The hybrid stack's `orquestra:` namespace, its SSH key a secret."""
+    namespace = shipped()[0]
     namespace["clusters"][0]["ssh"]["privateKey"] = SecretStr("key")
     return namespace
 
@@ -142,7 +150,8 @@ def gateway(config: dict[str, Any], cluster: int, **over: Any) -> dict[str, Any]
         (gateway(stack(), 0, address=None), "expose.global.name", "cluster 'dc1' with platform.gateway.enabled"),
         (gateway(stack(), 0, address="192.168.10.200"), "expose.global.name", "a public IP"),
         (gateway(stack(), 1, public=False), "expose.global.name", "platform.gateway.public: true"),
-        (gateway(stack(), 0, address="198.51.99.7"), "expose.global.name", "all IPs (A records) or all host names"),
+        (gateway(stack(), 0, address="198.51.99.7"), "expose.global.name", "all IPs of one family"),
+        (gateway(stack(), 0, address="2001:db9::7"), "expose.global.name", "all IPs of one family"),
     ],
 )
 def test_a_global_name_routing_cannot_serve_names_the_key_and_what_is_allowed(
@@ -226,3 +235,280 @@ def test_routed_pod_ranges_count_where_pods_are_vpc_native() -> None:
     )
     lines = [p for p in problems(config) if "clusters[2].network.podCidr" in p]
     assert lines and "clusters[0].network.cidr (192.168.10.0/24, cluster 'dc1')" in lines[0], lines
+
+
+# ------------------------------------------------------- Cloud DNS and Traffic Manager
+
+CLOUD_DNS_RECORD = "gcp:dns/recordSet:RecordSet"
+CLOUD_DNS_CHECK = "gcp:compute/healthCheck:HealthCheck"
+PROFILE = "azure-native:trafficmanager:Profile"
+AZURE_RECORD = "azure-native:dns:RecordSet"
+PUBLIC = {"dc1": "198.51.99.7", "euw1": "198.51.99.8"}
+
+
+def on(dns: str, config: dict[str, Any] | None = None, **g: Any) -> dict[str, Any]:
+    """The hybrid layout with its global name in another provider's zone; Cloud DNS probes gateways by IP."""
+    config = config if config is not None else stack()
+    given = config["workloads"][0]["expose"]["global"]
+    given.update(dns=dns, **g)
+    # EKS keeps its own names in a Route 53 zone delegated below the global one and issues from its own CA: its
+    # DNS-01 solver writes Route 53 only, and the global zone now lives elsewhere.
+    platform = config["clusters"][1]["platform"]
+    platform["dns"] = {"zone": "aws.example.com"}
+    platform["certManager"] = {"issuer": "internal-ca"}
+    gateway(config, 1, address="euw1-gateway.aws.example.com")
+    # dc1's DNS-01 key writes Route 53 only: with the global zone elsewhere it issues from its own CA.
+    config["clusters"][0]["platform"]["certManager"] = {"issuer": "internal-ca"}
+    if dns == "clouddns":
+        given.setdefault("project", "acme-dns")
+        given.setdefault("regions", {"euw1": "europe-west1"})
+        for i, cluster in enumerate(("dc1", "euw1")):
+            gateway(config, i, address=PUBLIC[cluster])
+    else:
+        given.setdefault("resourceGroup", "dns")
+    return config
+
+
+@cache
+def planned(dns: str) -> tuple[Plan, list[str], list[str]]:
+    """The hybrid layout switched to `dns`, planned as preflight plans it: registrations, rejections, policies."""
+    namespace, extra = shipped()
+    config = stackconfig.from_values(on(dns, namespace), stack=f"hybrid-{dns}", extra=extra)
+    plan = engine.run(config)
+    assert plan.ok, plan
+    result = policy.analyze(plan, config, policy.load_pack_config(parse(stack()).environment))
+    return plan, [r.line() for r in rejects.run(plan)], [v.line() for v in result.mandatory]
+
+
+@pytest.mark.parametrize("dns", ["clouddns", "azure"])
+def test_the_hybrid_layout_in_another_zone_provider_plans_clean(dns: str) -> None:
+    plan, rejected, mandatory = planned(dns)
+    assert (rejected, mandatory) == ([], [])
+    # Nothing of Route 53 is built for a zone it does not host.
+    assert not plan.resources(RECORD) and not plan.resources(HEALTH_CHECK)
+
+
+def test_cloud_dns_fails_over_from_the_primary_to_the_secondary_as_its_backup_geo() -> None:
+    plan = planned("clouddns")[0]
+    (record,) = plan.resources(CLOUD_DNS_RECORD)
+    (check,) = plan.resources(CLOUD_DNS_CHECK)
+    r = record.plain
+    assert (r["name"], r["type"], r["project"]) == ("hello.example.com.", "A", "acme-dns")
+    # The managed zone is the public one the project lists for example.com, found by an invoke in that project.
+    assert r["managedZone"] == "example-com"
+    invoked = [args for token, args in plan.invokes if token == "gcp:dns/getManagedZones:getManagedZones"]
+    assert invoked and invoked[0]["project"] == "acme-dns"
+    policy_ = r["routingPolicy"]
+    assert policy_["primaryBackup"] == {
+        "primary": {"externalEndpoints": [PUBLIC["dc1"]]},
+        "backupGeos": [{"location": "europe-west1", "healthCheckedTargets": {"externalEndpoints": [PUBLIC["euw1"]]}}],
+    }
+    # The external endpoints are probed by the record set's own health check, HTTPS with the global name as Host.
+    assert policy_["healthCheck"].startswith(f"projects/acme-dns/global/healthChecks/{check.name}")
+    assert check.urn in record.dependencies
+    c = check.plain
+    assert c["httpsHealthCheck"] == {"port": 443, "host": "hello.example.com", "requestPath": "/healthz"}
+    assert len(c["sourceRegions"]) == 3 and c["checkIntervalSec"] >= 30 and c["project"] == "acme-dns"
+    # Both live in the zone's project through a provider of their own.
+    providers = {r.urn: r for r in plan.resources("pulumi:providers:gcp")}
+    assert {providers[x.provider.rsplit("::", 1)[0]].plain["project"] for x in (record, check)} == {"acme-dns"}
+
+
+def test_cloud_dns_weighted_and_latency_items_carry_each_gateway_and_its_share_or_location() -> None:
+    from components.globaldns import cloud_dns_routing_policy
+
+    weighted = parse(on("clouddns", policy="weighted", primary=None, weights={"dc1": 80, "euw1": 20}, regions={}))
+    routing = cloud_dns_routing_policy(weighted, weighted.workloads[0], "hc")
+    assert routing == {
+        "health_check": "hc",
+        "wrrs": [
+            {"weight": 80, "health_checked_targets": {"external_endpoints": [PUBLIC["dc1"]]}},
+            {"weight": 20, "health_checked_targets": {"external_endpoints": [PUBLIC["euw1"]]}},
+        ],
+    }
+    latency = parse(
+        on("clouddns", policy="latency", primary=None, regions={"dc1": "europe-west3", "euw1": "europe-west1"})
+    )
+    locations = [item["location"] for item in cloud_dns_routing_policy(latency, latency.workloads[0], "hc")["geos"]]
+    assert locations == ["europe-west3", "europe-west1"]
+
+
+def test_traffic_manager_routes_by_priority_probes_https_with_the_global_name_and_is_the_cname_target() -> None:
+    plan = planned("azure")[0]
+    (profile,) = plan.resources(PROFILE)
+    (record,) = plan.resources(AZURE_RECORD)
+    p = profile.plain
+    assert p["trafficRoutingMethod"] == "Priority" and p["location"] == "global"
+    assert {(e["name"], e["target"], e["priority"]) for e in p["endpoints"]} == {
+        ("dc1", "dc1-edge.example.com", 1),
+        ("euw1", "euw1-gateway.aws.example.com", 2),
+    }
+    assert {e["type"] for e in p["endpoints"]} == {"Microsoft.Network/trafficManagerProfiles/externalEndpoints"}
+    monitor = p["monitorConfig"]
+    assert (monitor["protocol"], monitor["port"], monitor["path"]) == ("HTTPS", 443, "/healthz")
+    assert monitor["customHeaders"] == [{"name": "Host", "value": "hello.example.com"}]
+    r = record.plain
+    assert (r["zoneName"], r["relativeRecordSetName"], r["recordType"]) == ("example.com", "hello", "CNAME")
+    assert r["cnameRecord"] == {"cname": f"{p['dnsConfig']['relativeName']}.trafficmanager.net"}
+    assert profile.urn in record.dependencies and r["resourceGroupName"] == p["resourceGroupName"] == "dns"
+
+
+def test_traffic_manager_weights_and_performance_locations() -> None:
+    from components.globaldns import traffic_manager_profile_args
+
+    weighted = parse(on("azure", policy="weighted", primary=None, weights={"dc1": 900, "euw1": 100}))
+    args = traffic_manager_profile_args(weighted, weighted.workloads[0])
+    assert args["traffic_routing_method"] == "Weighted"
+    assert [e["weight"] for e in args["endpoints"]] == [900, 100]
+    latency = parse(
+        on("azure", policy="latency", primary=None, regions={"dc1": "germanywestcentral", "euw1": "westeurope"})
+    )
+    args = traffic_manager_profile_args(latency, latency.workloads[0])
+    assert args["traffic_routing_method"] == "Performance"
+    assert [e["endpoint_location"] for e in args["endpoints"]] == ["germanywestcentral", "westeurope"]
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "allowed"),
+    [
+        (on("clouddns", project=None), "expose.global.project", "the GCP project"),
+        (on("azure", resourceGroup=None), "expose.global.resourceGroup", "the resource group of the Azure DNS zone"),
+        (with_global(policy="failover", primary="dc1", project="acme-dns"), "expose.global.project", "dns: clouddns"),
+        (on("clouddns", regions={}), "expose.global.regions", "a GCP region for cluster 'euw1' (aws)"),
+        (on("clouddns", regions={"euw1": "eu-west-1"}), "expose.global.regions.euw1", "a GCP region"),
+        (on("clouddns", regions={"dc1": "europe-west3", "euw1": "europe-west1"}), "expose.global.regions.dc1", "unset"),
+        (
+            gateway(on("clouddns"), 0, address="2001:db9::7"),
+            "expose.global.name",
+            "all IPs of one family",
+        ),
+        (
+            gateway(on("clouddns"), 0, address="dc1-edge.example.com"),
+            "expose.global.name",
+            "Cloud DNS health-checks external endpoints by IP only",
+        ),
+        (
+            on("azure", policy="weighted", primary=None, weights={"dc1": 0, "euw1": 1}),
+            "expose.global.weights.dc1",
+            "1-1000",
+        ),
+        (
+            with_global(policy="weighted", weights={"dc1": 256, "euw1": 1}),
+            "expose.global.weights.dc1",
+            "0-255 (Route 53",
+        ),
+        (on("azure", policy="latency", primary=None), "expose.global.regions", "an Azure location for cluster 'dc1'"),
+        (on("azure", name=f"{'a' * 60}.example.com"), "expose.global.name", "63 characters"),
+        (
+            with_global(policy="failover", primary="dc1", dns="azure", resourceGroup="dns"),
+            "expose.global.dns",
+            "one zone has one host",
+        ),
+    ],
+)
+def test_each_zone_provider_refuses_what_it_cannot_route_the_key_and_what_is_allowed(
+    config: dict[str, Any], key: str, allowed: str
+) -> None:
+    lines = problems(config)
+    assert any(f"orquestra:workloads[0].{key}:" in line and allowed in line for line in lines), lines
+
+
+def test_the_rules_hold_on_the_planned_routing_and_catch_what_it_would_leave_unchecked() -> None:
+    from tests.test_policies import check
+
+    record = planned("clouddns")[0].resources(CLOUD_DNS_RECORD)[0].plain
+    assert check("clouddns-routed-record-health-check", CLOUD_DNS_RECORD, record) == []
+    backup = {"location": "europe-west1", "rrdatas": ["198.51.99.8"]}
+    unchecked = copy.deepcopy(record)
+    unchecked["routingPolicy"]["primaryBackup"]["backupGeos"] = [backup]
+    assert check("clouddns-routed-record-health-check", CLOUD_DNS_RECORD, unchecked) == [
+        "hello.example.com.: routingPolicy.primaryBackup.backupGeos[0] answers europe-west1 "
+        "without healthCheckedTargets"
+    ]
+    profile = planned("azure")[0].resources(PROFILE)[0].plain
+    assert check("traffic-manager-https-monitor", PROFILE, profile) == []
+    served = copy.deepcopy(profile)
+    served["endpoints"][1]["alwaysServe"] = "Enabled"
+    assert check("traffic-manager-https-monitor", PROFILE, served) == [
+        "endpoint euw1 has alwaysServe Enabled, so it is never probed"
+    ]
+
+
+# -------------------------------------------------------------------- rejects
+
+
+def test_cloud_dns_refuses_a_name_target_a_private_one_and_mixed_policies() -> None:
+    from tests.rejecting import fields, plan_of, reg
+
+    record = planned("clouddns")[0].resources(CLOUD_DNS_RECORD)[0].plain
+    assert fields(plan_of(reg(CLOUD_DNS_RECORD, "r", record))) == set()
+    bad = copy.deepcopy(record)
+    bad["routingPolicy"]["primaryBackup"]["primary"]["externalEndpoints"] = ["dc1-edge.example.com"]
+    bad["routingPolicy"]["primaryBackup"]["backupGeos"][0]["healthCheckedTargets"]["externalEndpoints"] = ["10.0.0.5"]
+    bad["routingPolicy"]["wrrs"] = [{"weight": 1, "healthCheckedTargets": {"externalEndpoints": ["2001:db9::7"]}}]
+    assert fields(plan_of(reg(CLOUD_DNS_RECORD, "r", bad))) == {
+        ("r", "routingPolicy.primaryBackup"),
+        ("r", "routingPolicy.primaryBackup.primary.externalEndpoints[0]"),
+        ("r", "routingPolicy.primaryBackup.backupGeos[0].healthCheckedTargets.externalEndpoints[0]"),
+        ("r", "routingPolicy.wrrs[0].healthCheckedTargets.externalEndpoints[0]"),
+    }
+    assert fields(plan_of(reg(CLOUD_DNS_RECORD, "r", {**record, "type": "CNAME"}))) == {("r", "type")}
+
+
+def test_a_health_check_with_source_regions_takes_three_and_probes_every_30_seconds() -> None:
+    from tests.rejecting import fields, plan_of, reg
+
+    check = planned("clouddns")[0].resources(CLOUD_DNS_CHECK)[0].plain
+    assert fields(plan_of(reg(CLOUD_DNS_CHECK, "hc", check))) == set()
+    bad = {
+        **check,
+        "sourceRegions": ["us-east4", "europe-west1"],
+        "checkIntervalSec": 10,
+        "timeoutSec": 15,
+        "httpsHealthCheck": {**check["httpsHealthCheck"], "proxyHeader": "PROXY_V1"},
+    }
+    assert fields(plan_of(reg(CLOUD_DNS_CHECK, "hc", bad))) == {
+        ("hc", "sourceRegions"),
+        ("hc", "checkIntervalSec"),
+        ("hc", "timeoutSec"),
+        ("hc", "httpsHealthCheck.proxyHeader"),
+    }
+
+
+def test_traffic_manager_refuses_off_range_probing_priorities_weights_and_a_located_less_performance_endpoint() -> None:
+    from tests.rejecting import fields, plan_of, reg
+
+    profile = planned("azure")[0].resources(PROFILE)[0].plain
+    assert fields(plan_of(reg(PROFILE, "p", profile))) == set()
+    bad = copy.deepcopy(profile)
+    bad["monitorConfig"].update(timeoutInSeconds=10, toleratedNumberOfFailures=12)
+    bad["endpoints"][1].update(priority=1, target="198.51.99.8")
+    bad["dnsConfig"]["relativeName"] = "hello.example.com"
+    assert fields(plan_of(reg(PROFILE, "p", bad))) == {
+        ("p", "monitorConfig.timeoutInSeconds"),
+        ("p", "monitorConfig.toleratedNumberOfFailures"),
+        ("p", "dnsConfig.relativeName"),
+        ("p", "endpoints"),
+    }
+    weighted = copy.deepcopy(profile)
+    weighted["trafficRoutingMethod"] = "Performance"
+    for e in weighted["endpoints"]:
+        e.pop("priority")
+    weighted["endpoints"][0]["weight"] = 0
+    assert fields(plan_of(reg(PROFILE, "p", weighted))) == {
+        ("p", "endpoints[0].weight"),
+        ("p", "endpoints[0].endpointLocation"),
+        ("p", "endpoints[1].endpointLocation"),
+    }
+
+
+def test_estimates_price_the_cloud_dns_check_and_leave_traffic_manager_visibly_unpriced() -> None:
+    from preflight.estimates import estimate
+
+    clouddns = estimate(planned("clouddns")[0])
+    (check,) = [i for i in clouddns.items if i.type == CLOUD_DNS_CHECK]
+    assert check.cost.monthly == pytest.approx(0.002739726 * 730) and "external health check" in check.cost.basis
+    assert CLOUD_DNS_RECORD not in clouddns.not_priced and CLOUD_DNS_CHECK not in clouddns.not_priced
+    azure = estimate(planned("azure")[0])
+    assert azure.not_priced.get(PROFILE) == 1 and AZURE_RECORD not in azure.not_priced
+    assert PROFILE not in azure.not_timed and CLOUD_DNS_RECORD not in clouddns.not_timed

@@ -23,6 +23,7 @@ from policies.rules.base import (
 )
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
+TRAFFIC_MANAGER_PROFILE = "azure-native:trafficmanager:Profile"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
@@ -142,7 +143,30 @@ def _managed_identity(r: Resource, ctx: Context) -> Iterator[str]:
         yield "servicePrincipalProfile.secret is a long-lived credential; use a managed identity"
 
 
+def _traffic_manager_monitor(r: Resource, ctx: Context) -> Iterator[str]:
+    # Traffic Manager drops an endpoint from its answers only when its monitor says so: an HTTPS probe of a health
+    # path tests the service behind the gateway, where TCP tests only that a port is open; `alwaysServe` turns the
+    # probing of an endpoint off. Source: https://learn.microsoft.com/azure/traffic-manager/traffic-manager-monitoring
+    protocol, path = r.get("monitorConfig.protocol"), r.get("monitorConfig.path")
+    if protocol != "HTTPS":
+        yield f"monitorConfig.protocol is {protocol or 'unset'}: probe the endpoints over HTTPS"
+    if not isinstance(path, str) or not path.startswith("/"):
+        yield "monitorConfig.path is unset: probe a health path such as /healthz"
+    for endpoint in r.props.each("endpoints"):
+        if endpoint.get("alwaysServe") == "Enabled":
+            yield f"endpoint {endpoint.get('name')} has alwaysServe Enabled, so it is never probed"
+
+
 RULES = [
+    Rule(
+        "traffic-manager-https-monitor",
+        "A Traffic Manager profile probes its endpoints over HTTPS on a health path.",
+        "baseline",
+        (TRAFFIC_MANAGER_PROFILE,),
+        _traffic_manager_monitor,
+        severity=Severity.HIGH,
+        remediation="Set monitorConfig protocol HTTPS and a path (expose.global with dns: azure builds both).",
+    ),
     Rule(
         "aks-api-not-world-open",
         "The AKS API server is never open to 0.0.0.0/0.",
@@ -227,6 +251,12 @@ RULES = [
 # Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
 
 CASES: dict[str, Case] = {
+    "traffic-manager-https-monitor": Case(
+        TRAFFIC_MANAGER_PROFILE,
+        {"monitorConfig": {"protocol": "HTTPS", "port": 443, "path": "/healthz"}, "endpoints": [{"name": "a"}]},
+        {"monitorConfig": {"protocol": "TCP", "port": 443}, "endpoints": [{"name": "a"}]},
+        "HTTPS",
+    ),
     "aks-encryption-at-host": Case(
         AGENT_POOL, {"enableEncryptionAtHost": True}, {"enableEncryptionAtHost": False}, "enableEncryptionAtHost"
     ),

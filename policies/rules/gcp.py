@@ -20,6 +20,7 @@ from policies.rules.base import (
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+DNS_RECORD_SET = "gcp:dns/recordSet:RecordSet"
 
 
 def _private(r: Resource) -> bool:
@@ -151,7 +152,52 @@ def _binary_authorization(r: Resource, ctx: Context) -> Iterator[str]:
     )
 
 
+def _routed_items(r: Resource) -> list[tuple[str, Node]]:
+    """Each answer of a routed Cloud DNS record set with its key: wrr, geo, a failover's primary and backups."""
+    items = [(f"wrrs[{i}]", n) for i, n in enumerate(r.props.each("routingPolicy.wrrs"))]
+    items += [(f"geos[{i}]", n) for i, n in enumerate(r.props.each("routingPolicy.geos"))]
+    items += [
+        (f"primaryBackup.backupGeos[{i}]", n)
+        for i, n in enumerate(r.props.each("routingPolicy.primaryBackup.backupGeos"))
+    ]
+    return items
+
+
+def _cloud_dns_health_checked(r: Resource, ctx: Context) -> Iterator[str]:
+    # An item answered from plain rrdatas is never checked: Cloud DNS keeps answering with it when its target is
+    # down. External endpoints (public IPs) are probed only through the policy's `healthCheck`; internal load
+    # balancers carry their own health. Source: https://cloud.google.com/dns/docs/routing-policies-overview
+    # (health checks) and pulumi_gcp dns/record_set.py (RecordSetRoutingPolicy.health_check).
+    if not r.props.present("routingPolicy"):
+        return
+    name = r.get("name")
+    external = False
+    for key, item in _routed_items(r):
+        targets = item.node("healthCheckedTargets")
+        if not targets:
+            yield f"{name}: routingPolicy.{key} answers {item.get('location') or ''} without healthCheckedTargets"
+        external = external or bool(targets and targets.get("externalEndpoints"))
+    primary = r.props.node("routingPolicy.primaryBackup.primary")
+    if r.props.present("routingPolicy.primaryBackup") and not (
+        primary and (primary.get("externalEndpoints") or primary.get("internalLoadBalancers"))
+    ):
+        yield f"{name}: routingPolicy.primaryBackup.primary has no health-checked targets"
+    external = external or bool(primary and primary.get("externalEndpoints"))
+    if external and not r.get("routingPolicy.healthCheck"):
+        yield f"{name}: external endpoints without routingPolicy.healthCheck are never probed"
+
+
 RULES = [
+    Rule(
+        "clouddns-routed-record-health-check",
+        "A Cloud DNS record set with a routing policy health-checks every target it answers with.",
+        "baseline",
+        (DNS_RECORD_SET,),
+        _cloud_dns_health_checked,
+        severity=Severity.HIGH,
+        remediation="Give the global name's gateways as healthCheckedTargets under a routingPolicy.healthCheck "
+        "(expose.global with dns: clouddns builds both).",
+    ),
     Rule(
         "gke-api-not-world-open",
         "The GKE API endpoint is never open to 0.0.0.0/0.",
@@ -241,6 +287,21 @@ RULES = [
 # Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
 
 CASES: dict[str, Case] = {
+    "clouddns-routed-record-health-check": Case(
+        DNS_RECORD_SET,
+        {
+            "name": "app.example.com.",
+            "routingPolicy": {
+                "healthCheck": "projects/p/global/healthChecks/app",
+                "wrrs": [{"weight": 1, "healthCheckedTargets": {"externalEndpoints": ["198.51.99.7"]}}],
+            },
+        },
+        {
+            "name": "app.example.com.",
+            "routingPolicy": {"wrrs": [{"weight": 1, "healthCheckedTargets": {"externalEndpoints": ["198.51.99.7"]}}]},
+        },
+        "never probed",
+    ),
     "gke-api-not-world-open": Case(
         CLUSTER,
         {"masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24"}]}},

@@ -282,7 +282,37 @@ def _peering(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def _traffic_manager_profile(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    profile = inputs.get("profileName") or name
+    dns = dict(inputs.get("dnsConfig") or {})
+    # The profile's FQDN is its relative name under Traffic Manager's domain.
+    dns["fqdn"] = f"{dns.get('relativeName') or profile}.trafficmanager.net"
+    monitor = {**(inputs.get("monitorConfig") or {}), "profileMonitorStatus": "CheckingEndpoints"}
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/trafficManagerProfiles/{profile}",
+        "name": profile,
+        "type": "Microsoft.Network/trafficManagerProfiles",
+        "dnsConfig": dns,
+        "monitorConfig": monitor,
+    }
+
+
+def _dns_record_set(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    zone, relative = inputs.get("zoneName"), inputs.get("relativeRecordSetName") or name
+    kind = inputs.get("recordType")
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/dnszones/{zone}/{kind}/{relative}",
+        "name": relative,
+        "type": f"Microsoft.Network/dnszones/{kind}",
+        "fqdn": f"{relative}.{zone}.",
+        "etag": _guid("etag", str(zone), str(relative)),
+        "provisioningState": "Succeeded",
+    }
+
+
 RESOURCES = {
+    "azure-native:trafficmanager:Profile": _traffic_manager_profile,
+    "azure-native:dns:RecordSet": _dns_record_set,
     "azure-native:resources:ResourceGroup": _resource_group,
     "azure-native:privatedns:PrivateZone": _private_zone,
     "azure-native:privatedns:VirtualNetworkLink": _zone_link,

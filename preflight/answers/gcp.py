@@ -72,8 +72,36 @@ def _get_project(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _get_managed_zones(args: dict[str, Any]) -> dict[str, Any]:
+    """A project's Cloud DNS zones as `managedZones.list` gives them: a public zone for example.com and a private
+    one, each with its resource name, its DNS name with the trailing dot, and Google's name servers."""
+    project = str(args.get("project") or DEFAULT_PROJECT)
+    zones = []
+    for zone, dns_name, visibility in (
+        ("example-com", "example.com.", "public"),
+        ("corp", "corp.internal.", "private"),
+    ):
+        shard = int(_digits(f"ns/{project}/{zone}", 2)) % 6 + 1
+        zones.append(
+            {
+                "id": f"projects/{project}/managedZones/{zone}",
+                "name": zone,
+                "dnsName": dns_name,
+                "description": "",
+                "managedZoneId": _digits(f"zone/{project}/{zone}", 19),
+                "nameServers": [f"ns-cloud-{c}{shard}.googledomains.com." for c in "abcd"]
+                if visibility == "public"
+                else [],
+                "project": project,
+                "visibility": visibility,
+            }
+        )
+    return {"id": f"projects/{project}", "project": project, "managedZones": zones}
+
+
 INVOKES = {
     "gcp:compute/getZones:getZones": _get_zones,
+    "gcp:dns/getManagedZones:getManagedZones": _get_managed_zones,
     "gcp:organizations/getProject:getProject": _get_project,
 }
 
@@ -241,7 +269,25 @@ def _node_pool(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def _health_check(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    project, check = _project(inputs), inputs.get("name") or _autoname(name, stack)
+    return {
+        "id": f"projects/{project}/global/healthChecks/{check}",
+        "name": check,
+        "selfLink": f"{COMPUTE}/projects/{project}/global/healthChecks/{check}",
+        "type": "HTTPS" if inputs.get("httpsHealthCheck") else "HTTP",
+        "creationTimestamp": "2026-11-30T09:12:44.108-08:00",
+    }
+
+
+def _record_set(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    zone, dns_name, kind = inputs.get("managedZone"), inputs.get("name"), inputs.get("type")
+    return {"id": f"projects/{_project(inputs)}/managedZones/{zone}/rrsets/{dns_name}/{kind}"}
+
+
 RESOURCES = {
+    "gcp:compute/healthCheck:HealthCheck": _health_check,
+    "gcp:dns/recordSet:RecordSet": _record_set,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/networkPeering:NetworkPeering": lambda name, inputs, stack: {

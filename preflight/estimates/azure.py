@@ -39,6 +39,10 @@ AZURE_LOAD_BALANCER_HOURLY = 0.025
 AZURE_HSM_KEY_MONTHLY = 1.0
 AZURE_DNS_ZONE_MONTHLY = 0.50
 
+TRAFFIC_MANAGER_PRICING = "https://azure.microsoft.com/pricing/details/traffic-manager/"
+"""Billed per monitored endpoint a month (more for external endpoints and for 10 s probing) and per million
+queries; the page lists no figure this table could carry, so a profile is reported as not priced."""
+
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"azure-native": AZURE_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
 
@@ -88,10 +92,19 @@ def _azure_key(reg: Registration, ctx: Context) -> Cost:
     return Cost(0.0, f"{kty} software key (billed per operation)")
 
 
+def _traffic_manager_profile(reg: Registration, ctx: Context) -> Cost:
+    inputs = reveal(reg.inputs)
+    endpoints = get_in(inputs, "endpoints")
+    count = len(endpoints) if isinstance(endpoints, list) else 0
+    interval = get_in(inputs, "monitorConfig", "intervalInSeconds") or 30
+    return Cost(0.0, f"{count} monitored endpoints, probed every {interval} s ({TRAFFIC_MANAGER_PRICING})", False)
+
+
 COSTS: Mapping[str, CostModel] = {
     "azure-native:containerservice:ManagedCluster": _aks_cluster,
     "azure-native:containerservice:AgentPool": _aks_agent_pool,
     "azure-native:network:NatGateway": per_hour(AZURE_NAT_GATEWAY_HOURLY, "NAT gateway"),
+    "azure-native:trafficmanager:Profile": _traffic_manager_profile,
     "azure-native:network:PublicIPAddress": per_hour(AZURE_PUBLIC_IP_HOURLY, "Standard public IP"),
     "azure-native:network:LoadBalancer": per_hour(AZURE_LOAD_BALANCER_HOURLY, "Standard load balancer"),
     "azure-native:keyvault:Key": _azure_key,
@@ -122,11 +135,16 @@ FREE: frozenset[str] = frozenset(
         # (https://azure.microsoft.com/pricing/details/virtual-network/, .../pricing/details/dns/).
         "azure-native:network:VirtualNetworkPeering",
         "azure-native:privatedns:VirtualNetworkLink",
+        # A record set has no standing charge; its zone and its queries are billed
+        # (https://azure.microsoft.com/pricing/details/dns/).
+        "azure-native:dns:RecordSet",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
 
 CREATE_SECONDS: Mapping[str, CreateTime] = {
+    "azure-native:trafficmanager:Profile": 15.0,
+    "azure-native:dns:RecordSet": 5.0,
     "azure-native:monitor:DiagnosticSetting": 10.0,
     "azure-native:monitor:DataCollectionRule": 10.0,
     "azure-native:monitor:DataCollectionRuleAssociation": 8.0,

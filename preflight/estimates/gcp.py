@@ -44,6 +44,10 @@ GCP_EXTERNAL_IP_HOURLY = 0.005
 GCP_FORWARDING_RULE_HOURLY = 0.025
 GCP_KMS_KEY_MONTHLY: Mapping[str, float] = {"SOFTWARE": 0.06, "HSM": 1.00}
 GCP_DNS_ZONE_MONTHLY = 0.20
+GCP_DNS_EXTERNAL_HEALTH_CHECK_HOURLY = 0.002739726
+"""Cloud DNS health checking of an external endpoint, per health check hour: the lower ("fast") of the two external
+tiers (premium $0.005479452/h) on https://cloud.google.com/dns/pricing, as listed 2026-09-20. Routing policy queries
+($0.70 a million) are usage and not estimated."""
 
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"gcp": GCP_FORWARDING_RULE_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
@@ -116,6 +120,15 @@ def _gcp_kms_key(reg: Registration, ctx: Context) -> Cost:
     return Cost(monthly, f"{level.lower()} key version ${monthly}/mo")
 
 
+def _gcp_health_check(reg: Registration, ctx: Context) -> Cost:
+    """A check with source regions probes Internet endpoints for Cloud DNS and is billed; one a load balancer uses
+    is not (https://cloud.google.com/dns/pricing, https://cloud.google.com/load-balancing/pricing)."""
+    if not get_in(reveal(reg.inputs), "sourceRegions"):
+        return Cost(0.0, "load balancer health check")
+    rate = GCP_DNS_EXTERNAL_HEALTH_CHECK_HOURLY
+    return Cost(rate * HOURS_PER_MONTH, f"Cloud DNS external health check ${rate}/h")
+
+
 def _gke_cluster_seconds(reg: Registration) -> float:
     location = str(get_in(reveal(reg.inputs), "location") or "")
     return 540.0 if _is_gcp_region(location) else 330.0
@@ -129,6 +142,7 @@ COSTS: Mapping[str, CostModel] = {
     "gcp:compute/globalAddress:GlobalAddress": _gcp_address,
     "gcp:kms/cryptoKey:CryptoKey": _gcp_kms_key,
     "gcp:dns/managedZone:ManagedZone": per_month(GCP_DNS_ZONE_MONTHLY, "managed zone"),
+    "gcp:compute/healthCheck:HealthCheck": _gcp_health_check,
 }
 
 FREE: frozenset[str] = frozenset(
@@ -147,6 +161,9 @@ FREE: frozenset[str] = frozenset(
         # Peering has no standing charge; traffic across it is billed as VM egress within Google Cloud
         # (https://cloud.google.com/vpc/network-pricing, VPC Network Peering).
         "gcp:compute/networkPeering:NetworkPeering",
+        # A record set has no standing charge; its zone and the queries it answers are billed
+        # (https://cloud.google.com/dns/pricing).
+        "gcp:dns/recordSet:RecordSet",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -171,6 +188,8 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "gcp:kms/cryptoKey:CryptoKey": 3.0,
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 8.0,
     "gcp:dns/managedZone:ManagedZone": 5.0,
+    "gcp:dns/recordSet:RecordSet": 5.0,
+    "gcp:compute/healthCheck:HealthCheck": 12.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(

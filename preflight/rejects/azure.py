@@ -1,4 +1,4 @@
-"""What AKS would refuse in a plan: node pool and KMS rules, on the inputs of each resource.
+"""What AKS and Traffic Manager would refuse in a plan: node pool and KMS rules, a global name's profile.
 
 Pools are checked the same way whether they are standalone `AgentPool`s or the
 inline `agentPoolProfiles` of the cluster; the table at the bottom lists every
@@ -7,6 +7,7 @@ modelled constraint by type token.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -107,7 +108,89 @@ def kms_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
         yield reject(r, "apiServerAccessProfile.enableVnetIntegration", "must be true for a private KMS key vault", KMS)
 
 
+# Probing: every 30 s (timeout 5-10 s) or 10 s (timeout 5-9 s), 0-9 tolerated failures
+# (https://learn.microsoft.com/azure/traffic-manager/traffic-manager-monitoring); priority and weight 1-1000, a
+# priority on every endpoint or none, none shared (pulumi-azure-native trafficmanager EndpointArgs); Performance
+# needs the location of each external endpoint
+# (https://learn.microsoft.com/azure/traffic-manager/traffic-manager-routing-methods); external endpoints of one
+# profile are all names or all IP addresses (https://learn.microsoft.com/azure/traffic-manager/traffic-manager-endpoint-types);
+# the relative name is one DNS label (RFC 1035 section 2.3.4).
+MONITORING = "https://learn.microsoft.com/azure/traffic-manager/traffic-manager-monitoring"
+ENDPOINTS = "pulumi-azure-native trafficmanager EndpointArgs; https://learn.microsoft.com/azure/traffic-manager/traffic-manager-endpoint-types"
+METHODS = "https://learn.microsoft.com/azure/traffic-manager/traffic-manager-routing-methods"
+LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def traffic_manager_profile(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """The monitor's interval, timeout and tolerated failures; each endpoint's priority, weight and location."""
+    inputs = view(r)
+    monitor = inputs.get("monitorConfig") or {}
+    interval, timeout = monitor.get("intervalInSeconds", 30), monitor.get("timeoutInSeconds")
+    if known(interval) and interval not in (10, 30):
+        yield reject(
+            r, "monitorConfig.intervalInSeconds", f"{interval}; Traffic Manager probes every 10 or 30 s", MONITORING
+        )
+    elif known(timeout) and timeout is not None and not 5 <= timeout <= (9 if interval == 10 else 10):
+        yield reject(
+            r,
+            "monitorConfig.timeoutInSeconds",
+            f"{timeout}; 5-{9 if interval == 10 else 10} with a {interval} s interval",
+            MONITORING,
+        )
+    failures = monitor.get("toleratedNumberOfFailures")
+    if known(failures) and failures is not None and not 0 <= failures <= 9:
+        yield reject(r, "monitorConfig.toleratedNumberOfFailures", f"{failures}; 0-9", MONITORING)
+    relative = (inputs.get("dnsConfig") or {}).get("relativeName")
+    if known(relative) and relative is not None and not LABEL.fullmatch(relative):
+        yield reject(
+            r,
+            "dnsConfig.relativeName",
+            f"{relative!r} is not one DNS label",
+            "https://www.rfc-editor.org/rfc/rfc1035#section-2.3.4",
+        )
+    endpoints = [e for e in inputs.get("endpoints") or [] if isinstance(e, dict)]
+    method = inputs.get("trafficRoutingMethod")
+    priorities: list[Any] = [e["priority"] for e in endpoints if e.get("priority") is not None]
+    if priorities and len(priorities) != len(endpoints):
+        yield reject(r, "endpoints", "a priority on some endpoints only; all or none", ENDPOINTS)
+    if len(set(priorities)) != len(priorities):
+        yield reject(
+            r, "endpoints", f"priorities {sorted(map(str, priorities))} shared; each endpoint its own", ENDPOINTS
+        )
+    kinds: set[bool] = set()
+    for i, e in enumerate(endpoints):
+        for key in ("priority", "weight"):
+            value = e.get(key)
+            if known(value) and value is not None and not 1 <= value <= 1000:
+                yield reject(r, f"endpoints[{i}].{key}", f"{value}; 1-1000", ENDPOINTS)
+        external = str(e.get("type", "")).endswith("/externalEndpoints")
+        if external and method == "Performance" and not e.get("endpointLocation"):
+            yield reject(
+                r,
+                f"endpoints[{i}].endpointLocation",
+                "unset; Performance needs each external endpoint's location",
+                METHODS,
+            )
+        target = e.get("target")
+        if external and known(target) and isinstance(target, str):
+            kinds.add(_is_ip(target))
+    if len(kinds) > 1:
+        yield reject(
+            r, "endpoints", "external endpoints with names and IP addresses mixed; one kind per profile", ENDPOINTS
+        )
+
+
 RULES: Table = {
+    # A global name's routing (components/globaldns.py).
+    "azure-native:trafficmanager:Profile": (traffic_manager_profile,),
     # Spot pools (no upgrade settings, eviction policy, max price, the spot taint, never System), pool names,
     # system pools: the same rules for standalone pools and the cluster's inline profiles.
     "azure-native:containerservice:AgentPool": (agent_pool_rules,),

@@ -1,4 +1,5 @@
-"""What GKE would refuse in a plan: the control plane's range, secondary ranges, release channel and versions."""
+"""What GKE and Cloud DNS would refuse in a plan: the control plane's range, secondary ranges, release channel and
+versions; a global name's routed record set and its health check."""
 
 from __future__ import annotations
 
@@ -119,8 +120,94 @@ def pools_follow_the_channel(r: Registration, plan: Plan) -> Iterator[Rejection]
         )
 
 
+# pulumi-gcp compute.HealthCheck `source_regions` and `timeout_sec` (the pinned SDK's docstrings, from the Compute
+# API's HealthCheck resource).
+SOURCE_REGIONS = "pulumi-gcp compute.HealthCheck source_regions, timeout_sec"
+
+
+def health_check_sources(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A check with source regions (what Cloud DNS uses on external endpoints) names exactly three, probes every
+    30 s or slower, over HTTP, HTTPS or TCP without a proxy header; any check's timeout is at most its interval."""
+    inputs = view(r)
+    interval, timeout = inputs.get("checkIntervalSec", 5), inputs.get("timeoutSec", 5)
+    if known(interval) and known(timeout) and timeout > interval:
+        yield reject(r, "timeoutSec", f"{timeout} above checkIntervalSec {interval}", SOURCE_REGIONS)
+    regions = inputs.get("sourceRegions")
+    if not known(regions) or not regions:
+        return
+    if len(regions) != 3:
+        yield reject(
+            r, "sourceRegions", f"{len(regions)} regions; a check with source regions names exactly 3", SOURCE_REGIONS
+        )
+    if known(interval) and interval < 30:
+        yield reject(r, "checkIntervalSec", f"{interval}; at least 30 with source regions", SOURCE_REGIONS)
+    for kind in ("sslHealthCheck", "http2HealthCheck", "grpcHealthCheck"):
+        if inputs.get(kind):
+            yield reject(r, kind, "SSL, HTTP2 and gRPC checks take no source regions", SOURCE_REGIONS)
+    for kind in ("httpHealthCheck", "httpsHealthCheck", "tcpHealthCheck"):
+        block = inputs.get(kind) or {}
+        if block.get("proxyHeader") not in (None, "NONE"):
+            yield reject(r, f"{kind}.proxyHeader", "no proxy header with source regions", SOURCE_REGIONS)
+        if kind == "tcpHealthCheck" and block.get("request"):
+            yield reject(r, f"{kind}.request", "no TCP request with source regions", SOURCE_REGIONS)
+
+
+# https://cloud.google.com/dns/docs/configure-routing-policies (one routing policy type per record set, a geo
+# policy only as a failover's backup) and pulumi-gcp dns RecordSetRoutingPolicy (health-checked targets for A and
+# AAAA only; external endpoints are Internet IP addresses).
+ROUTING = "https://cloud.google.com/dns/docs/configure-routing-policies; pulumi-gcp dns.RecordSet routing_policy"
+
+
+def routed_record_set(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """One policy type; health-checked targets only on A/AAAA sets, each external endpoint a public IP of the set's
+    family."""
+    inputs = view(r)
+    routing = inputs.get("routingPolicy")
+    if not isinstance(routing, dict):
+        return
+    kinds = [k for k in ("wrrs", "geos", "primaryBackup") if routing.get(k)]
+    if len(kinds) > 1:
+        yield reject(
+            r, f"routingPolicy.{kinds[1]}", f"{', '.join(kinds)} together; one policy type per record set", ROUTING
+        )
+    backup = routing.get("primaryBackup") or {}
+    endpoints: list[tuple[str, Any]] = [
+        (f"primaryBackup.primary.externalEndpoints[{j}]", e)
+        for j, e in enumerate((backup.get("primary") or {}).get("externalEndpoints") or [])
+    ]
+    for key, items in (
+        ("wrrs", routing.get("wrrs")),
+        ("geos", routing.get("geos")),
+        ("primaryBackup.backupGeos", backup.get("backupGeos")),
+    ):
+        for i, item in enumerate(items or []):
+            targets = (item or {}).get("healthCheckedTargets") or {}
+            endpoints += [
+                (f"{key}[{i}].healthCheckedTargets.externalEndpoints[{j}]", e)
+                for j, e in enumerate(targets.get("externalEndpoints") or [])
+            ]
+    kind = inputs.get("type")
+    if endpoints and known(kind) and kind not in ("A", "AAAA"):
+        yield reject(r, "type", f"{kind}; health-checked targets are for A and AAAA record sets only", ROUTING)
+    for key, endpoint in endpoints:
+        if not known(endpoint):
+            continue
+        try:
+            address = ipaddress.ip_address(endpoint)
+        except ValueError:
+            yield reject(r, f"routingPolicy.{key}", f"{endpoint!r} is not an IP address", ROUTING)
+            continue
+        if not address.is_global:
+            yield reject(r, f"routingPolicy.{key}", f"{endpoint} is not an Internet address", ROUTING)
+        if kind in ("A", "AAAA") and address.version != (4 if kind == "A" else 6):
+            yield reject(r, f"routingPolicy.{key}", f"IPv{address.version} {endpoint} in a {kind} record set", ROUTING)
+
+
 RULES: Table = {
     CLUSTER: (master_range, secondary_ranges_exist, node_version_on_create),
+    # A global name's routing in Cloud DNS (components/globaldns.py).
+    "gcp:compute/healthCheck:HealthCheck": (health_check_sources,),
+    "gcp:dns/recordSet:RecordSet": (routed_record_set,),
     "gcp:container/nodePool:NodePool": (pools_follow_the_channel,),
 }
 
