@@ -104,6 +104,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/aws.md",
             tests="tests/test_target_aws.py",
             acme_dns01="route53",
+            site_vpn="components.targets.aws.vpn",
         ),
         Target(
             key="gcp",
