@@ -175,7 +175,9 @@ def _global_names(resources: Sequence[Resource], ctx: Context) -> Iterator[Findi
 
 def _vpn_keys_secret(r: Resource, ctx: Context) -> Iterator[str]:
     # A tunnel's pre-shared key authenticates the site's device: a plain one lands readable in the plan, the
-    # state and every preview's output.
+    # state and every preview's output. A key counts as secret when its input carries the secret marker (tests,
+    # analyzers that keep markers) or the resource names it in additionalSecretOutputs, the marker a pack still
+    # gets under a preview; pulumi-aws names both keys there, and wraps them as secrets on input too.
     for key in _TUNNEL_KEYS:
         if r.props.present(key) and not r.secret(key):
             yield f"{key} is a plain value: mark it secret (pulumi.Output.secret, or additionalSecretOutputs)"
@@ -187,10 +189,10 @@ _PER_TUNNEL = ("InsideCidr", "InsideIpv6Cidr", "PresharedKey", "LogOptions")
 
 
 def _vpn_both_tunnels(r: Resource, ctx: Context) -> Iterator[str]:
-    # Every connection has two tunnels, to two AWS endpoints, and AWS replaces one at a time during maintenance;
-    # a setting given to one tunnel only leaves the other on AWS's defaults (AES-128, SHA-1, DH group 2, IKEv1),
-    # so the site loses its link, or its strong one, whenever the configured tunnel is down.
-    # Source: https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html (tunnel options, per tunnel).
+    # Every connection has two tunnels, to two AWS endpoints, for redundancy: when one is unavailable (for
+    # maintenance, say) traffic takes the other. A setting given to one tunnel only leaves the other on AWS's
+    # defaults (AES-128, SHA-1, DH group 2, IKEv1 among them), so the link fails, or weakens, whenever traffic moves.
+    # Source: https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html (tunnel options are set per tunnel).
     inputs = r.props.value if isinstance(r.props.value, dict) else {}
     settings = {k[len("tunnel1") :] for k in inputs if k.startswith("tunnel1")}
     settings |= {k[len("tunnel2") :] for k in inputs if k.startswith("tunnel2")}

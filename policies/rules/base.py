@@ -234,7 +234,8 @@ class Resource:
     secrets: frozenset[str] = frozenset()
     """Top-level inputs that arrived with the engine's secret marker (`secret_inputs`)."""
     secret_outputs: tuple[str, ...] = ()
-    """The resource's `additionalSecretOutputs`: what the engine keeps secret in its state whatever the input was."""
+    """The resource's `additionalSecretOutputs`: outputs the engine keeps secret; under a preview, the only secret
+    marker of a resource a pack receives (`secret_inputs`)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)

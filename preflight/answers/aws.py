@@ -218,9 +218,10 @@ def _vpn_connection(name: str, inputs: dict[str, Any], stack: str) -> dict[str, 
     for t in (1, 2):
         # A /30 in 169.254.0.0/16 away from the ranges AWS reserves (169.254.0.0/30 ... 169.254.5.0/30,
         # 169.254.169.252/30): https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html.
-        third, fourth = 10 + digest[t] % 150, (digest[t + 2] % 64) * 4
+        # Each tunnel its own /30 and its own endpoint address.
+        third, fourth = 10 + digest[0] % 140 + t, (digest[t] % 64) * 4
         out |= {
-            f"tunnel{t}Address": f"198.51.100.{digest[t + 4] % 250 + 1}",
+            f"tunnel{t}Address": f"198.51.100.{digest[3] % 125 + 1 + 125 * (t - 1)}",
             f"tunnel{t}InsideCidr": f"169.254.{third}.{fourth}/30",
             f"tunnel{t}VgwInsideAddress": f"169.254.{third}.{fourth + 1}",
             f"tunnel{t}CgwInsideAddress": f"169.254.{third}.{fourth + 2}",

@@ -3,12 +3,11 @@ and a VPN connection of two tunnels (https://docs.aws.amazon.com/vpn/latest/s2sv
 
 The virtual private gateway is the VPC's, one per VPC ("You can attach one virtual private gateway to one VPC at a
 time", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVpnGateway.html), so it is the cluster's
-child and every site
-linked to the cluster shares it, each with a customer gateway and a connection of its own (the VPN CloudHub shape,
-https://docs.aws.amazon.com/vpn/latest/s2svpn/VPN_CloudHub.html). It propagates what it learns into every route table
-of the VPC: by BGP from the device, or the connection's static routes (one per site range) when the peer has no ASN
-(https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNRoutingTypes.html). The public table too: EKS may put the private
-API endpoint's interfaces in any of the subnets the cluster names, public ones included.
+child and every site linked to the cluster shares it, each with a customer gateway and a connection of its own (the
+VPN CloudHub shape, https://docs.aws.amazon.com/vpn/latest/s2svpn/VPN_CloudHub.html). It propagates what it learns
+into every route table of the VPC: by BGP from the device, or the connection's static routes (one per site range)
+when the peer has no ASN (https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNRoutingTypes.html). The public table too:
+EKS may put the private API endpoint's interfaces in any of the subnets the cluster names, public ones included.
 
 The cluster security group admits TCP 443 from the site's ranges, so operators and tooling on the site reach the
 private API across the VPN, as the deployer's hub does (deployer.py). Nothing else is opened: workloads reach the
