@@ -109,7 +109,8 @@ CUSTOMER_GATEWAY = "aws:ec2/customerGateway:CustomerGateway"
 CREATE_VPN_GATEWAY = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpnGateway.html"
 CREATE_CUSTOMER_GATEWAY = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateCustomerGateway.html"
 CGW_OPTIONS = "https://docs.aws.amazon.com/vpn/latest/s2svpn/cgw-options.html"
-# Public ASNs AWS keeps, in every region (None) or in one: the customer gateway options page above.
+# Public ASNs AWS keeps, in every region (None) or in one: the customer gateway options page above. The spec
+# refuses them for a declared site's peer (components/targets/aws/vpn.py); this catches any gateway in a plan.
 RESERVED_ASNS: dict[int, str | None] = {7224: None, 9059: "eu-west-1", 10124: "ap-northeast-1", 17943: "ap-southeast-1"}
 
 
