@@ -24,6 +24,7 @@ VPN_ROUTE = "aws:ec2/vpnConnectionRoute:VpnConnectionRoute"
 PROPAGATION = "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LINK = "orquestra:site:VpnLink"
+KEYS = ("tunnel1PresharedKey", "tunnel2PresharedKey")
 
 
 def hybrid() -> Plan:
@@ -290,3 +291,44 @@ def test_the_hybrid_plan_passes_the_vpn_rejects() -> None:
     from preflight.rejects import aws
 
     assert [r for r in aws.check(hybrid()) if "vpn" in r.subject.lower() or "Gateway" in r.subject] == []
+
+
+# ----------------------------------------------------------------- policy pack
+
+
+def test_the_pack_tells_a_secret_key_from_a_plain_one_as_a_preview_sends_them() -> None:
+    from preflight import policy
+    from preflight.stackconfig import StackConfig
+
+    def connection(name: str, key: Any, secret_outputs: list[str]) -> Registration:
+        inputs = {"tunnel1PresharedKey": key, "tunnel2PresharedKey": key, "tunnel1IkeVersions": ["ikev2"]}
+        inputs["tunnel2IkeVersions"] = ["ikev2"]
+        return Registration(
+            urn=f"urn:pulumi:t::orquestra::{VPN}::{name}",
+            type=VPN,
+            name=name,
+            inputs=inputs,
+            additional_secret_outputs=secret_outputs,
+        )
+
+    stack_reg = Registration(
+        urn="urn:pulumi:t::orquestra::pulumi:pulumi:Stack::orquestra-t",
+        type="pulumi:pulumi:Stack",
+        name="orquestra-t",
+        custom=False,
+    )
+    # As pulumi-aws registers one: secret inputs, and both keys in additionalSecretOutputs.
+    sdk = connection("sdk", Secret("k3yOfTheLink"), ["customerGatewayConfiguration", *KEYS])
+    plain = connection("plain", "k3yOfTheLink", [])
+    plan = Plan("t", [stack_reg, sdk, plain], {}, [], [], [])
+    config = StackConfig(project="orquestra", stack="t", values={"orquestra:environment": "prod"}, secret_keys=[])
+    result = policy.analyze(plan, config, policy.load_pack_config("prod"))
+    found = [(v.resource, v.level, v.message) for v in result.violations if v.policy.startswith("aws-vpn-")]
+    assert found == [
+        (
+            f"{VPN} plain",
+            "mandatory",
+            f"{key} is a plain value: mark it secret (pulumi.Output.secret, or additionalSecretOutputs)",
+        )
+        for key in KEYS
+    ]
