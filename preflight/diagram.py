@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from preflight.engine import Plan, Registration
+from preflight.engine import Plan, Registration, reveal
 from preflight.estimates import MAJOR_TYPES, STACK_TYPE, dependencies
 
 
@@ -141,12 +141,59 @@ def _global_names(plan: Plan, d: _Diagram) -> list[str]:
     return lines
 
 
+VPN_LINK = "orquestra:site:VpnLink"
+
+
+def _link(device: object) -> str:
+    """How a site's VPN to one cluster routes: `IPsec · BGP · 2 tunnels` (the link's `sites` output)."""
+    tunnels = device.get("tunnels") if isinstance(device, dict) else None
+    count = len(tunnels) if isinstance(tunnels, list) else 0
+    routing = "static" if isinstance(device, dict) and device.get("peerAsn") is None else "BGP"
+    return f"IPsec · {routing} · {count} tunnel{'s' if count != 1 else ''}"
+
+
+def _sites(plan: Plan, d: _Diagram) -> list[str]:
+    """Each declared site as one node, with an edge per VPN link to where it ends in the cluster's network.
+
+    The links are the stack's `sites` output (components/sites.py): site -> cluster -> what the site's device is
+    configured with; only the routing and the number of tunnels are drawn, never an address or a key. A link ends
+    at the drawn resource its cloud end waits for: the cloud's VPN gateway where the diagram draws one (every cloud
+    names its end a gateway), else whatever of the cluster's network it reaches.
+    """
+    # Secret as a whole (it carries the keys); the diagram reads only the shape of it.
+    exported = reveal(plan.stack_outputs.get("sites"))
+    if not isinstance(exported, dict):
+        return []
+    links = {r.name: r for r in plan.resources(VPN_LINK)}
+    lines: list[str] = []
+    for i, (site, by_cluster) in enumerate(sorted(exported.items())):
+        node = f"s{i}"
+        lines.append(f'  {node}[("{_label(site)}<br/>site")]')
+        for cluster, device in sorted(by_cluster.items()) if isinstance(by_cluster, dict) else ():
+            link = links.get(f"{site}-{cluster}")
+            if link is None:
+                continue
+            ends: set[str] = set()
+            for kid in d.children.get(link.urn, []):
+                ends |= d.waits_for(kid)
+            gateways = {urn for urn in ends if "gateway" in d.by_urn[urn].type.lower()}
+            for urn in sorted(gateways or ends, key=d.ids.__getitem__):
+                lines.append(f'  {node} ---|"{_label(_link(device))}"| {d.ids[urn]}')
+    return lines
+
+
 def mermaid(plan: Plan) -> str:
     """The plan as a Mermaid `flowchart`, clusters left to right."""
     d = _Diagram(plan)
     d.lines.append("flowchart LR")
+    # A site's VPN links are drawn as edges from the site (`_sites`), not as components of their own.
     roots: Iterable[Registration] = sorted(
-        (kid for stack in d.children.get("", []) for kid in d.children.get(stack.urn, []) if d.shown(kid)),
+        (
+            kid
+            for stack in d.children.get("", [])
+            for kid in d.children.get(stack.urn, [])
+            if d.shown(kid) and kid.type != VPN_LINK
+        ),
         key=lambda r: (r.name, r.type),
     )
     for root in roots:
@@ -161,4 +208,4 @@ def mermaid(plan: Plan) -> str:
         for a, targets in sorted(_reduce(edges).items(), key=lambda e: order[e[0]])
         for b in sorted(targets, key=order.__getitem__)
     ]
-    return "\n".join([*d.lines, *lines, *_global_names(plan, d)]) + "\n"
+    return "\n".join([*d.lines, *lines, *_global_names(plan, d), *_sites(plan, d)]) + "\n"

@@ -292,16 +292,17 @@ def test_eks_peers_with_the_hub_routes_both_ways_and_admits_443_from_it() -> Non
     assert not plan.resources("aws:route53/zoneAssociation:ZoneAssociation")
 
 
-def test_hybrid_attaches_its_vpc_to_the_sites_transit_gateway() -> None:
+def test_hybrid_attaches_its_vpc_to_the_hubs_transit_gateway_for_the_runners_network() -> None:
     plan = plan_stack("hybrid")
     attachment = plan.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
     private = {s.id for s in plan.resources("aws:ec2/subnet:Subnet") if "private" in s.name}
     assert attachment.plain["transitGatewayId"] == "tgw-0a1b2c3d4e5f60718"
     assert set(attachment.plain["subnetIds"]) == private
+    # The hub routes the runner's management network only; dc1's LAN goes over the stack's own VPN.
     routes = [r.plain for r in plan.resources("aws:ec2/route:Route") if r.plain.get("transitGatewayId")]
-    assert {r["destinationCidrBlock"] for r in routes} == {"192.168.10.0/24"} and len(routes) == 4
-    (rule,) = plan.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    assert rule.plain["cidrIpv4"] == "192.168.10.0/24" and rule.plain["fromPort"] == 443
+    assert {r["destinationCidrBlock"] for r in routes} == {"192.168.20.0/28"} and len(routes) == 4
+    rule = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "euw1-api-from-hub-0")
+    assert rule.plain["cidrIpv4"] == "192.168.20.0/28" and rule.plain["fromPort"] == 443
     priced = {i.name for i in plan.estimates().items if i.type.endswith("VpcAttachment")}
     assert priced == {"euw1-hub"}, "an attachment is billed by the hour"
 

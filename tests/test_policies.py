@@ -37,12 +37,19 @@ BY_NAME = {r.name: r for r in RULES}
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
 
-def _opts(protect: bool = False) -> PolicyResourceOptions:
-    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+def _opts(protect: bool = False, secret_outputs: tuple[str, ...] = ()) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), list(secret_outputs))
 
 
 def check(
-    rule: str, type_: str, props: dict[str, Any], *, env: str = "prod", protect: bool = False, provider: str = ""
+    rule: str,
+    type_: str,
+    props: dict[str, Any],
+    *,
+    env: str = "prod",
+    protect: bool = False,
+    provider: str = "",
+    secret_outputs: tuple[str, ...] = (),
 ) -> list[str]:
     """Messages a resource rule reports, called exactly as the analyzer calls it."""
     policy = BY_NAME[rule].policy(env)  # type: ignore[arg-type]
@@ -52,7 +59,7 @@ def check(
         unknown_checking_proxy(copy.deepcopy(props)),
         f"urn:pulumi:test::orquestra::{type_}::subject",
         "subject",
-        _opts(protect),
+        _opts(protect, secret_outputs),
         PolicyProviderResource("pulumi:providers:kubernetes", {}, "urn:p", provider) if provider else None,
         {"environment": env},
     )
@@ -165,6 +172,25 @@ def test_gke_dns_only_control_plane_counts_as_private() -> None:
     assert check("gke-api-not-world-open", GKE, dns_only) == []
     dns_only["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] = True
     assert check("gke-private-endpoint", GKE, dns_only) != []
+
+
+def test_a_vpn_key_named_in_additional_secret_outputs_is_secret() -> None:
+    # Under a preview pulumi-policy hands a pack the inputs without their secret markers: the resource's
+    # additionalSecretOutputs is what the rule still sees.
+    plain = {"tunnel1PresharedKey": "k3yOfTunnelOne", "tunnel2PresharedKey": "k3yOfTunnelTwo"}
+    rule, vpn = "aws-vpn-preshared-keys-secret", "aws:ec2/vpnConnection:VpnConnection"
+    assert len(check(rule, vpn, plain)) == 2
+    assert check(rule, vpn, plain, secret_outputs=("tunnel1PresharedKey", "tunnel2PresharedKey")) == []
+    assert check(rule, vpn, plain, secret_outputs=("tunnel1PresharedKey",)) == [
+        "tunnel2PresharedKey is a plain value: mark it secret (pulumi.Output.secret, or additionalSecretOutputs)"
+    ]
+
+
+def test_vpn_tunnels_that_differ_in_their_proposals_fail() -> None:
+    props = {"tunnel1IkeVersions": ["ikev2"], "tunnel2IkeVersions": ["ikev1", "ikev2"]}
+    assert check("aws-vpn-both-tunnels", "aws:ec2/vpnConnection:VpnConnection", props) == [
+        "tunnel1IkeVersions and tunnel2IkeVersions differ: the two tunnels must accept the same proposals"
+    ]
 
 
 def test_gke_release_channel_stands_in_for_a_pinned_version() -> None:

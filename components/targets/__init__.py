@@ -109,6 +109,7 @@ REGISTRY: Mapping[str, Target] = {
             tests="tests/test_target_aws.py",
             acme_dns01="route53",
             credentials="aws",
+            site_vpn="components.targets.aws.vpn",
         ),
         Target(
             key="gcp",

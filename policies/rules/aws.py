@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+from pulumi_policy.secret import Secret
 
 from policies.rules.base import (
     Case,
@@ -29,6 +30,8 @@ ADDON = "aws:eks/addon:Addon"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 RECORD = "aws:route53/record:Record"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+VPN_CONNECTION = "aws:ec2/vpnConnection:VpnConnection"
+_TUNNEL_KEYS = ("tunnel1PresharedKey", "tunnel2PresharedKey")
 _ROUTING_POLICIES = ("failoverRoutingPolicies", "weightedRoutingPolicies", "latencyRoutingPolicies")
 ACCESS_KEY = "aws:iam/accessKey:AccessKey"
 USER = "aws:iam/user:User"
@@ -263,6 +266,38 @@ def _access_key_scoped(resources: Sequence[Resource], ctx: Context) -> Iterator[
     yield from per_resource(keys, check)
 
 
+def _vpn_keys_secret(r: Resource, ctx: Context) -> Iterator[str]:
+    # A tunnel's pre-shared key authenticates the site's device: a plain one lands readable in the plan, the
+    # state and every preview's output. A key counts as secret when its input carries the secret marker (tests,
+    # analyzers that keep markers) or the resource names it in additionalSecretOutputs, the marker a pack still
+    # gets under a preview; pulumi-aws names both keys there, and wraps them as secrets on input too.
+    for key in _TUNNEL_KEYS:
+        if r.props.present(key) and not r.secret(key):
+            yield f"{key} is a plain value: mark it secret (pulumi.Output.secret, or additionalSecretOutputs)"
+
+
+# Per-tunnel settings that may differ between the two tunnels: each has its own inside range, and may have its own
+# key and log group.
+_PER_TUNNEL = ("InsideCidr", "InsideIpv6Cidr", "PresharedKey", "LogOptions")
+
+
+def _vpn_both_tunnels(r: Resource, ctx: Context) -> Iterator[str]:
+    # Every connection has two tunnels, to two AWS endpoints, for redundancy: when one is unavailable (for
+    # maintenance, say) traffic takes the other. A setting given to one tunnel only leaves the other on AWS's
+    # defaults (AES-128, SHA-1, DH group 2, IKEv1 among them), so the link fails, or weakens, whenever traffic moves.
+    # Source: https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html (tunnel options are set per tunnel).
+    inputs = r.props.value if isinstance(r.props.value, dict) else {}
+    settings = {k[len("tunnel1") :] for k in inputs if k.startswith("tunnel1")}
+    settings |= {k[len("tunnel2") :] for k in inputs if k.startswith("tunnel2")}
+    for setting in sorted(settings):
+        one, two = r.props.present(f"tunnel1{setting}"), r.props.present(f"tunnel2{setting}")
+        if one != two:
+            given, missing = ("tunnel1", "tunnel2") if one else ("tunnel2", "tunnel1")
+            yield f"{given}{setting} is set and {missing}{setting} is not: that tunnel negotiates AWS's defaults"
+        elif one and setting not in _PER_TUNNEL and r.get(f"tunnel1{setting}") != r.get(f"tunnel2{setting}"):
+            yield f"tunnel1{setting} and tunnel2{setting} differ: the two tunnels must accept the same proposals"
+
+
 RULES = [
     Rule(
         "iam-access-key-scoped",
@@ -272,6 +307,23 @@ RULES = [
         severity=Severity.HIGH,
         remediation="Give pods a cloud identity instead; a key is for a DNS-01 solver only "
         "(platform.certManager.dns01 builds one), rotated with its `rotation` label.",
+    ),
+    Rule(
+        "aws-vpn-preshared-keys-secret",
+        "The pre-shared keys of a Site-to-Site VPN connection are secret in the plan and the state.",
+        "baseline",
+        (VPN_CONNECTION,),
+        _vpn_keys_secret,
+        severity=Severity.CRITICAL,
+        remediation="Pass the keys as secrets (a declared site's links generate or take them as secrets).",
+    ),
+    Rule(
+        "aws-vpn-both-tunnels",
+        "A Site-to-Site VPN connection configures both of its tunnels alike.",
+        "hardening",
+        (VPN_CONNECTION,),
+        _vpn_both_tunnels,
+        severity=Severity.HIGH,
     ),
     Rule(
         "route53-routed-record-health-check",
@@ -361,7 +413,26 @@ RULES = [
 # ------------------------------------------------------------------------- cases
 # Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
 
+_STRONG = {"Phase1EncryptionAlgorithms": ["AES256"], "IkeVersions": ["ikev2"]}
+
 CASES: dict[str, Case] = {
+    "aws-vpn-preshared-keys-secret": Case(
+        VPN_CONNECTION,
+        {"tunnel1PresharedKey": Secret("k3yOfTunnelOne"), "tunnel2PresharedKey": Secret("k3yOfTunnelTwo")},
+        {"tunnel1PresharedKey": "k3yOfTunnelOne", "tunnel2PresharedKey": Secret("k3yOfTunnelTwo")},
+        "tunnel1PresharedKey is a plain value",
+    ),
+    "aws-vpn-both-tunnels": Case(
+        VPN_CONNECTION,
+        {
+            **{f"tunnel1{k}": v for k, v in _STRONG.items()},
+            **{f"tunnel2{k}": v for k, v in _STRONG.items()},
+            "tunnel1InsideCidr": "169.254.10.0/30",
+            "tunnel2InsideCidr": "169.254.11.0/30",
+        },
+        {f"tunnel1{k}": v for k, v in _STRONG.items()},
+        "tunnel2IkeVersions is not",
+    ),
     "eks-api-not-world-open": Case(
         CLUSTER,
         {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},

@@ -122,6 +122,21 @@ def _is_proxy(value: Any) -> bool:
     return type(value).__name__ in {"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"}
 
 
+def secret_inputs(props: Any) -> frozenset[str]:
+    """The top-level keys whose value carries a secret marker, before `plain` unwraps it.
+
+    pulumi-policy 1.21.0 decodes the properties of `Analyze` and `AnalyzeStack` without their markers
+    (`deserialize_properties` without `proxy_secrets`, pulumi_policy/policy.py), so under a preview this is often
+    empty: a rule that asks whether a value is secret also reads `additionalSecretOutputs` (`Resource.secret`).
+    """
+    raw = props
+    while _is_proxy(raw):
+        raw = raw["__target"]
+    if not isinstance(raw, Mapping):
+        return frozenset()
+    return frozenset(k for k, v in raw.items() if isinstance(v, Secret))
+
+
 def first_unknown(value: Any, path: str) -> str | None:
     if is_unknown(value):
         return path
@@ -216,9 +231,18 @@ class Resource:
     provider_name: str = ""
     parent: str = ""
     dependencies: tuple[str, ...] = ()
+    secrets: frozenset[str] = frozenset()
+    """Top-level inputs that arrived with the engine's secret marker (`secret_inputs`)."""
+    secret_outputs: tuple[str, ...] = ()
+    """The resource's `additionalSecretOutputs`: outputs the engine keeps secret; under a preview, the only secret
+    marker of a resource a pack receives (`secret_inputs`)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)
+
+    def secret(self, key: str) -> bool:
+        """Whether a top-level property is secret: marked on input, or named in `additionalSecretOutputs`."""
+        return key in self.secrets or key in self.secret_outputs
 
 
 @dataclass(frozen=True)
@@ -393,6 +417,8 @@ def from_args(args: ResourceValidationArgs) -> Resource:
         ignore_changes=tuple(getattr(opts, "ignore_changes", ()) or ()),
         provider_name=_provider_name(args.provider),
         parent=str(getattr(opts, "parent", "") or ""),
+        secrets=secret_inputs(args.props),
+        secret_outputs=tuple(getattr(opts, "additional_secret_outputs", ()) or ()),
     )
 
 
@@ -408,6 +434,8 @@ def from_policy_resource(r: Any) -> Resource:
         provider_name=_provider_name(getattr(r, "provider", None)),
         parent=getattr(parent, "urn", "") if parent is not None else "",
         dependencies=tuple(d.urn for d in getattr(r, "dependencies", []) or []),
+        secrets=secret_inputs(r.props),
+        secret_outputs=tuple(getattr(r.opts, "additional_secret_outputs", ()) or ()),
     )
 
 

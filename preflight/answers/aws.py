@@ -207,6 +207,43 @@ def _rule(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     return {"id": rule, "name": rule, "arn": f"arn:aws:events:{DEFAULT_REGION}:{ACCOUNT}:rule/{rule}"}
 
 
+def _vpn_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    vgw = f"vgw-{_hex(stack + name)}"
+    return {
+        "id": vgw,
+        "arn": f"arn:aws:ec2:{_region(inputs)}:{ACCOUNT}:vpn-gateway/{vgw}",
+        # CreateVpnGateway's default ASN when none is given.
+        "amazonSideAsn": str(inputs.get("amazonSideAsn") or "64512"),
+    }
+
+
+def _customer_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    cgw = f"cgw-{_hex(stack + name)}"
+    return {"id": cgw, "arn": f"arn:aws:ec2:{_region(inputs)}:{ACCOUNT}:customer-gateway/{cgw}"}
+
+
+def _vpn_connection(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """Two tunnels, each to its own AWS endpoint, each with a /30 of 169.254.0.0/16 (AWS's end first, the device's
+    second), as DescribeVpnConnections reports them; the BGP ASN of each tunnel is the gateway's."""
+    vpn = f"vpn-{_hex(stack + name)}"
+    digest = hashlib.sha256((stack + name).encode()).digest()
+    out: dict[str, Any] = {"id": vpn, "arn": f"arn:aws:ec2:{_region(inputs)}:{ACCOUNT}:vpn-connection/{vpn}"}
+    for t in (1, 2):
+        # A /30 in 169.254.0.0/16 away from the ranges AWS reserves (169.254.0.0/30 ... 169.254.5.0/30,
+        # 169.254.169.252/30): https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html.
+        # Each tunnel its own /30 and its own endpoint address.
+        third, fourth = 10 + digest[0] % 140 + t, (digest[t] % 64) * 4
+        out |= {
+            f"tunnel{t}Address": f"198.51.100.{digest[3] % 125 + 1 + 125 * (t - 1)}",
+            f"tunnel{t}InsideCidr": f"169.254.{third}.{fourth}/30",
+            f"tunnel{t}VgwInsideAddress": f"169.254.{third}.{fourth + 1}",
+            f"tunnel{t}CgwInsideAddress": f"169.254.{third}.{fourth + 2}",
+            f"tunnel{t}BgpAsn": "64512",
+            f"tunnel{t}BgpHoldtime": 30,
+        }
+    return out
+
+
 RESOURCES = {
     "aws:eks/cluster:Cluster": _eks,
     "aws:iam/role:Role": _principal("role", "AROA"),
@@ -230,4 +267,7 @@ RESOURCES = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:cloudwatch/eventRule:EventRule": _rule,
+    "aws:ec2/vpnGateway:VpnGateway": _vpn_gateway,
+    "aws:ec2/customerGateway:CustomerGateway": _customer_gateway,
+    "aws:ec2/vpnConnection:VpnConnection": _vpn_connection,
 }

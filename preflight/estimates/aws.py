@@ -49,6 +49,10 @@ AWS_KMS_KEY_MONTHLY = 1.0
 AWS_ROUTE53_ZONE_MONTHLY = 0.50
 AWS_TGW_ATTACHMENT_HOURLY = 0.05
 """Per transit gateway attachment hour, us-east-1 (https://aws.amazon.com/transit-gateway/pricing/); data extra."""
+AWS_VPN_CONNECTION_HOURLY = 0.05
+"""Per Site-to-Site VPN connection hour (both its tunnels), billed while the connection is available, us-east-1,
+read December 2026 (https://aws.amazon.com/vpn/pricing/); data transfer out extra. The virtual private gateway and
+the customer gateway have no charge of their own."""
 
 # Route 53 health checks and queries: https://aws.amazon.com/route53/pricing/ as transcribed on 2026-09-20. A check of
 # an AWS endpoint (a load balancer or instance in AWS, in the check's account) costs less than one of any other
@@ -162,6 +166,7 @@ COSTS: Mapping[str, CostModel] = {
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": per_hour(
         AWS_TGW_ATTACHMENT_HOURLY, "transit gateway attachment"
     ),
+    "aws:ec2/vpnConnection:VpnConnection": per_hour(AWS_VPN_CONNECTION_HOURLY, "Site-to-Site VPN connection"),
 }
 
 FREE: frozenset[str] = frozenset(
@@ -201,6 +206,11 @@ FREE: frozenset[str] = frozenset(
         # Peering has no hourly charge; traffic across it is billed as data transfer
         # (https://aws.amazon.com/vpc/pricing/, VPC peering).
         "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+        # A site's VPN is billed per connection (COSTS); its gateways, routes and propagations are not.
+        "aws:ec2/vpnGateway:VpnGateway",
+        "aws:ec2/customerGateway:CustomerGateway",
+        "aws:ec2/vpnConnectionRoute:VpnConnectionRoute",
+        "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -252,6 +262,14 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     # A same-account peering is accepted on creation; an attachment turns `available` once its ENIs are up.
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": 10.0,
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": 90.0,
+    # Typical times (AWS publishes none): a virtual private gateway turns `available` and then `attached` (pulumi-aws
+    # waits for both); a VPN connection stays `pending` for minutes while AWS provisions its two endpoints, and
+    # pulumi-aws waits for `available`.
+    "aws:ec2/vpnGateway:VpnGateway": 120.0,
+    "aws:ec2/customerGateway:CustomerGateway": 5.0,
+    "aws:ec2/vpnConnection:VpnConnection": 360.0,
+    "aws:ec2/vpnConnectionRoute:VpnConnectionRoute": 10.0,
+    "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": 5.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(
@@ -264,6 +282,8 @@ MAJOR_TYPES: frozenset[str] = frozenset(
         "aws:eks/fargateProfile:FargateProfile",
         "aws:kms/key:Key",
         "aws:lb/loadBalancer:LoadBalancer",
+        # Where a declared site's VPN ends in the VPC: the diagram links the site to it.
+        "aws:ec2/vpnGateway:VpnGateway",
     }
 )
 """The parts of a cluster the diagram draws (`preflight.diagram`); the rest is plumbing."""

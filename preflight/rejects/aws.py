@@ -102,6 +102,140 @@ def subnet_zone_offered(r: Registration, plan: Plan) -> Iterator[Rejection]:
         )
 
 
+# ----------------------------------------------------------- Site-to-Site VPN
+
+VPN_GATEWAY = "aws:ec2/vpnGateway:VpnGateway"
+CUSTOMER_GATEWAY = "aws:ec2/customerGateway:CustomerGateway"
+CREATE_VPN_GATEWAY = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpnGateway.html"
+CREATE_CUSTOMER_GATEWAY = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateCustomerGateway.html"
+CGW_OPTIONS = "https://docs.aws.amazon.com/vpn/latest/s2svpn/cgw-options.html"
+# Public ASNs AWS keeps, in every region (None) or in one: the customer gateway options page above. The spec
+# refuses them for a declared site's peer (components/targets/aws/vpn.py); this catches any gateway in a plan.
+RESERVED_ASNS: dict[int, str | None] = {7224: None, 9059: "eu-west-1", 10124: "ap-northeast-1", 17943: "ap-southeast-1"}
+
+
+def _asn(value: Any) -> int | None:
+    """An ASN input (the SDK takes strings) as a number; None when absent, unknown or not a number."""
+    return int(value) if isinstance(value, (str, int)) and str(value).isdigit() else None
+
+
+def _region_of(r: Registration, plan: Plan) -> str | None:
+    """The region of the provider a resource is created through (the cluster's own, `aws.Provider(region=...)`)."""
+    urn = r.provider.rsplit("::", 1)[0] if r.provider else ""
+    provider = next((p for p in plan.registrations if p.urn == urn), None)
+    region = view(provider).get("region") if provider is not None else None
+    return region if isinstance(region, str) and known(region) else None
+
+
+def vpn_gateway_asn(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """The Amazon side's ASN is private: 64512-65534, or 4200000000-4294967294 (CreateVpnGateway, AmazonSideAsn)."""
+    asn = _asn(view(r).get("amazonSideAsn"))
+    if asn is not None and not (64512 <= asn <= 65534 or 4_200_000_000 <= asn <= 4_294_967_294):
+        yield reject(
+            r, "amazonSideAsn", f"{asn} is not a private ASN (64512-65534, 4200000000-4294967294)", CREATE_VPN_GATEWAY
+        )
+
+
+def one_vpn_gateway_per_vpc(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """ "You can attach one virtual private gateway to one VPC at a time": a second gateway's attachment fails.
+
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVpnGateway.html
+    """
+    vpc = view(r).get("vpcId")
+    if vpc is None or not known(vpc):
+        return
+    first = next(g for g in plan.resources(VPN_GATEWAY) if view(g).get("vpcId") == vpc)
+    if first.urn != r.urn:
+        yield reject(
+            r,
+            "vpcId",
+            f"{vpc} already has virtual private gateway {first.name}; a VPC takes one",
+            "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVpnGateway.html",
+        )
+
+
+def customer_gateway_asn(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """One of BgpAsn (1-2147483647) or BgpAsnExtended (2147483648-4294967295), and no ASN AWS keeps in the region.
+
+    CreateCustomerGateway ("You must specify either BgpAsn or BgpAsnExtended") and the customer gateway options.
+    """
+    inputs = view(r)
+    short, extended = _asn(inputs.get("bgpAsn")), _asn(inputs.get("bgpAsnExtended"))
+    if inputs.get("bgpAsn") is not None and inputs.get("bgpAsnExtended") is not None:
+        yield reject(
+            r, "bgpAsnExtended", "both bgpAsn and bgpAsnExtended; a gateway has one ASN", CREATE_CUSTOMER_GATEWAY
+        )
+    if short is not None and not 1 <= short <= 2_147_483_647:
+        yield reject(
+            r,
+            "bgpAsn",
+            f"{short}; BgpAsn takes 1-2147483647 (larger ones go in bgpAsnExtended)",
+            CREATE_CUSTOMER_GATEWAY,
+        )
+    if extended is not None and not 2_147_483_648 <= extended <= 4_294_967_295:
+        yield reject(
+            r, "bgpAsnExtended", f"{extended}; BgpAsnExtended takes 2147483648-4294967295", CREATE_CUSTOMER_GATEWAY
+        )
+    asn = short if short is not None else extended
+    if asn in RESERVED_ASNS:
+        where, region = RESERVED_ASNS[asn], _region_of(r, plan)
+        if where is None or where == region:
+            yield reject(r, "bgpAsn", f"{asn} is reserved by AWS in {where or 'every region'}", CGW_OPTIONS)
+
+
+def customer_gateway_distinct(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A second gateway with the same type, address, ASN and device name is the first one, returned again.
+
+    "An identical request returns information about the existing customer gateway" (CreateCustomerGateway): two
+    resources would then own, and delete, one gateway.
+    """
+
+    def identity(g: Registration) -> tuple[Any, ...]:
+        inputs = view(g)
+        return (
+            g.provider.rsplit("::", 1)[0],
+            *(inputs.get(k) for k in ("type", "ipAddress", "bgpAsn", "bgpAsnExtended", "deviceName")),
+        )
+
+    mine = identity(r)
+    if not known(list(mine)):
+        return
+    first = next(g for g in plan.resources(CUSTOMER_GATEWAY) if identity(g) == mine)
+    if first.urn != r.urn:
+        yield reject(
+            r,
+            "deviceName",
+            f"the same type, ipAddress, ASN and deviceName as {first.name}: AWS would return that gateway",
+            CREATE_CUSTOMER_GATEWAY,
+        )
+
+
+def vpn_asns_differ(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """With BGP on a virtual private gateway, the device's ASN differs from the gateway's.
+
+    AWS's procedure for a connection to a virtual private gateway: "the Autonomous System Number (ASN) on the AWS
+    side must differ from the customer gateway ASN" (aws/agent-toolkit-for-aws, sitetositevpn
+    references/creating-a-site-to-site-vpn-connection.md, "Distinct ASNs for a virtual private gateway").
+    """
+    inputs = view(r)
+    if inputs.get("staticRoutesOnly") is True:
+        return
+    gateway = next((g for g in plan.resources(VPN_GATEWAY) if g.id == inputs.get("vpnGatewayId")), None)
+    customer = next((g for g in plan.resources(CUSTOMER_GATEWAY) if g.id == inputs.get("customerGatewayId")), None)
+    if gateway is None or customer is None:
+        return
+    # A gateway given no ASN has AWS's default (CreateVpnGateway, AmazonSideAsn).
+    ours = _asn(view(gateway).get("amazonSideAsn") or "64512")
+    theirs = _asn(view(customer).get("bgpAsn") or view(customer).get("bgpAsnExtended"))
+    if ours is not None and ours == theirs:
+        yield reject(
+            r,
+            "customerGatewayId",
+            f"customer gateway {customer.name} has the virtual private gateway's ASN {ours}; BGP needs two",
+            "https://github.com/aws/agent-toolkit-for-aws (sitetositevpn: creating-a-site-to-site-vpn-connection.md)",
+        )
+
+
 # ------------------------------------------------------------------------- EKS
 
 
@@ -397,6 +531,10 @@ RULES: Table = {
     "aws:eks/nodeGroup:NodeGroup": (node_group_version, node_group_scaling, node_group_launch_template),
     EKS: (lb_controller_finds_subnets,),
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": (peered_ranges_do_not_overlap,),
+    # A declared site's VPN (components/targets/aws/vpn.py).
+    VPN_GATEWAY: (vpn_gateway_asn, one_vpn_gateway_per_vpc),
+    CUSTOMER_GATEWAY: (customer_gateway_asn, customer_gateway_distinct),
+    "aws:ec2/vpnConnection:VpnConnection": (vpn_asns_differ,),
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": (karpenter_finds_subnets,),
     # Route 53 (a workload's global name, components/globaldns.py).
     "aws:route53/healthCheck:HealthCheck": (health_check_endpoint,),

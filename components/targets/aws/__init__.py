@@ -63,6 +63,8 @@ class AwsCluster(KubernetesCluster[AwsSpec]):
         invoke = pulumi.InvokeOptions(provider=self.aws)
         self.partition = aws.get_partition(opts=invoke).partition
         self.account = aws.get_caller_identity(opts=invoke).account_id
+        self.vpn_gateway: aws.ec2.VpnGateway | None = None
+        """The VPC's virtual private gateway, once a declared site links to this cluster (`vpn.py`)."""
         self.zone_ids: dict[str, str] = {}
         """Public hosted zone ids by name, looked up once (`identity.public_zone_id`)."""
         available = aws.get_availability_zones(state="available", opts=invoke).names
