@@ -120,6 +120,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/gcp.md",
             tests="tests/test_target_gcp.py",
             acme_dns01="cloudDNS",
+            site_vpn="components.targets.gcp.vpn",
         ),
         Target(
             key="azure",
