@@ -118,6 +118,19 @@ def plain(value: Any) -> Any:
     return value
 
 
+def secret_keys(props: Any, declared: Iterable[str] = ()) -> frozenset[str]:
+    """The top-level properties a plan keeps secret: a value still marked secret, or one the resource names in
+    `additionalSecretOutputs`.
+
+    pulumi-policy decodes a resource's properties for `validate` without their secret marks (only a remediation
+    keeps them), so in a preview a secret input looks plain. What a pack does see there is the resource's
+    `additionalSecretOutputs` (`PolicyResourceOptions`), which the engine applies to that property's state.
+    """
+    raw = props["__target"] if _is_proxy(props) else props
+    marked = {k for k, v in raw.items() if isinstance(v, Secret)} if isinstance(raw, Mapping) else set()
+    return frozenset(marked | set(declared))
+
+
 def _is_proxy(value: Any) -> bool:
     return type(value).__name__ in {"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"}
 
@@ -216,6 +229,8 @@ class Resource:
     provider_name: str = ""
     parent: str = ""
     dependencies: tuple[str, ...] = ()
+    secrets: frozenset[str] = frozenset()
+    """Top-level properties the plan keeps secret (`secret_keys`); `props` holds every value plain."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)
@@ -393,6 +408,7 @@ def from_args(args: ResourceValidationArgs) -> Resource:
         ignore_changes=tuple(getattr(opts, "ignore_changes", ()) or ()),
         provider_name=_provider_name(args.provider),
         parent=str(getattr(opts, "parent", "") or ""),
+        secrets=secret_keys(args.props, getattr(opts, "additional_secret_outputs", None) or ()),
     )
 
 
@@ -408,6 +424,7 @@ def from_policy_resource(r: Any) -> Resource:
         provider_name=_provider_name(getattr(r, "provider", None)),
         parent=getattr(parent, "urn", "") if parent is not None else "",
         dependencies=tuple(d.urn for d in getattr(r, "dependencies", []) or []),
+        secrets=secret_keys(r.props, getattr(r.opts, "additional_secret_outputs", None) or ()),
     )
 
 

@@ -18,6 +18,7 @@ from preflight.estimates.base import (
     as_int,
     get_in,
     nodes_cost,
+    per_hour,
     per_month,
 )
 
@@ -44,6 +45,10 @@ GCP_EXTERNAL_IP_HOURLY = 0.005
 GCP_FORWARDING_RULE_HOURLY = 0.025
 GCP_KMS_KEY_MONTHLY: Mapping[str, float] = {"SOFTWARE": 0.06, "HSM": 1.00}
 GCP_DNS_ZONE_MONTHLY = 0.20
+GCP_VPN_TUNNEL_HOURLY = 0.05
+"""Cloud VPN bills each tunnel by the hour (https://cloud.google.com/network-connectivity/docs/vpn/pricing, us-central1;
+recalled, not re-read on 2026-12-02: docs/targets/gcp.md lists it to verify). HA VPN's two tunnels per link are two
+charges; traffic out through a tunnel is billed as internet egress."""
 
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"gcp": GCP_FORWARDING_RULE_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
@@ -129,6 +134,7 @@ COSTS: Mapping[str, CostModel] = {
     "gcp:compute/globalAddress:GlobalAddress": _gcp_address,
     "gcp:kms/cryptoKey:CryptoKey": _gcp_kms_key,
     "gcp:dns/managedZone:ManagedZone": per_month(GCP_DNS_ZONE_MONTHLY, "managed zone"),
+    "gcp:compute/vPNTunnel:VPNTunnel": per_hour(GCP_VPN_TUNNEL_HOURLY, "VPN tunnel"),
 }
 
 FREE: frozenset[str] = frozenset(
@@ -147,6 +153,12 @@ FREE: frozenset[str] = frozenset(
         # Peering has no standing charge; traffic across it is billed as VM egress within Google Cloud
         # (https://cloud.google.com/vpc/network-pricing, VPC Network Peering).
         "gcp:compute/networkPeering:NetworkPeering",
+        # HA VPN is billed by its tunnels (GCP_VPN_TUNNEL_HOURLY): the gateway, the description of the site's
+        # device and the router's BGP sessions carry no charge of their own.
+        "gcp:compute/haVpnGateway:HaVpnGateway",
+        "gcp:compute/externalVpnGateway:ExternalVpnGateway",
+        "gcp:compute/routerInterface:RouterInterface",
+        "gcp:compute/routerPeer:RouterPeer",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -171,6 +183,14 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "gcp:kms/cryptoKey:CryptoKey": 3.0,
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 8.0,
     "gcp:dns/managedZone:ManagedZone": 5.0,
+    # A tunnel is created in under a minute; it comes up only once the site's device is configured from the
+    # stack's outputs, which is not part of `pulumi up`. Router interfaces and peers are edits of the router,
+    # which GCP applies one at a time.
+    "gcp:compute/haVpnGateway:HaVpnGateway": 20.0,
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": 10.0,
+    "gcp:compute/vPNTunnel:VPNTunnel": 35.0,
+    "gcp:compute/routerInterface:RouterInterface": 15.0,
+    "gcp:compute/routerPeer:RouterPeer": 20.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(
