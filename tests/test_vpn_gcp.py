@@ -15,8 +15,10 @@ from pydantic import SecretStr
 
 from components.spec import Site, SpecError, StackSpec, parse
 from components.targets.gcp.vpn import INSIDE_POOL, ROUTER_ASN, inside_ranges
-from preflight import answers, policy, rejects, stackconfig
+from preflight import answers, diagram, estimates, policy, rejects, stackconfig
 from preflight.engine import PROJECT_DIR, Plan, Registration, Secret
+from preflight.estimates.base import HOURS_PER_MONTH
+from preflight.estimates.gcp import GCP_VPN_TUNNEL_HOURLY
 from tests.harness import plan_spec
 
 LINK = "orquestra:site:VpnLink"
@@ -311,3 +313,17 @@ def test_two_links_on_one_bgp_range_are_rejected() -> None:
 
     found = [x for x in rejects.run(altered(clash)) if x.field == "ipRange"]
     assert [x.subject for x in found] == [f"{INTERFACE} gke-dc1-1"] and "overlaps gke-dc1-0" in found[0].message
+
+
+def test_the_diagram_draws_the_link_by_its_gateway() -> None:
+    text = diagram.mermaid(plan())
+    assert "dc1-gke" in text and "gke-dc1-vpn" in text, text
+
+
+def test_the_link_is_priced_by_its_tunnels_and_timed() -> None:
+    est = estimates.estimate(plan())
+    tunnels = [i for i in est.items if i.type == TUNNEL]
+    assert [i.name for i in tunnels] == ["gke-dc1-0", "gke-dc1-1"]
+    assert all(i.cost.monthly == pytest.approx(GCP_VPN_TUNNEL_HOURLY * HOURS_PER_MONTH) for i in tunnels)
+    vpn_types = {GATEWAY, PEER_GATEWAY, TUNNEL, INTERFACE, PEER, FIREWALL, LINK}
+    assert not vpn_types & (set(est.not_priced) | set(est.not_timed))

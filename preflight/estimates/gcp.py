@@ -200,6 +200,8 @@ MAJOR_TYPES: frozenset[str] = frozenset(
         "gcp:container/cluster:Cluster",
         "gcp:container/nodePool:NodePool",
         "gcp:kms/cryptoKey:CryptoKey",
+        # A site's link (`orquestra:site:VpnLink`) is drawn by its cloud end.
+        "gcp:compute/haVpnGateway:HaVpnGateway",
     }
 )
 """The parts of a cluster the diagram draws (`preflight.diagram`); the rest is plumbing."""

@@ -136,8 +136,11 @@ def pools_follow_the_channel(r: Registration, plan: Plan) -> Iterator[Rejection]
         )
 
 
-def _router(plan: Plan, name: Any) -> dict[str, Any] | None:
-    return next((view(r) for r in plan.resources(ROUTER) if view(r).get("name") == name), None)
+def _router(plan: Plan, of: dict[str, Any]) -> dict[str, Any] | None:
+    """The router a router interface or peer names: by name, in its project and region."""
+    place = ("name", "project", "region")
+    wanted = (of.get("router"), of.get("project"), of.get("region"))
+    return next((v for v in map(view, plan.resources(ROUTER)) if tuple(v.get(k) for k in place) == wanted), None)
 
 
 def _inside(value: Any) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface | None:
@@ -186,10 +189,11 @@ def peer_session(r: Registration, plan: Plan) -> Iterator[Rejection]:
     )
     inside = _inside(interface.get("ipRange")) if interface else None
     if known(address) and address and inside is not None:
-        peer = ipaddress.ip_address(str(address))
-        if peer not in inside.network or peer in (inside.ip, inside.network.network_address):
-            yield reject(r, "peerIpAddress", f"{address} is not the peer's host of {inside.network}", BGP)
-    own = ((_router(plan, router) or {}).get("bgp") or {}).get("asn")
+        net = inside.network
+        peer = _inside(address)
+        if peer is None or peer.ip not in net or peer.ip in (inside.ip, net.network_address, net.broadcast_address):
+            yield reject(r, "peerIpAddress", f"{address} is not the peer's host of {net}", BGP)
+    own = ((_router(plan, inputs) or {}).get("bgp") or {}).get("asn")
     asn = inputs.get("peerAsn")
     if known(asn) and known(own) and asn is not None and asn == own:
         yield reject(r, "peerAsn", f"{asn} is the router's own ASN; a BGP peer of Cloud Router is in another AS", ASN)
