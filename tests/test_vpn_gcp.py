@@ -327,3 +327,21 @@ def test_the_link_is_priced_by_its_tunnels_and_timed() -> None:
     assert all(i.cost.monthly == pytest.approx(GCP_VPN_TUNNEL_HOURLY * HOURS_PER_MONTH) for i in tunnels)
     vpn_types = {GATEWAY, PEER_GATEWAY, TUNNEL, INTERFACE, PEER, FIREWALL, LINK}
     assert not vpn_types & (set(est.not_priced) | set(est.not_timed))
+
+
+def test_each_part_waits_for_what_it_names() -> None:
+    def urn(type_: str, name: str) -> str:
+        return plan().one(type_, name).urn
+
+    gateway, device = urn(GATEWAY, "gke-dc1-vpn"), urn(PEER_GATEWAY, "gke-dc1-peer")
+    router, network = urn(ROUTER, "gke-dc1-vpn-router"), urn("gcp:compute/network:Network", "gke-vpc")
+    assert (
+        network in plan().one(GATEWAY).dependencies and network in plan().one(ROUTER, "gke-dc1-vpn-router").dependencies
+    )
+    for i in range(2):
+        tunnel = plan().one(TUNNEL, f"gke-dc1-{i}")
+        assert {gateway, device, router} <= set(tunnel.dependencies)
+        interface = plan().one(INTERFACE, f"gke-dc1-{i}")
+        assert {tunnel.urn, router} <= set(interface.dependencies)
+        assert {interface.urn, router} <= set(plan().one(PEER, f"gke-dc1-{i}").dependencies)
+    assert network in plan().one(FIREWALL).dependencies
