@@ -87,9 +87,10 @@ def check(site: Site, cluster: ClusterBase) -> Iterator[Problem]:
 def inside_ranges(site: Site, cluster: str) -> tuple[ipaddress.IPv4Network, ...]:
     """The /30 of each tunnel of the link from `site` to `cluster`: the same on every run.
 
-    A slot is chosen by hashing the link's names, so adding or reordering links leaves the others' ranges alone;
-    the site's links are placed in name order and a taken slot passes to the next, so no two links of one site
-    (one device) share a range. Across sites a collision is left to preflight's reject rules (`rejects.gcp`).
+    A slot (a /29 of `INSIDE_POOL`) is chosen by hashing the link's names, so reordering the site's links, or
+    adding one, leaves the others' ranges alone unless two hash to one slot (1 in 2048): then the links are
+    placed in name order and the later takes the next free slot, so no two links of one site (one device) share
+    a range. Across sites a collision is left to preflight's reject rules (`rejects.gcp`).
     """
     taken: dict[str, int] = {}
     for name in sorted(site.vpn if cluster in site.vpn else [*site.vpn, cluster]):
