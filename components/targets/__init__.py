@@ -127,6 +127,7 @@ REGISTRY: Mapping[str, Target] = {
             tests="tests/test_target_gcp.py",
             acme_dns01="cloudDNS",
             credentials="gcp",
+            site_vpn="components.targets.gcp.vpn",
         ),
         Target(
             key="azure",

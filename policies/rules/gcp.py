@@ -1,18 +1,21 @@
-"""Google GKE: `gcp:container/cluster:Cluster` and `gcp:container/nodePool:NodePool`."""
+"""Google GKE: `gcp:container/cluster:Cluster` and `gcp:container/nodePool:NodePool`; a site's HA VPN."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from pulumi_policy import Severity
+from pulumi_policy.secret import Secret
 
 from policies.rules.base import (
     Case,
     Context,
+    Finding,
     Node,
     Resource,
     Rule,
     StackCase,
+    per_resource,
     supported_version,
     versions_config,
     world_open,
@@ -21,6 +24,8 @@ from policies.rules.base import (
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 DNS_RECORD_SET = "gcp:dns/recordSet:RecordSet"
+TUNNEL = "gcp:compute/vPNTunnel:VPNTunnel"
+HA_GATEWAY = "gcp:compute/haVpnGateway:HaVpnGateway"
 
 
 def _private(r: Resource) -> bool:
@@ -187,6 +192,32 @@ def _cloud_dns_health_checked(r: Resource, ctx: Context) -> Iterator[str]:
         yield f"{name}: external endpoints without routingPolicy.healthCheck are never probed"
 
 
+def _vpn_key_secret(r: Resource, ctx: Context) -> Iterator[str]:
+    """The tunnel's pre-shared key opens the site's network to whoever holds it: never plain in state or a plan."""
+    if r.props.present("sharedSecret") and not r.secret("sharedSecret"):
+        yield (
+            "sharedSecret is plain in the plan: pass it as pulumi.Output.secret or name it in "
+            "additionalSecretOutputs, so state and previews never show the key"
+        )
+
+
+def _ha_vpn_redundant(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    """Google's 99.99% SLA for HA VPN needs "two VPN tunnels from the HA VPN gateway", one on each of its two
+    interfaces (https://cloud.google.com/network-connectivity/docs/vpn/concepts/topologies). A tunnel names its
+    gateway by id, unknown before the gateway exists, so tunnels are matched by their dependency on it."""
+    tunnels = [t for t in resources if t.type == TUNNEL]
+
+    def check(gateway: Resource) -> Iterator[str]:
+        used = sorted({t.get("vpnGatewayInterface", 0) for t in tunnels if gateway.urn in t.dependencies})
+        if used != [0, 1]:
+            yield (
+                f"HA VPN gateway {gateway.name} has tunnels on interfaces {used or 'none'}: the 99.99% SLA needs a "
+                "tunnel on each of interfaces 0 and 1"
+            )
+
+    yield from per_resource((g for g in resources if g.type == HA_GATEWAY), check)
+
+
 RULES = [
     Rule(
         "clouddns-routed-record-health-check",
@@ -274,6 +305,20 @@ RULES = [
         severity=Severity.HIGH,
     ),
     Rule(
+        "gcp-vpn-key-secret",
+        "The pre-shared key of a Cloud VPN tunnel is secret in the plan.",
+        "baseline",
+        (TUNNEL,),
+        _vpn_key_secret,
+        severity=Severity.HIGH,
+    ),
+    Rule(
+        "gcp-ha-vpn-redundant",
+        "Each HA VPN gateway has a tunnel on both of its interfaces (the 99.99% SLA).",
+        "lockdown",
+        stack_check=_ha_vpn_redundant,
+    ),
+    Rule(
         "gke-no-legacy-auth",
         "GKE has no legacy ABAC and issues no client certificates.",
         "baseline",
@@ -285,6 +330,9 @@ RULES = [
 
 # ------------------------------------------------------------------------- cases
 # Each rule with a resource that passes and one that fails; tests/test_policies.py runs them all.
+
+_KEY = Secret("the-pre-shared-key")
+"""A key as the engine hands a still-marked secret to a pack (a remediation; these cases)."""
 
 CASES: dict[str, Case] = {
     "clouddns-routed-record-health-check": Case(
@@ -367,6 +415,26 @@ CASES: dict[str, Case] = {
         {"binaryAuthorization": {"evaluationMode": "DISABLED"}},
         "PROJECT_SINGLETON_POLICY_ENFORCE",
     ),
+    "gcp-vpn-key-secret": Case(
+        TUNNEL,
+        {"sharedSecret": _KEY, "vpnGatewayInterface": 0},
+        {"sharedSecret": "a-plain-key", "vpnGatewayInterface": 0},
+        "plain",
+    ),
 }
 
-STACK_CASES: dict[str, StackCase] = {}
+STACK_CASES: dict[str, StackCase] = {
+    "gcp-ha-vpn-redundant": StackCase(
+        [
+            (HA_GATEWAY, "gw", {"name": "gke-dc1-vpn"}),
+            (TUNNEL, "t0", {"vpnGatewayInterface": 0, "sharedSecret": _KEY}, ["gw"]),
+            (TUNNEL, "t1", {"vpnGatewayInterface": 1, "sharedSecret": _KEY}, ["gw"]),
+        ],
+        [
+            (HA_GATEWAY, "gw", {"name": "gke-dc1-vpn"}),
+            (TUNNEL, "t0", {"vpnGatewayInterface": 0, "sharedSecret": _KEY}, ["gw"]),
+            (TUNNEL, "t1", {"vpnGatewayInterface": 0, "sharedSecret": _KEY}, ["gw"]),
+        ],
+        "interfaces [0]",
+    ),
+}

@@ -18,6 +18,7 @@ from preflight.estimates.base import (
     as_int,
     get_in,
     nodes_cost,
+    per_hour,
     per_month,
 )
 
@@ -48,6 +49,10 @@ GCP_DNS_EXTERNAL_HEALTH_CHECK_HOURLY = 0.002739726
 """Cloud DNS health checking of an external endpoint, per health check hour: the lower ("fast") of the two external
 tiers (premium $0.005479452/h) on https://cloud.google.com/dns/pricing, as listed 2026-09-20. Routing policy queries
 ($0.70 a million) are usage and not estimated."""
+GCP_VPN_TUNNEL_HOURLY = 0.05
+"""Cloud VPN bills each tunnel by the hour (https://cloud.google.com/network-connectivity/docs/vpn/pricing, us-central1;
+recalled, not re-read on 2026-12-02: docs/targets/gcp.md lists it to verify). HA VPN's two tunnels per link are two
+charges; traffic out through a tunnel is billed as internet egress."""
 
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"gcp": GCP_FORWARDING_RULE_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
@@ -143,6 +148,7 @@ COSTS: Mapping[str, CostModel] = {
     "gcp:kms/cryptoKey:CryptoKey": _gcp_kms_key,
     "gcp:dns/managedZone:ManagedZone": per_month(GCP_DNS_ZONE_MONTHLY, "managed zone"),
     "gcp:compute/healthCheck:HealthCheck": _gcp_health_check,
+    "gcp:compute/vPNTunnel:VPNTunnel": per_hour(GCP_VPN_TUNNEL_HOURLY, "VPN tunnel"),
 }
 
 FREE: frozenset[str] = frozenset(
@@ -164,6 +170,12 @@ FREE: frozenset[str] = frozenset(
         # A record set has no standing charge; its zone and the queries it answers are billed
         # (https://cloud.google.com/dns/pricing).
         "gcp:dns/recordSet:RecordSet",
+        # HA VPN is billed by its tunnels (GCP_VPN_TUNNEL_HOURLY): the gateway, the description of the site's
+        # device and the router's BGP sessions carry no charge of their own.
+        "gcp:compute/haVpnGateway:HaVpnGateway",
+        "gcp:compute/externalVpnGateway:ExternalVpnGateway",
+        "gcp:compute/routerInterface:RouterInterface",
+        "gcp:compute/routerPeer:RouterPeer",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -190,6 +202,14 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "gcp:dns/managedZone:ManagedZone": 5.0,
     "gcp:dns/recordSet:RecordSet": 5.0,
     "gcp:compute/healthCheck:HealthCheck": 12.0,
+    # A tunnel is created in under a minute; it comes up only once the site's device is configured from the
+    # stack's outputs, which is not part of `pulumi up`. Router interfaces and peers are edits of the router,
+    # which GCP applies one at a time.
+    "gcp:compute/haVpnGateway:HaVpnGateway": 20.0,
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": 10.0,
+    "gcp:compute/vPNTunnel:VPNTunnel": 35.0,
+    "gcp:compute/routerInterface:RouterInterface": 15.0,
+    "gcp:compute/routerPeer:RouterPeer": 20.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(
@@ -199,6 +219,8 @@ MAJOR_TYPES: frozenset[str] = frozenset(
         "gcp:container/cluster:Cluster",
         "gcp:container/nodePool:NodePool",
         "gcp:kms/cryptoKey:CryptoKey",
+        # A site's link (`orquestra:site:VpnLink`) is drawn by its cloud end.
+        "gcp:compute/haVpnGateway:HaVpnGateway",
     }
 )
 """The parts of a cluster the diagram draws (`preflight.diagram`); the rest is plumbing."""

@@ -1,5 +1,5 @@
-"""What GKE and Cloud DNS would refuse in a plan: the control plane's range, secondary ranges, release channel and
-versions; a global name's routed record set and its health check."""
+"""What GKE, Cloud DNS and Cloud VPN would refuse in a plan: the control plane's range, secondary ranges, release
+channel and versions; a global name's routed record set and its health check; a site's HA VPN and Cloud Router."""
 
 from __future__ import annotations
 
@@ -20,6 +20,22 @@ MASTER = "pulumi-gcp ClusterPrivateClusterConfig.master_ipv4_cidr_block; https:/
 RFC1918 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 RANGES = "https://cloud.google.com/kubernetes-engine/docs/how-to/alias-ips#secondary_ranges"
 CHANNELS = "https://cloud.google.com/kubernetes-engine/docs/concepts/release-channels"
+ROUTER = "gcp:compute/router:Router"
+INTERFACE = "gcp:compute/routerInterface:RouterInterface"
+EXTERNAL_GATEWAY = "gcp:compute/externalVpnGateway:ExternalVpnGateway"
+LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
+# pulumi-gcp RouterInterface.ip_range: "must be in the RFC3927 link-local IP space"; a BGP session's two addresses
+# share its subnet (https://cloud.google.com/network-connectivity/docs/router/how-to/configuring-bgp).
+BGP = "pulumi-gcp RouterInterface.ip_range; https://cloud.google.com/network-connectivity/docs/router/how-to/configuring-bgp"
+# pulumi-gcp RouterBgp.asn: "Must be an RFC6996 private ASN, either 16-bit or 32-bit".
+PRIVATE_ASNS = ((64512, 65534), (4200000000, 4294967294))
+ASN = "pulumi-gcp RouterBgp.asn; https://www.rfc-editor.org/rfc/rfc6996"
+# pulumi-gcp ExternalVpnGatewayInterface.id: "0 - SINGLE_IP_INTERNALLY_REDUNDANT", "0, 1 - TWO_IPS_REDUNDANCY",
+# "0, 1, 2, 3 - FOUR_IPS_REDUNDANCY"; HA VPN "supports the dynamic routing option" only
+# (https://cloud.google.com/vpn/docs/concepts/choosing-networks-routing) and has interfaces 0 and 1
+# (https://cloud.google.com/network-connectivity/docs/vpn/concepts/overview, HA VPN).
+PEER_INTERFACES = {"SINGLE_IP_INTERNALLY_REDUNDANT": 1, "TWO_IPS_REDUNDANCY": 2, "FOUR_IPS_REDUNDANCY": 4}
+HA_VPN = "pulumi-gcp VPNTunnel, ExternalVpnGatewayInterface.id; https://cloud.google.com/vpn/docs/concepts/choosing-networks-routing"
 
 
 def _subnetworks(plan: Plan) -> list[dict[str, Any]]:
@@ -203,12 +219,112 @@ def routed_record_set(r: Registration, plan: Plan) -> Iterator[Rejection]:
             yield reject(r, f"routingPolicy.{key}", f"IPv{address.version} {endpoint} in a {kind} record set", ROUTING)
 
 
+def _router(plan: Plan, of: dict[str, Any]) -> dict[str, Any] | None:
+    """The router a router interface or peer names: by name, in its project and region."""
+    place = ("name", "project", "region")
+    wanted = (of.get("router"), of.get("project"), of.get("region"))
+    return next((v for v in map(view, plan.resources(ROUTER)) if tuple(v.get(k) for k in place) == wanted), None)
+
+
+def _inside(value: Any) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface | None:
+    try:
+        return ipaddress.ip_interface(str(value))
+    except ValueError:
+        return None
+
+
+def router_asn(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    asn = (view(r).get("bgp") or {}).get("asn")
+    if known(asn) and asn is not None and not any(lo <= int(asn) <= hi for lo, hi in PRIVATE_ASNS):
+        yield reject(r, "bgp.asn", f"{asn} is not a private ASN (64512-65534, 4200000000-4294967294)", ASN)
+
+
+def interface_range(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """Link-local, and apart from every other BGP range in the stack: one router refuses two sessions on one range,
+    and a site's device linked to several clusters could not tell their sessions apart."""
+    inputs = view(r)
+    value = inputs.get("ipRange")
+    if not known(value) or not value:
+        return
+    mine = _inside(value)
+    if mine is None or mine.network.version != 4 or not mine.network.subnet_of(LINK_LOCAL):  # type: ignore[arg-type]
+        yield reject(r, "ipRange", f"{value} is not in {LINK_LOCAL} (link-local)", BGP)
+        return
+    for other in plan.resources(INTERFACE):
+        if other.urn == r.urn:
+            break  # each pair once, reported on the later one
+        theirs = _inside(view(other).get("ipRange"))
+        if theirs is not None and theirs.network.overlaps(mine.network):
+            yield reject(r, "ipRange", f"{value} overlaps {other.name}'s {theirs}", BGP)
+
+
+def peer_session(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """The peer's address in its interface's /30, and an ASN other than the router's (Cloud Router speaks eBGP)."""
+    inputs = view(r)
+    router, address = inputs.get("router"), inputs.get("peerIpAddress")
+    interface = next(
+        (
+            view(i)
+            for i in plan.resources(INTERFACE)
+            if view(i).get("router") == router and view(i).get("name") == inputs.get("interface")
+        ),
+        None,
+    )
+    inside = _inside(interface.get("ipRange")) if interface else None
+    if known(address) and address and inside is not None:
+        net = inside.network
+        peer = _inside(address)
+        if peer is None or peer.ip not in net or peer.ip in (inside.ip, net.network_address, net.broadcast_address):
+            yield reject(r, "peerIpAddress", f"{address} is not the peer's host of {net}", BGP)
+    own = ((_router(plan, inputs) or {}).get("bgp") or {}).get("asn")
+    asn = inputs.get("peerAsn")
+    if known(asn) and known(own) and asn is not None and asn == own:
+        yield reject(r, "peerAsn", f"{asn} is the router's own ASN; a BGP peer of Cloud Router is in another AS", ASN)
+
+
+def ha_vpn_tunnel(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A tunnel of an HA VPN gateway: BGP through a router, interface 0 or 1, and a peer interface that exists."""
+    inputs = view(r)
+    if not inputs.get("vpnGateway"):
+        return  # Classic VPN: not built here
+    if not inputs.get("router"):
+        yield reject(r, "router", "unset on an HA VPN tunnel, which routes only by BGP through a Cloud Router", HA_VPN)
+    interface = inputs.get("vpnGatewayInterface")
+    if known(interface) and interface not in (0, 1):
+        yield reject(r, "vpnGatewayInterface", f"{interface}; an HA VPN gateway has interfaces 0 and 1", HA_VPN)
+    peer = next((view(g) for g in plan.resources(EXTERNAL_GATEWAY) if g.id == inputs.get("peerExternalGateway")), None)
+    wanted = inputs.get("peerExternalGatewayInterface")
+    if peer is not None and known(wanted) and wanted is not None:
+        count = PEER_INTERFACES.get(str(peer.get("redundancyType")), 0)
+        if not 0 <= int(wanted) < count:
+            yield reject(
+                r,
+                "peerExternalGatewayInterface",
+                f"{wanted}; {peer.get('name')} ({peer.get('redundancyType')}) has interfaces 0..{count - 1}",
+                HA_VPN,
+            )
+
+
+def external_gateway_interfaces(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    kind, interfaces = str(inputs.get("redundancyType")), inputs.get("interfaces") or []
+    count = PEER_INTERFACES.get(kind)
+    ids = sorted(int(i.get("id", 0)) for i in interfaces if known(i.get("id")))
+    if count is not None and ids != list(range(count)):
+        yield reject(r, "interfaces", f"ids {ids}; {kind} takes ids 0..{count - 1}, one each", HA_VPN)
+
+
 RULES: Table = {
     CLUSTER: (master_range, secondary_ranges_exist, node_version_on_create),
     # A global name's routing in Cloud DNS (components/globaldns.py).
     "gcp:compute/healthCheck:HealthCheck": (health_check_sources,),
     "gcp:dns/recordSet:RecordSet": (routed_record_set,),
     "gcp:container/nodePool:NodePool": (pools_follow_the_channel,),
+    ROUTER: (router_asn,),
+    INTERFACE: (interface_range,),
+    "gcp:compute/routerPeer:RouterPeer": (peer_session,),
+    "gcp:compute/vPNTunnel:VPNTunnel": (ha_vpn_tunnel,),
+    EXTERNAL_GATEWAY: (external_gateway_interfaces,),
 }
 
 

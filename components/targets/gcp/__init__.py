@@ -79,6 +79,7 @@ class GcpCluster(KubernetesCluster[GcpSpec]):
 
         apis = control_plane.apis(self)
         net = network.build(self, apis)
+        self.network = net
         key = control_plane.secrets_key(self, apis, resource_labels)
         node_identity = identity.nodes(self)
         policy = control_plane.binary_authorization(self, apis)
