@@ -173,9 +173,24 @@ def _sites(plan: Plan, d: _Diagram) -> list[str]:
             link = links.get(f"{site}-{cluster}")
             if link is None:
                 continue
-            ends: set[str] = set()
-            for kid in d.children.get(link.urn, []):
-                ends |= d.waits_for(kid)
+            # A gateway of the link's own (GCP's HA VPN gateway) is drawn beside the site, joined to what it
+            # waits for in the cluster's network; a gateway the cluster owns (AWS's) is drawn in the cluster.
+            own = sorted(
+                (kid for kid in d.children.get(link.urn, []) if kid.custom and kid.type in MAJOR_TYPES),
+                key=lambda r: (r.name, r.type),
+            )
+            for kid in own:
+                start = len(d.lines)
+                d.draw(kid, "  ")
+                lines.extend(d.lines[start:])
+                del d.lines[start:]
+                lines.extend(
+                    f"  {d.ids[kid.urn]} --> {d.ids[urn]}" for urn in sorted(d.waits_for(kid), key=d.ids.__getitem__)
+                )
+            ends: set[str] = {kid.urn for kid in own}
+            if not ends:
+                for kid in d.children.get(link.urn, []):
+                    ends |= d.waits_for(kid)
             gateways = {urn for urn in ends if "gateway" in d.by_urn[urn].type.lower()}
             for urn in sorted(gateways or ends, key=d.ids.__getitem__):
                 lines.append(f'  {node} ---|"{_label(_link(device))}"| {d.ids[urn]}')

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import ipaddress
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -317,7 +318,12 @@ def test_two_links_on_one_bgp_range_are_rejected() -> None:
 
 def test_the_diagram_draws_the_link_by_its_gateway() -> None:
     text = diagram.mermaid(plan())
-    assert "dc1-gke" in text and "gke-dc1-vpn" in text, text
+    gateway = re.search(r'^  (n\d+)\["gke-dc1-vpn<br/>gcp compute HaVpnGateway"\]$', text, re.M)
+    network = re.search(r'^    (n\d+)\["gke-vpc<br/>gcp compute Network"\]$', text, re.M)
+    assert gateway and network, text
+    # The site's edge ends at the link's own gateway, which sits on the cluster's network.
+    assert f'  s0 ---|"IPsec · BGP · 2 tunnels"| {gateway[1]}' in text.splitlines(), text
+    assert f"  {gateway[1]} --> {network[1]}" in text.splitlines(), text
 
 
 def test_the_link_is_priced_by_its_tunnels_and_timed() -> None:
