@@ -304,6 +304,12 @@ def _no_dns01_key(ns: dict[str, Any], _: re.Match[str]) -> str:
     return "DNS-01 with a Route 53 key: the target proves names only with its own solver (platform.dns.zone)"
 
 
+def _no_vpn(ns: dict[str, Any], m: re.Match[str]) -> str:
+    site = ns["sites"][int(m.group(1))]
+    site["vpn"] = []
+    return f"a site-to-site VPN from site {site.get('name')}"
+
+
 FIXES: tuple[tuple[re.Pattern[str], Fix], ...] = tuple(
     (re.compile(pattern), fix)
     for pattern, fix in (
@@ -318,6 +324,8 @@ FIXES: tuple[tuple[re.Pattern[str], Fix], ...] = tuple(
         (r'clusters\[0\]\.tags\["?([^"\]]+)"?\]', _drop_tag),
         (r"workloads\[(\d+)\]\.cloudIdentity", _no_identity),
         (r"clusters\[0\]\.platform\.certManager\.dns01", _no_dns01_key),
+        # A VPN the target cannot end, or a peer it refuses (HA VPN routes by BGP only): the link is left out.
+        (r"sites\[(\d+)\]\.(vpn\[\d+\]|peer\b.*)", _no_vpn),
     )
 )
 
@@ -463,11 +471,27 @@ def namespace(config: StackConfig, stack: StackSpec, cluster: ClusterBase, varia
         variant.region = getattr(cluster, "region", None)
         variant.region_basis = "the cluster's own"
         _pools(cluster, variant.target, variant)
+    clusters = [_cluster_raw(cluster, raw, variant.target, stack.environment, variant)]
+    sites = _sites(raw_ns, clusters[0])
     return {
         "environment": stack.environment,
-        "clusters": [_cluster_raw(cluster, raw, variant.target, stack.environment, variant)],
+        "clusters": clusters,
         "workloads": workloads,
+        **({"sites": sites} if sites else {}),
     }
+
+
+def _sites(raw_ns: Mapping[str, Any], cluster: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The sites the cluster lies on or has a VPN to, each with its VPN to this cluster only: a variant prices and
+    checks the link on the target (or says the target cannot end it, `_no_vpn`)."""
+    out = []
+    for site in raw_ns.get("sites") or []:
+        if not isinstance(site, dict):
+            continue
+        linked = cluster.get("name") in (site.get("vpn") or [])
+        if linked or cluster.get("site") == site.get("name"):
+            out.append({**site, "vpn": [cluster["name"]] if linked else []})
+    return out
 
 
 def compare(

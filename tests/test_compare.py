@@ -308,3 +308,21 @@ def test_a_private_variant_is_planned_with_the_path_from_a_hub() -> None:
     assert v.ok, v.errors
     assert any("placeholder hub" in n and catalogue.HUB_CIDR_PLACEHOLDER in n for n in v.notes), v.notes
     assert variant("prod-aws", "aws").cannot_give == []
+
+
+def test_a_sites_vpn_moves_with_its_cluster_or_is_reported_lost() -> None:
+    config, spec = spec_of("hybrid")
+    euw1 = spec.cluster("euw1")
+    on_gcp = compare.Variant(target="gcp", own=False)
+    ns = compare.namespace(config, spec, euw1, on_gcp)
+    assert [(s["name"], s["vpn"]) for s in ns["sites"]] == [("dc1", ["euw1"])]
+    parsed = compare.validated(ns, on_gcp)
+    assert parsed is not None and parsed.site("dc1").vpn == ["euw1"] and not on_gcp.cannot_give
+    on_do = compare.Variant(target="digitalocean", own=False)
+    parsed = compare.validated(compare.namespace(config, spec, euw1, on_do), on_do)
+    assert parsed is not None and parsed.site("dc1").vpn == []
+    assert any(line.startswith("a site-to-site VPN from site dc1") for line in on_do.cannot_give)
+    # The on-prem cluster keeps the site it lies on, with no VPN of its own.
+    dc1 = compare.Variant(target="onprem", own=True)
+    ns = compare.namespace(config, spec, spec.cluster("dc1"), dc1)
+    assert [(s["name"], s["vpn"]) for s in ns["sites"]] == [("dc1", [])]
