@@ -13,18 +13,25 @@ which may be a secret.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import json
 import logging
+import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib.metadata import version as package_version
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import jsonschema
+
+# An installed distribution's version, looked up once: each lookup scans every installed package.
+_version = cache(package_version)
 
 # Kubernetes' own rule for transition rules: they see `oldSelf` and run only on update
 # (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#transition-rules).
@@ -113,7 +120,7 @@ def schema_minor(minor: str) -> str | None:
 def builtin(obj: Mapping[str, Any], minor: str) -> list[Problem] | None:
     """Problems of a built-in object at the cluster's minor; None when the minor has no such kind."""
     have = schema_minor(minor)
-    source = f"Kubernetes {minor} OpenAPI schema (kubernetes-validate {package_version('kubernetes-validate')})"
+    source = f"Kubernetes {minor} OpenAPI schema (kubernetes-validate {_version('kubernetes-validate')})"
     if have is None:
         return [Problem("", f"no schema for Kubernetes {minor}; update kubernetes-validate", source)]
     api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", str(obj.get("apiVersion", "")))
@@ -283,7 +290,68 @@ def _environment() -> tuple[Any, dict[str, Callable[..., Any]]]:
     import celpy
 
     logging.getLogger("celpy").setLevel(logging.ERROR)
-    return celpy.Environment(), _k8s_functions()
+    return _with_cached_parser(celpy.Environment), _k8s_functions()
+
+
+def cel_parser_cache() -> Path:
+    """Where the analysed CEL grammar is kept between runs: the user's cache, one file per library versions."""
+    import lark
+
+    from preflight import mirror
+
+    python = f"{sys.version_info[0]}{sys.version_info[1]}"
+    versions = f"celpy-{_version('cel-python')}-lark-{lark.__version__}-py{python}"
+    return mirror.cache_dir().parent / "cel" / f"parser-{versions}.lark"
+
+
+def _with_cached_parser(make: Callable[[], Any]) -> Any:
+    """`make()` (a celpy Environment) with celpy's one Lark parser loaded from the user's cache.
+
+    cel-python builds its LALR parser from the CEL grammar on first use, which costs
+    more than evaluating every rule of a plan. Lark can keep that analysis in a file
+    (its `cache` option) and, when loading, checks a digest of the grammar, the
+    options (the file's path among them), its own version and Python's; a mismatch
+    or a damaged file is analysed again and rewritten. celpy's own options are left
+    as they are: only `cache` is added to its call. Lark writes the file in place,
+    so here it goes to a name of its own first and is then moved into place: a
+    concurrent run reads a whole file or none.
+    """
+    import lark.lark
+    from celpy import celparser
+
+    if celparser.CELParser.CEL_PARSER is not None:
+        return make()
+    path = cel_parser_cache()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return make()
+
+    class MovedIntoPlace(lark.lark.FS):
+        @staticmethod
+        def open(name: str, mode: str = "r", **kwargs: Any) -> Any:
+            return _replacing(name, mode, **kwargs) if "w" in mode else open(name, mode, **kwargs)
+
+    lark_class, fs = celparser.Lark, lark.lark.FS
+    celparser.Lark = partial(lark_class, cache=str(path))  # type: ignore[assignment,misc]
+    lark.lark.FS = MovedIntoPlace  # type: ignore[misc]
+    try:
+        return make()
+    finally:
+        celparser.Lark, lark.lark.FS = lark_class, fs  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _replacing(name: str, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
+    """A file written under a name of its own and moved to `name` once whole."""
+    partial_name = f"{name}.{os.getpid()}.tmp"
+    try:
+        with open(partial_name, mode, **kwargs) as f:
+            yield f
+        os.replace(partial_name, name)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(partial_name)
 
 
 @cache
