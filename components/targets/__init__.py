@@ -136,6 +136,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/azure.md",
             tests="tests/test_target_azure.py",
             acme_dns01="azureDNS",
+            site_vpn="components.targets.azure.vpn",
         ),
         Target(
             key="digitalocean",

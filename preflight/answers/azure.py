@@ -282,8 +282,76 @@ def _peering(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     }
 
 
+def public_ip(stack: str, name: str) -> str:
+    """The address the mock gives a Standard public IP: one of Azure's own ranges (20.0.0.0/11, AS8075)."""
+    digest = hashlib.sha256(f"{stack}/{name}".encode()).digest()
+    return f"20.{digest[0] % 32}.{digest[1]}.{1 + digest[2] % 254}"
+
+
+def _public_ip(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    ip = inputs.get("publicIpAddressName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/publicIPAddresses/{ip}",
+        "name": ip,
+        "ipAddress": public_ip(stack, ip),
+        "provisioningState": "Succeeded",
+        "resourceGuid": _guid(stack, ip),
+    }
+
+
+def _vpn_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """What Azure returns for a VPN gateway: each BGP peering address also lists the public IP of its instance,
+    the outside end of that instance's tunnels (`tunnelIpAddresses`)."""
+    gateway = inputs.get("virtualNetworkGatewayName") or name
+    gateway_id = f"{_rg_id(inputs)}/providers/Microsoft.Network/virtualNetworkGateways/{gateway}"
+    tunnel_ips = {
+        f"{gateway_id}/ipConfigurations/{config.get('name')}": public_ip(
+            stack, str((config.get("publicIPAddress") or {}).get("id", "")).rsplit("/", 1)[-1]
+        )
+        for config in inputs.get("ipConfigurations") or []
+    }
+    bgp = dict(inputs.get("bgpSettings") or {})
+    bgp["bgpPeeringAddresses"] = [
+        {**peering, "tunnelIpAddresses": [tunnel_ips.get(str(peering.get("ipconfigurationId")), "")]}
+        for peering in bgp.get("bgpPeeringAddresses") or []
+    ]
+    return {
+        "id": gateway_id,
+        "name": gateway,
+        "bgpSettings": bgp,
+        "provisioningState": "Succeeded",
+        "resourceGuid": _guid(stack, gateway),
+    }
+
+
+def _local_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    local = inputs.get("localNetworkGatewayName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/localNetworkGateways/{local}",
+        "name": local,
+        "provisioningState": "Succeeded",
+        "resourceGuid": _guid(stack, local),
+    }
+
+
+def _connection(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    connection = inputs.get("virtualNetworkGatewayConnectionName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/connections/{connection}",
+        "name": connection,
+        "provisioningState": "Succeeded",
+        # Until the site's device answers IKE, Azure reports the connection as not yet connected.
+        "connectionStatus": "Unknown",
+        "resourceGuid": _guid(stack, connection),
+    }
+
+
 RESOURCES = {
     "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:network:PublicIPAddress": _public_ip,
+    "azure-native:network:VirtualNetworkGateway": _vpn_gateway,
+    "azure-native:network:LocalNetworkGateway": _local_gateway,
+    "azure-native:network:VirtualNetworkGatewayConnection": _connection,
     "azure-native:privatedns:PrivateZone": _private_zone,
     "azure-native:privatedns:VirtualNetworkLink": _zone_link,
     "azure-native:network:VirtualNetworkPeering": _peering,
