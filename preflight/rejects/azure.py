@@ -7,6 +7,7 @@ modelled constraint by type token.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -107,11 +108,126 @@ def kms_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
         yield reject(r, "apiServerAccessProfile.enableVnetIntegration", "must be true for a private KMS key vault", KMS)
 
 
+# Site-to-site VPN. Gateway subnet: "/29 at the smallest", named GatewaySubnet
+# (https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub).
+GATEWAY_SUBNET = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub"
+# "Creation of new VPN gateways using VpnGw1-5 SKUs (non-AZ) will no longer be possible" from January 2025.
+SKUS = "https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation"
+# Active-active: two IP configurations, each with its own public IP; an APIPA address per instance, each in
+# 169.254.21.0-169.254.22.255 and different from the other's.
+ACTIVE_ACTIVE = "https://learn.microsoft.com/azure/vpn-gateway/active-active-portal"
+APIPA = "https://learn.microsoft.com/azure/vpn-gateway/bgp-howto"
+AZURE_APIPA = (ipaddress.ip_address("169.254.21.0"), ipaddress.ip_address("169.254.22.255"))
+# Zone-redundant and zonal gateways "rely on the Azure public IP resource Standard SKU".
+ZONE_REDUNDANT = "https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways"
+# BGP FAQ: reserved ASNs; "your on-premises BGP peer address must not be the same as the public IP address of
+# your VPN device"; without BGP a local network gateway "must provide a list of valid address prefixes" (bgp-howto).
+BGP_FAQ = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-bgp-overview (BGP FAQ)"
+
+
+def gateway_subnet_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    prefix = inputs.get("addressPrefix")
+    if inputs.get("subnetName") != "GatewaySubnet" or not (known(prefix) and isinstance(prefix, str)):
+        return
+    if ipaddress.ip_network(prefix, strict=False).prefixlen > 29:
+        yield reject(r, "addressPrefix", f"{prefix!r}; a GatewaySubnet is a /29 or larger", GATEWAY_SUBNET)
+
+
+def _reserved_asn(asn: Any, *, gateway: bool) -> bool:
+    from components.targets.azure.vpn import AZURE_ASN, reserved
+
+    # Azure's own default is the one reserved ASN a gateway may keep.
+    return isinstance(asn, int | float) and reserved(int(asn)) and not (gateway and int(asn) == AZURE_ASN)
+
+
+def vpn_gateway_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    if inputs.get("gatewayType", "Vpn") != "Vpn":
+        return
+    sku = (inputs.get("sku") or {}).get("name")
+    if known(sku) and isinstance(sku, str) and re.fullmatch(r"VpnGw[1-5]", sku):
+        yield reject(r, "sku.name", f"{sku!r}; new gateways take an AZ SKU (VpnGw1AZ-VpnGw5AZ)", SKUS)
+    configs = inputs.get("ipConfigurations") or []
+    if not known(configs):
+        return
+    for i, config in enumerate(configs):
+        subnet = (config.get("subnet") or {}).get("id")
+        if isinstance(subnet, str) and not subnet.endswith("/subnets/GatewaySubnet"):
+            yield reject(
+                r, f"ipConfigurations[{i}].subnet.id", f"{subnet!r}; a gateway lives in GatewaySubnet", GATEWAY_SUBNET
+            )
+    ips = [(config.get("publicIPAddress") or {}).get("id") for config in configs]
+    if inputs.get("activeActive") is True and (len(configs) != 2 or len(set(ips)) != len(ips)):
+        yield reject(
+            r,
+            "ipConfigurations",
+            "active-active takes two IP configurations, each with its own public IP",
+            ACTIVE_ACTIVE,
+        )
+    if isinstance(sku, str) and sku.endswith("AZ"):
+        by_id = {p.id: p for p in plan.resources("azure-native:network:PublicIPAddress")}
+        for i, ip in enumerate(ips):
+            found = by_id.get(ip) if isinstance(ip, str) else None
+            if found is not None and ((view(found).get("sku") or {}).get("name") or "Basic") != "Standard":
+                yield reject(
+                    r,
+                    f"ipConfigurations[{i}].publicIPAddress",
+                    f"{found.name}: an AZ SKU takes Standard public IPs",
+                    ZONE_REDUNDANT,
+                )
+    bgp = inputs.get("bgpSettings") or {}
+    if _reserved_asn(bgp.get("asn"), gateway=True):
+        yield reject(r, "bgpSettings.asn", f"{bgp.get('asn')}; an ASN Azure or IANA reserves", BGP_FAQ)
+    names = {str(config.get("name")) for config in configs}
+    custom: list[str] = []
+    for i, peering in enumerate(bgp.get("bgpPeeringAddresses") or []):
+        where = f"bgpSettings.bgpPeeringAddresses[{i}]"
+        config_id = peering.get("ipconfigurationId")
+        if known(config_id) and str(config_id).rsplit("/ipConfigurations/", 1)[-1] not in names:
+            yield reject(
+                r, f"{where}.ipconfigurationId", f"{config_id!r}; not one of the gateway's IP configurations", APIPA
+            )
+        for address in peering.get("customBgpIpAddresses") or []:
+            if not known(address):
+                continue
+            if not AZURE_APIPA[0] <= ipaddress.ip_address(address) <= AZURE_APIPA[1]:
+                yield reject(
+                    r,
+                    f"{where}.customBgpIpAddresses",
+                    f"{address!r}; Azure's APIPA range is 169.254.21.0-169.254.22.255",
+                    APIPA,
+                )
+            if address in custom:
+                yield reject(
+                    r, f"{where}.customBgpIpAddresses", f"{address!r}; each instance's APIPA address differs", APIPA
+                )
+            custom.append(address)
+
+
+def local_gateway_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    bgp = inputs.get("bgpSettings") or {}
+    prefixes = (inputs.get("localNetworkAddressSpace") or {}).get("addressPrefixes") or []
+    if not bgp and not prefixes:
+        yield reject(r, "localNetworkAddressSpace.addressPrefixes", "required without BGP (the site's ranges)", APIPA)
+    if _reserved_asn(bgp.get("asn"), gateway=False):
+        yield reject(r, "bgpSettings.asn", f"{bgp.get('asn')}; an ASN Azure or IANA reserves", BGP_FAQ)
+    peer, device = bgp.get("bgpPeeringAddress"), inputs.get("gatewayIpAddress")
+    if known(peer) and peer is not None and peer == device:
+        yield reject(r, "bgpSettings.bgpPeeringAddress", f"{peer!r}; not the device's public IP", BGP_FAQ)
+
+
 RULES: Table = {
     # Spot pools (no upgrade settings, eviction policy, max price, the spot taint, never System), pool names,
     # system pools: the same rules for standalone pools and the cluster's inline profiles.
     "azure-native:containerservice:AgentPool": (agent_pool_rules,),
     "azure-native:containerservice:ManagedCluster": (cluster_pool_rules, kms_rules),
+    # Site-to-site VPN: the gateway's subnet, SKU, active-active IP configurations, Standard IPs for an AZ SKU,
+    # APIPA BGP addresses and reserved ASNs; a local network gateway's prefixes, ASN and BGP address.
+    "azure-native:network:Subnet": (gateway_subnet_rules,),
+    "azure-native:network:VirtualNetworkGateway": (vpn_gateway_rules,),
+    "azure-native:network:LocalNetworkGateway": (local_gateway_rules,),
 }
 
 
