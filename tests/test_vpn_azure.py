@@ -214,6 +214,21 @@ def test_two_sites_share_the_clusters_one_gateway() -> None:
     assert {r.plain["virtualNetworkGateway1"]["id"] for r in plan.resources(CONNECTION)} == {gateway}
 
 
+def test_the_sites_of_one_gateway_never_share_a_bgp_address() -> None:
+    taken: set[str] = set()
+    for _ in range(253):
+        taken.add(vpn.peer_bgp_address("dc1", "weu-dev", taken))
+    assert len(taken) == 253 and all(ipaddress.ip_address(a) in vpn.PEER_APIPA for a in taken)
+    assert not {"169.254.22.0", "169.254.22.255"} & taken
+
+
+@pytest.mark.parametrize("cluster", ["weu-dev", "weu-prod", "a", "cluster-with-a-long-name-x"])
+def test_each_instance_gets_its_own_apipa_address_inside_azures_range(cluster: str) -> None:
+    first, second = (ipaddress.ip_address(a) for a in vpn.cloud_bgp_addresses(cluster))
+    assert first != second and {first, second} <= set(vpn.CLOUD_APIPA.hosts())
+    assert not {first, second} & {vpn.CLOUD_APIPA[0], vpn.CLOUD_APIPA[-1], vpn.CLOUD_APIPA[1]}
+
+
 # --------------------------------------------------------------------- secrets
 
 
@@ -282,6 +297,16 @@ def test_a_peer_asn_azure_reserves_is_one_line(asn: int, reserved: bool) -> None
     assert problems(config) == [
         f"orquestra:sites[0].peer.asn: {asn}; allowed: an ASN Azure takes from a VPN peer: not 8074, 8075, 12076, "
         "65515, 65517-65520 (Azure's) nor 23456, 64496-64511, 65535-65551 (IANA's); Azure's own end is 65515"
+    ]
+
+
+def test_a_reserved_asn_on_a_site_linked_to_two_aks_clusters_is_still_one_line() -> None:
+    config = dev_stack({**site(asn=65517), "vpn": ["weu-dev", "weu-two"]})
+    config["clusters"].append(
+        {**copy.deepcopy(DEV["clusters"][0]), "name": "weu-two", "network": {"cidr": "10.8.0.0/16"}}
+    )
+    assert [p for p in problems(config) if "peer.asn" in p] == [
+        p for p in problems(dev_stack(site(asn=65517))) if "peer.asn" in p
     ]
 
 

@@ -117,7 +117,7 @@ SKUS = "https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation"
 # 169.254.21.0-169.254.22.255 and different from the other's.
 ACTIVE_ACTIVE = "https://learn.microsoft.com/azure/vpn-gateway/active-active-portal"
 APIPA = "https://learn.microsoft.com/azure/vpn-gateway/bgp-howto"
-AZURE_APIPA = (ipaddress.ip_address("169.254.21.0"), ipaddress.ip_address("169.254.22.255"))
+AZURE_APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
 # Zone-redundant and zonal gateways "rely on the Azure public IP resource Standard SKU".
 ZONE_REDUNDANT = "https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways"
 # BGP FAQ: reserved ASNs; "your on-premises BGP peer address must not be the same as the public IP address of
@@ -125,12 +125,23 @@ ZONE_REDUNDANT = "https://learn.microsoft.com/azure/vpn-gateway/about-zone-redun
 BGP_FAQ = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-bgp-overview (BGP FAQ)"
 
 
+def _in(address: Any, net: ipaddress.IPv4Network) -> bool:
+    try:
+        return ipaddress.ip_address(str(address)) in net
+    except ValueError:
+        return False
+
+
 def gateway_subnet_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
     inputs = view(r)
     prefix = inputs.get("addressPrefix")
     if inputs.get("subnetName") != "GatewaySubnet" or not (known(prefix) and isinstance(prefix, str)):
         return
-    if ipaddress.ip_network(prefix, strict=False).prefixlen > 29:
+    try:
+        small = ipaddress.ip_network(prefix, strict=False).prefixlen > 29
+    except ValueError:
+        small = False  # not a range at all: the subnet's own syntax, not a gateway rule
+    if small:
         yield reject(r, "addressPrefix", f"{prefix!r}; a GatewaySubnet is a /29 or larger", GATEWAY_SUBNET)
 
 
@@ -191,7 +202,7 @@ def vpn_gateway_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
         for address in peering.get("customBgpIpAddresses") or []:
             if not known(address):
                 continue
-            if not AZURE_APIPA[0] <= ipaddress.ip_address(address) <= AZURE_APIPA[1]:
+            if not any(_in(address, net) for net in AZURE_APIPA):
                 yield reject(
                     r,
                     f"{where}.customBgpIpAddresses",

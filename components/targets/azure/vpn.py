@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -88,9 +88,12 @@ def cloud_bgp_addresses(cluster: str) -> tuple[str, str]:
     return str(CLOUD_APIPA[2 * pair]), str(CLOUD_APIPA[2 * pair + 1])
 
 
-def peer_bgp_address(site: str, cluster: str) -> str:
-    """The device's APIPA BGP address for one link, in the second /24 (.1-.253)."""
-    return str(PEER_APIPA[1 + _slot(f"{site}/{cluster}", 253)])
+def peer_bgp_address(site: str, cluster: str, taken: Collection[str] = ()) -> str:
+    """The device's APIPA BGP address for one link, in the second /24 (.1-.253): the next free one after the
+    link's own slot when another site of the same gateway has it already."""
+    first = _slot(f"{site}/{cluster}", 253)
+    candidates = (str(PEER_APIPA[1 + (first + i) % 253]) for i in range(253))
+    return next(a for a in candidates if a not in taken)
 
 
 def check(site: Site, cluster: Any) -> Iterator[Problem]:
@@ -122,6 +125,8 @@ class Gateway:
     """The public IP of each instance, in `INSTANCES` order: the outside end of its tunnel."""
     bgp: tuple[str, str]
     """The APIPA BGP address of each instance."""
+    peers: set[str] = field(default_factory=set)
+    """The sites' BGP addresses on this gateway so far: each local network gateway needs its own."""
 
 
 def _ip_configuration_id(c: AzureCluster, gateway: str, name: str) -> pulumi.Output[str]:
@@ -226,7 +231,9 @@ def build(
     spec, link, rg = c.spec, f"{site.name}-{c.spec.name}", c.resource_group.name
     gw = gateway(c)
     asn = site.peer.asn
-    peer_bgp = peer_bgp_address(site.name, spec.name) if asn is not None else None
+    peer_bgp = peer_bgp_address(site.name, spec.name, gw.peers) if asn is not None else None
+    if peer_bgp is not None:
+        gw.peers.add(peer_bgp)
     local = azure_network.LocalNetworkGateway(
         f"{link}-site",
         local_network_gateway_name=site.name,
