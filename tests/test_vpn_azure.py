@@ -36,7 +36,7 @@ def site(name: str = "dc1", **peer: Any) -> dict[str, Any]:
     return {
         "name": name,
         "cidrs": SITE_CIDRS if name == "dc1" else ["192.168.30.0/24"],
-        "peer": {"address": "203.0.113.10", **peer},
+        "peer": {"address": "203.0.113.10" if name == "dc1" else "203.0.113.20", **peer},
         "vpn": ["weu-dev"],
     }
 
@@ -212,6 +212,7 @@ def test_two_sites_share_the_clusters_one_gateway() -> None:
     assert len(peers) == 2
     gateway = plan.one(GATEWAY).id
     assert {r.plain["virtualNetworkGateway1"]["id"] for r in plan.resources(CONNECTION)} == {gateway}
+    assert [r for r in rejected(plan) if "network" in r.subject] == []
 
 
 def test_the_sites_of_one_gateway_never_share_a_bgp_address() -> None:
@@ -387,6 +388,24 @@ def test_what_azure_refuses_of_a_local_gateway_and_a_gateway_subnet() -> None:
         ("echo", "bgpSettings.bgpPeeringAddress"),
         ("gw", "addressPrefix"),
     }
+
+
+def test_two_sites_of_one_gateway_with_one_device_address_or_bgp_address_are_refused() -> None:
+    def local(name: str, address: str, bgp: str) -> Registration:
+        return reg(LOCAL, name, {"gatewayIpAddress": address, "bgpSettings": {"asn": 65010, "bgpPeeringAddress": bgp}})
+
+    def connection(name: str, site: str, gateway: str = "gw-id") -> Registration:
+        return reg(CONNECTION, name, {"virtualNetworkGateway1": {"id": gateway}, "localNetworkGateway2": {"id": site}})
+
+    sites = [local("a", "203.0.113.10", "169.254.22.1"), local("b", "203.0.113.10", "169.254.22.2")]
+    sites.append(local("c", "203.0.113.30", "169.254.22.1"))
+    found = rejected(plan_of(*sites, connection("ca", "a-id"), connection("cb", "b-id"), connection("cc", "c-id")))
+    assert sorted((r.subject.rsplit(" ", 1)[-1], r.message.split(" is ")[0]) for r in found) == [
+        ("cb", "its device address 203.0.113.10"),
+        ("cc", "its BGP address 169.254.22.1"),
+    ]
+    # The same device on two gateways (two clusters) is fine.
+    assert rejected(plan_of(*sites[:2], connection("ca", "a-id"), connection("cb", "b-id", "other-gw-id"))) == []
 
 
 # ------------------------------------------------------------------- estimates

@@ -160,7 +160,7 @@ def _vpn_key_secret(r: Resource, ctx: Context) -> Iterator[str]:
 def _vpn_redundant(r: Resource, ctx: Context) -> Iterator[str]:
     """Two tunnels from instances in different zones: the site keeps one through an instance's or a zone's loss.
 
-    Sources: https://learn.microsoft.com/azure/vpn-gateway/active-active-portal,
+    Sources: https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-highlyavailable,
     https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways
     """
     if r.get("gatewayType", "Vpn") != "Vpn":

@@ -120,6 +120,9 @@ APIPA = "https://learn.microsoft.com/azure/vpn-gateway/bgp-howto"
 AZURE_APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
 # Zone-redundant and zonal gateways "rely on the Azure public IP resource Standard SKU".
 ZONE_REDUNDANT = "https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways"
+# Several local network gateways on one VPN gateway: each with "unique public IP addresses in the GatewayIpAddress
+# property" and "a unique BGP peer IP address".
+SITES = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-highlyavailable"
 # BGP FAQ: reserved ASNs; "your on-premises BGP peer address must not be the same as the public IP address of
 # your VPN device"; without BGP a local network gateway "must provide a list of valid address prefixes" (bgp-howto).
 BGP_FAQ = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-bgp-overview (BGP FAQ)"
@@ -229,16 +232,48 @@ def local_gateway_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
         yield reject(r, "bgpSettings.bgpPeeringAddress", f"{peer!r}; not the device's public IP", BGP_FAQ)
 
 
+def connection_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """The local network gateways of one VPN gateway's connections never share a device address or BGP address;
+    the earlier connection keeps it, the later one is refused."""
+    locals_by_id = {g.id: view(g) for g in plan.resources("azure-native:network:LocalNetworkGateway")}
+
+    def ends(c: Registration) -> tuple[Any, Mapping[str, Any]]:
+        inputs = view(c)
+        local = (inputs.get("localNetworkGateway2") or {}).get("id")
+        return (inputs.get("virtualNetworkGateway1") or {}).get("id"), locals_by_id.get(str(local), {})
+
+    gateway, mine = ends(r)
+    if not known(gateway) or not mine:
+        return
+    earlier = []
+    for other in plan.resources("azure-native:network:VirtualNetworkGatewayConnection"):
+        if other.urn == r.urn:
+            break
+        other_gateway, theirs = ends(other)
+        if other_gateway == gateway and theirs:
+            earlier.append(theirs)
+    address = mine.get("gatewayIpAddress")
+    if known(address) and address and any(t.get("gatewayIpAddress") == address for t in earlier):
+        yield reject(
+            r, "localNetworkGateway2", f"its device address {address} is another site's on this gateway", SITES
+        )
+    peer = (mine.get("bgpSettings") or {}).get("bgpPeeringAddress")
+    if known(peer) and peer and any((t.get("bgpSettings") or {}).get("bgpPeeringAddress") == peer for t in earlier):
+        yield reject(r, "localNetworkGateway2", f"its BGP address {peer} is another site's on this gateway", SITES)
+
+
 RULES: Table = {
     # Spot pools (no upgrade settings, eviction policy, max price, the spot taint, never System), pool names,
     # system pools: the same rules for standalone pools and the cluster's inline profiles.
     "azure-native:containerservice:AgentPool": (agent_pool_rules,),
     "azure-native:containerservice:ManagedCluster": (cluster_pool_rules, kms_rules),
     # Site-to-site VPN: the gateway's subnet, SKU, active-active IP configurations, Standard IPs for an AZ SKU,
-    # APIPA BGP addresses and reserved ASNs; a local network gateway's prefixes, ASN and BGP address.
+    # APIPA BGP addresses and reserved ASNs; a local network gateway's prefixes, ASN and BGP address; the sites of
+    # one gateway with addresses of their own.
     "azure-native:network:Subnet": (gateway_subnet_rules,),
     "azure-native:network:VirtualNetworkGateway": (vpn_gateway_rules,),
     "azure-native:network:LocalNetworkGateway": (local_gateway_rules,),
+    "azure-native:network:VirtualNetworkGatewayConnection": (connection_rules,),
 }
 
 

@@ -11,8 +11,8 @@ below the API server's subnet (`network.gateway_cidr`).
   over the region's zones.
 - Active-active with two zone-redundant Standard public IPs: each instance ends its own tunnel, so the site keeps
   one when an instance is patched or lost; active-standby would drop the one tunnel for the failover (10-15 s
-  planned, up to 90 s unplanned, https://learn.microsoft.com/azure/vpn-gateway/active-active-portal). It costs
-  one Standard IP more; the gateway's price is the same.
+  planned, 1-3 minutes unplanned, https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-highlyavailable). It
+  costs one Standard IP more; the gateway's price is the same.
 - Route-based, IKEv2, one connection per site carrying both tunnels. With the peer's ASN, BGP: Azure's default
   ASN 65515, and on each instance a custom APIPA BGP address (the device's BGP address is an APIPA one too, so
   Azure needs its own in 169.254.21.0-169.254.22.255, https://learn.microsoft.com/azure/vpn-gateway/bgp-howto).
@@ -126,7 +126,8 @@ class Gateway:
     bgp: tuple[str, str]
     """The APIPA BGP address of each instance."""
     peers: set[str] = field(default_factory=set)
-    """The sites' BGP addresses on this gateway so far: each local network gateway needs its own."""
+    """The sites' BGP addresses on this gateway so far: each local network gateway needs its own ("a unique BGP
+    peer IP address", https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-highlyavailable)."""
 
 
 def _ip_configuration_id(c: AzureCluster, gateway: str, name: str) -> pulumi.Output[str]:
