@@ -148,8 +148,11 @@ def test_nothing_of_the_cluster_waits_for_the_gateway() -> None:
     vpn_end = {gateway, plan.one(CONNECTION).urn, component(plan, LINK).urn}
     waiting = [r.name for r in plan.registrations if r.urn not in vpn_end and gateway in closure(r.urn)]
     assert waiting == [] and r_type_count(plan, AKS) == 1
-    # The other way round: the GatewaySubnet waits for the cluster (one subnet change at a time in a VNet).
-    assert plan.one(AKS).urn in plan.one(SUBNET, "weu-dev-gateway-subnet").dependencies
+    # The other way round: the GatewaySubnet waits for the cluster and its pools (one change at a time in a VNet).
+    subnet = plan.one(SUBNET, "weu-dev-gateway-subnet").dependencies
+    assert {plan.one(AKS).urn, *(p.urn for p in plan.resources("azure-native:containerservice:AgentPool"))} <= set(
+        subnet
+    )
 
 
 def r_type_count(plan: Plan, type_: str) -> int:
@@ -269,6 +272,9 @@ def test_the_key_policy_tells_a_secret_key_from_a_plain_one() -> None:
 def test_prod_passes_the_redundancy_rule_and_a_single_instance_gateway_fails_it() -> None:
     plan = prod()
     assert plan.one(GATEWAY).plain["sku"]["name"].endswith("AZ")
+    # With a hub, the GatewaySubnet also waits for the peerings, the VNet's other changes.
+    peerings = {r.urn for r in plan.resources("azure-native:network:VirtualNetworkPeering")}
+    assert peerings and peerings <= set(plan.one(SUBNET, "weu-prod-gateway-subnet").dependencies)
     assert [v for v in _analyze(plan, "prod").violations if v.policy.startswith("azure-vpn")] == []
     standby = [
         dataclasses.replace(r, inputs={**r.inputs, "activeActive": False}) if r.type == GATEWAY else r

@@ -148,8 +148,9 @@ def gateway(c: AzureCluster) -> Gateway:
     """The cluster's gateway, made on the first link that needs it and reused by the others.
 
     Children of the cluster's component, so the gateway's URN does not depend on which site comes first.
-    The `GatewaySubnet` waits for the cluster: the subnets of a VNet change one at a time, and AKS changes the
-    nodes' and the API server's subnets while it creates the cluster.
+    The `GatewaySubnet` waits for the cluster to be ready (its pools and, with a hub, the peerings): the subnets
+    and peerings of a VNet change one at a time, and AKS changes the nodes' and the API server's subnets while it
+    creates the cluster and its pools.
     """
     made: Gateway | None = getattr(c, "_site_vpn_gateway", None)
     if made is not None:
@@ -163,7 +164,7 @@ def gateway(c: AzureCluster) -> Gateway:
         resource_group_name=rg,
         virtual_network_name=c.network.vnet.name,
         address_prefix=cidr,
-        opts=c.child_opts(depends_on=[c.network.apiserver, c.cluster]),
+        opts=c.child_opts(depends_on=[c.network.apiserver, *c.ready]),
     )
     # Zone-redundant where the cluster spreads over zones (an AZ SKU wants zone-redundant or zonal Standard IPs:
     # https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways); regional otherwise.
@@ -192,7 +193,9 @@ def gateway(c: AzureCluster) -> Gateway:
         location=spec.region,
         gateway_type="Vpn",
         vpn_type="RouteBased",
-        vpn_gateway_generation="Generation2",
+        # No generation: VpnGw1AZ is listed as Generation1 only (the SKU table of
+        # https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsku) and Azure moves
+        # gateways to Generation2 itself (gateway-sku-consolidation): an input here would only fight that.
         sku={"name": SKU, "tier": SKU},
         active_active=True,
         enable_bgp=True,
