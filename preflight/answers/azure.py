@@ -283,7 +283,7 @@ def _peering(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
 
 
 def public_ip(stack: str, name: str) -> str:
-    """The address the mock gives a Standard public IP: one of Azure's own ranges (20.0.0.0/11, AS8075)."""
+    """The address the mock gives a Standard public IP: in 20.0.0.0/11, where Azure's public IPs come from."""
     digest = hashlib.sha256(f"{stack}/{name}".encode()).digest()
     return f"20.{digest[0] % 32}.{digest[1]}.{1 + digest[2] % 254}"
 

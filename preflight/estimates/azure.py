@@ -40,9 +40,11 @@ AZURE_HSM_KEY_MONTHLY = 1.0
 AZURE_DNS_ZONE_MONTHLY = 0.50
 
 VPN_GATEWAY_HOURLY: Mapping[str, float] = {
-    # https://azure.microsoft.com/pricing/details/vpn-gateway/ (AZ SKU prices cut on 2025-01-01:
-    # https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation), read 2026-12. The gateway's price
-    # covers both active-active instances and its first 10 site-to-site tunnels; its public IPs are billed apart.
+    # Source: https://azure.microsoft.com/pricing/details/vpn-gateway/ (AZ SKU prices cut on 2025-01-01,
+    # https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation); $0.21/h is the VpnGw1AZ rate public
+    # cost tables quote in 2026 (the page itself is not reachable offline: check it when the estimate matters).
+    # The gateway's price covers both active-active instances and its first 10 site-to-site tunnels; its public
+    # IPs are billed apart.
     "VpnGw1AZ": 0.21,
 }
 

@@ -113,9 +113,9 @@ def kms_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
 GATEWAY_SUBNET = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub"
 # "Creation of new VPN gateways using VpnGw1-5 SKUs (non-AZ) will no longer be possible" from January 2025.
 SKUS = "https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation"
-# Active-active: two IP configurations, each with its own public IP; an APIPA address per instance, each in
-# 169.254.21.0-169.254.22.255 and different from the other's.
+# "Active-active gateways have two Gateway IP configurations and two public IP addresses."
 ACTIVE_ACTIVE = "https://learn.microsoft.com/azure/vpn-gateway/active-active-portal"
+# A custom APIPA address per instance, in 169.254.21.0-169.254.22.255, the second "different than the first".
 APIPA = "https://learn.microsoft.com/azure/vpn-gateway/bgp-howto"
 AZURE_APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
 # Zone-redundant and zonal gateways "rely on the Azure public IP resource Standard SKU".
@@ -149,6 +149,8 @@ def gateway_subnet_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
 
 
 def _reserved_asn(asn: Any, *, gateway: bool) -> bool:
+    # The spec's table, imported here: only plans with Azure VPN resources get here, and the program that made
+    # them has loaded the Azure SDK this module pulls in already.
     from components.targets.azure.vpn import AZURE_ASN, reserved
 
     # Azure's own default is the one reserved ASN a gateway may keep.
