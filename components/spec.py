@@ -1979,7 +1979,8 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
 
     problems.extend(_stack_rules(raw_clusters, clusters, raw_workloads, workloads))
     problems.extend(_address_plan(raw_clusters, clusters, sites))
-    problems.extend(_sites(raw_sites, sites, raw_clusters, clusters))
+    # dict.fromkeys: a site-wide rule of a cloud (its peer ASN) is told once, not once per cluster it links.
+    problems.extend(dict.fromkeys(_sites(raw_sites, sites, raw_clusters, clusters)))
     if credentials:
         # A credential's own line says what to do; other lines about the same key would only repeat it.
         flagged = tuple(f"{_where(path)}: " for path, _ in credentials)

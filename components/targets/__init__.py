@@ -145,6 +145,7 @@ REGISTRY: Mapping[str, Target] = {
             tests="tests/test_target_azure.py",
             acme_dns01="azureDNS",
             credentials="azure",
+            site_vpn="components.targets.azure.vpn",
         ),
         Target(
             key="digitalocean",

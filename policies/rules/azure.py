@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from pulumi_policy import Severity
+from pulumi_policy import Secret, Severity
 
 from policies.rules.base import (
     Case,
@@ -26,6 +26,8 @@ CLUSTER = "azure-native:containerservice:ManagedCluster"
 TRAFFIC_MANAGER_PROFILE = "azure-native:trafficmanager:Profile"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+VPN_GATEWAY = "azure-native:network:VirtualNetworkGateway"
+VPN_CONNECTION = "azure-native:network:VirtualNetworkGatewayConnection"
 
 
 def _api_not_world_open(r: Resource, ctx: Context) -> Iterator[str]:
@@ -157,6 +159,34 @@ def _traffic_manager_monitor(r: Resource, ctx: Context) -> Iterator[str]:
             yield f"endpoint {endpoint.get('name')} has alwaysServe Enabled, so it is never probed"
 
 
+def _vpn_key_secret(r: Resource, ctx: Context) -> Iterator[str]:
+    """A site-to-site connection's IKE key is a secret in the plan and the state, never a plain value.
+
+    azure-native does not mark `sharedKey` secret itself, so the program lists it in `additionalSecretOutputs`
+    (which the engine hands every policy) besides passing it as a secret Output.
+    """
+    if r.props.present("sharedKey") and not r.secret("sharedKey"):
+        yield (
+            "sharedKey is a plain value in the plan: pass the VPN's pre-shared key as a secret and list sharedKey "
+            "in additionalSecretOutputs (the SDK does not mark it)"
+        )
+
+
+def _vpn_redundant(r: Resource, ctx: Context) -> Iterator[str]:
+    """Two tunnels from instances in different zones: the site keeps one through an instance's or a zone's loss.
+
+    Sources: https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-highlyavailable,
+    https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways
+    """
+    if r.get("gatewayType", "Vpn") != "Vpn":
+        return
+    sku = r.get("sku.name")
+    if not str(sku or "").endswith("AZ"):
+        yield f"sku.name is {sku!r}: an AZ SKU (VpnGw1AZ-VpnGw5AZ) spreads the gateway's instances over zones"
+    if r.get("activeActive") is not True:
+        yield "activeActive must be true: each instance ends a tunnel of its own, so the site keeps one through a loss"
+
+
 RULES = [
     Rule(
         "traffic-manager-https-monitor",
@@ -244,6 +274,22 @@ RULES = [
         severity=Severity.HIGH,
     ),
     Rule("aks-workload-identity", "AKS offers Workload Identity to pods.", "hardening", (CLUSTER,), _workload_identity),
+    Rule(
+        "azure-vpn-key-secret",
+        "The pre-shared key of an Azure site-to-site VPN connection is a secret in the plan.",
+        "baseline",
+        (VPN_CONNECTION,),
+        _vpn_key_secret,
+        severity=Severity.CRITICAL,
+    ),
+    Rule(
+        "azure-vpn-redundant",
+        "An Azure VPN gateway is zone-redundant (an AZ SKU) and active-active: two tunnels to every site.",
+        "lockdown",
+        (VPN_GATEWAY,),
+        _vpn_redundant,
+        severity=Severity.HIGH,
+    ),
 ]
 
 
@@ -303,6 +349,18 @@ CASES: dict[str, Case] = {
         {"oidcIssuerProfile": {"enabled": True}, "securityProfile": {"workloadIdentity": {"enabled": True}}},
         {"oidcIssuerProfile": {"enabled": True}},
         "workloadIdentity",
+    ),
+    "azure-vpn-key-secret": Case(
+        VPN_CONNECTION,
+        {"connectionType": "IPsec", "sharedKey": Secret("mJqTwZbLxRcVnHs")},
+        {"connectionType": "IPsec", "sharedKey": "mJqTwZbLxRcVnHs"},
+        "sharedKey is a plain value",
+    ),
+    "azure-vpn-redundant": Case(
+        VPN_GATEWAY,
+        {"gatewayType": "Vpn", "sku": {"name": "VpnGw1AZ", "tier": "VpnGw1AZ"}, "activeActive": True},
+        {"gatewayType": "Vpn", "sku": {"name": "VpnGw1AZ", "tier": "VpnGw1AZ"}, "activeActive": False},
+        "activeActive",
     ),
     "aks-managed-identity": Case(
         CLUSTER,

@@ -310,6 +310,70 @@ def _dns_record_set(name: str, inputs: dict[str, Any], stack: str) -> dict[str, 
     }
 
 
+def public_ip(stack: str, name: str) -> str:
+    """The address the mock gives a Standard public IP: in 20.0.0.0/11, where Azure's public IPs come from."""
+    digest = hashlib.sha256(f"{stack}/{name}".encode()).digest()
+    return f"20.{digest[0] % 32}.{digest[1]}.{1 + digest[2] % 254}"
+
+
+def _public_ip(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    ip = inputs.get("publicIpAddressName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/publicIPAddresses/{ip}",
+        "name": ip,
+        "ipAddress": public_ip(stack, ip),
+        "provisioningState": "Succeeded",
+        "resourceGuid": _guid(stack, ip),
+    }
+
+
+def _vpn_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    """What Azure returns for a VPN gateway: each BGP peering address also lists the public IP of its instance,
+    the outside end of that instance's tunnels (`tunnelIpAddresses`)."""
+    gateway = inputs.get("virtualNetworkGatewayName") or name
+    gateway_id = f"{_rg_id(inputs)}/providers/Microsoft.Network/virtualNetworkGateways/{gateway}"
+    tunnel_ips = {
+        f"{gateway_id}/ipConfigurations/{config.get('name')}": public_ip(
+            stack, str((config.get("publicIPAddress") or {}).get("id", "")).rsplit("/", 1)[-1]
+        )
+        for config in inputs.get("ipConfigurations") or []
+    }
+    bgp = dict(inputs.get("bgpSettings") or {})
+    bgp["bgpPeeringAddresses"] = [
+        {**peering, "tunnelIpAddresses": [tunnel_ips.get(str(peering.get("ipconfigurationId")), "")]}
+        for peering in bgp.get("bgpPeeringAddresses") or []
+    ]
+    return {
+        "id": gateway_id,
+        "name": gateway,
+        "bgpSettings": bgp,
+        "provisioningState": "Succeeded",
+        "resourceGuid": _guid(stack, gateway),
+    }
+
+
+def _local_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    local = inputs.get("localNetworkGatewayName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/localNetworkGateways/{local}",
+        "name": local,
+        "provisioningState": "Succeeded",
+        "resourceGuid": _guid(stack, local),
+    }
+
+
+def _connection(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
+    connection = inputs.get("virtualNetworkGatewayConnectionName") or name
+    return {
+        "id": f"{_rg_id(inputs)}/providers/Microsoft.Network/connections/{connection}",
+        "name": connection,
+        "provisioningState": "Succeeded",
+        # Until the site's device answers IKE, Azure reports the connection as not yet connected.
+        "connectionStatus": "Unknown",
+        "resourceGuid": _guid(stack, connection),
+    }
+
+
 RESOURCES = {
     "azure-native:trafficmanager:Profile": _traffic_manager_profile,
     "azure-native:dns:RecordSet": _dns_record_set,
@@ -330,4 +394,8 @@ RESOURCES = {
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
     "azure-native:containerservice:AgentPool": _child("agentPools", "agentPoolName"),
     "azure-native:containerservice:MaintenanceConfiguration": _child("maintenanceConfigurations", "configName"),
+    "azure-native:network:PublicIPAddress": _public_ip,
+    "azure-native:network:VirtualNetworkGateway": _vpn_gateway,
+    "azure-native:network:LocalNetworkGateway": _local_gateway,
+    "azure-native:network:VirtualNetworkGatewayConnection": _connection,
 }

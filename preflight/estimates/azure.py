@@ -42,6 +42,14 @@ AZURE_DNS_ZONE_MONTHLY = 0.50
 TRAFFIC_MANAGER_PRICING = "https://azure.microsoft.com/pricing/details/traffic-manager/"
 """Billed per monitored endpoint a month (more for external endpoints and for 10 s probing) and per million
 queries; the page lists no figure this table could carry, so a profile is reported as not priced."""
+VPN_GATEWAY_HOURLY: Mapping[str, float] = {
+    # Source: https://azure.microsoft.com/pricing/details/vpn-gateway/ (AZ SKU prices cut on 2025-01-01,
+    # https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation); $0.21/h is the VpnGw1AZ rate public
+    # cost tables quote in 2026 (the page itself is not reachable offline: check it when the estimate matters).
+    # The gateway's price covers both active-active instances and its first 10 site-to-site tunnels; its public
+    # IPs are billed apart.
+    "VpnGw1AZ": 0.21,
+}
 
 LOAD_BALANCER_MONTHLY: Mapping[str, float] = {"azure-native": AZURE_LOAD_BALANCER_HOURLY * HOURS_PER_MONTH}
 """What a Kubernetes `LoadBalancer` Service costs here (the cloud controller creates it)."""
@@ -85,6 +93,14 @@ def _aks_agent_pool(reg: Registration, ctx: Context) -> Cost:
     return _aks_pool(reveal(reg.inputs))
 
 
+def _vpn_gateway(reg: Registration, ctx: Context) -> Cost:
+    sku = str(get_in(reveal(reg.inputs), "sku", "name") or "unknown SKU")
+    hourly = VPN_GATEWAY_HOURLY.get(sku)
+    if hourly is None:
+        return Cost(0.0, f"VPN gateway {sku}: SKU not in the price table", priced=False)
+    return Cost(hourly * HOURS_PER_MONTH, f"VPN gateway {sku} ${hourly}/h (10 S2S tunnels included)")
+
+
 def _azure_key(reg: Registration, ctx: Context) -> Cost:
     kty = str(get_in(reveal(reg.inputs), "properties", "kty") or "RSA")
     if kty.endswith("-HSM"):
@@ -108,6 +124,7 @@ COSTS: Mapping[str, CostModel] = {
     "azure-native:network:PublicIPAddress": per_hour(AZURE_PUBLIC_IP_HOURLY, "Standard public IP"),
     "azure-native:network:LoadBalancer": per_hour(AZURE_LOAD_BALANCER_HOURLY, "Standard load balancer"),
     "azure-native:keyvault:Key": _azure_key,
+    "azure-native:network:VirtualNetworkGateway": _vpn_gateway,
     "azure-native:dns:Zone": per_month(AZURE_DNS_ZONE_MONTHLY, "DNS zone"),
     # A private zone is priced as a hosted zone (https://azure.microsoft.com/pricing/details/dns/).
     "azure-native:privatedns:PrivateZone": per_month(AZURE_DNS_ZONE_MONTHLY, "private DNS zone"),
@@ -138,6 +155,10 @@ FREE: frozenset[str] = frozenset(
         # A record set has no standing charge; its zone and its queries are billed
         # (https://azure.microsoft.com/pricing/details/dns/).
         "azure-native:dns:RecordSet",
+        # A site's description and its connection: the gateway's price covers its first 10 tunnels (pricing page
+        # above); the gigabytes sent out over them are billed as egress.
+        "azure-native:network:LocalNetworkGateway",
+        "azure-native:network:VirtualNetworkGatewayConnection",
     }
 )
 """Types with no standing charge (usage may still be billed; see `preflight.estimates`)."""
@@ -170,6 +191,10 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "azure-native:privatedns:PrivateZone": 30.0,
     "azure-native:privatedns:VirtualNetworkLink": 30.0,
     "azure-native:network:VirtualNetworkPeering": 15.0,
+    # "Creating a gateway can often take 45 minutes or more" (https://learn.microsoft.com/azure/vpn-gateway/bgp-howto).
+    "azure-native:network:VirtualNetworkGateway": 2700.0,
+    "azure-native:network:LocalNetworkGateway": 15.0,
+    "azure-native:network:VirtualNetworkGatewayConnection": 90.0,
 }
 
 MAJOR_TYPES: frozenset[str] = frozenset(
@@ -179,6 +204,7 @@ MAJOR_TYPES: frozenset[str] = frozenset(
         "azure-native:containerservice:ManagedCluster",
         "azure-native:containerservice:AgentPool",
         "azure-native:keyvault:Vault",
+        "azure-native:network:VirtualNetworkGateway",
     }
 )
 """The parts of a cluster the diagram draws (`preflight.diagram`); the rest is plumbing."""

@@ -1,4 +1,5 @@
-"""What AKS and Traffic Manager would refuse in a plan: node pool and KMS rules, a global name's profile.
+"""What AKS, Traffic Manager and the VPN gateway would refuse in a plan: node pool and KMS rules, a global name's
+profile, a site's VPN.
 
 Pools are checked the same way whether they are standalone `AgentPool`s or the
 inline `agentPoolProfiles` of the cluster; the table at the bottom lists every
@@ -188,6 +189,162 @@ def traffic_manager_profile(r: Registration, plan: Plan) -> Iterator[Rejection]:
         )
 
 
+# Site-to-site VPN. Gateway subnet: "/29 at the smallest", named GatewaySubnet
+# (https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub).
+GATEWAY_SUBNET = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub"
+# "Creation of new VPN gateways using VpnGw1-5 SKUs (non-AZ) will no longer be possible" from January 2025.
+SKUS = "https://learn.microsoft.com/azure/vpn-gateway/gateway-sku-consolidation"
+# "Active-active gateways have two Gateway IP configurations and two public IP addresses."
+ACTIVE_ACTIVE = "https://learn.microsoft.com/azure/vpn-gateway/active-active-portal"
+# A custom APIPA address per instance, in 169.254.21.0-169.254.22.255, the second "different than the first".
+APIPA = "https://learn.microsoft.com/azure/vpn-gateway/bgp-howto"
+AZURE_APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
+# Zone-redundant and zonal gateways "rely on the Azure public IP resource Standard SKU".
+ZONE_REDUNDANT = "https://learn.microsoft.com/azure/vpn-gateway/about-zone-redundant-vnet-gateways"
+# Several local network gateways on one VPN gateway: each with "unique public IP addresses in the GatewayIpAddress
+# property" and "a unique BGP peer IP address".
+SITES = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-highlyavailable"
+# BGP FAQ: reserved ASNs; "your on-premises BGP peer address must not be the same as the public IP address of
+# your VPN device"; without BGP a local network gateway "must provide a list of valid address prefixes" (bgp-howto).
+BGP_FAQ = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-bgp-overview (BGP FAQ)"
+
+
+def _in(address: Any, net: ipaddress.IPv4Network) -> bool:
+    try:
+        return ipaddress.ip_address(str(address)) in net
+    except ValueError:
+        return False
+
+
+def gateway_subnet_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    prefix = inputs.get("addressPrefix")
+    if inputs.get("subnetName") != "GatewaySubnet" or not (known(prefix) and isinstance(prefix, str)):
+        return
+    try:
+        small = ipaddress.ip_network(prefix, strict=False).prefixlen > 29
+    except ValueError:
+        small = False  # not a range at all: the subnet's own syntax, not a gateway rule
+    if small:
+        yield reject(r, "addressPrefix", f"{prefix!r}; a GatewaySubnet is a /29 or larger", GATEWAY_SUBNET)
+
+
+def _reserved_asn(asn: Any, *, gateway: bool) -> bool:
+    # The spec's table, imported here: only plans with Azure VPN resources get here, and the program that made
+    # them has loaded the Azure SDK this module pulls in already.
+    from components.targets.azure.vpn import AZURE_ASN, reserved
+
+    # Azure's own default is the one reserved ASN a gateway may keep.
+    return isinstance(asn, int | float) and reserved(int(asn)) and not (gateway and int(asn) == AZURE_ASN)
+
+
+def vpn_gateway_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    if inputs.get("gatewayType", "Vpn") != "Vpn":
+        return
+    sku = (inputs.get("sku") or {}).get("name")
+    if known(sku) and isinstance(sku, str) and re.fullmatch(r"VpnGw[1-5]", sku):
+        yield reject(r, "sku.name", f"{sku!r}; new gateways take an AZ SKU (VpnGw1AZ-VpnGw5AZ)", SKUS)
+    configs = inputs.get("ipConfigurations") or []
+    if not known(configs):
+        return
+    for i, config in enumerate(configs):
+        subnet = (config.get("subnet") or {}).get("id")
+        if isinstance(subnet, str) and not subnet.endswith("/subnets/GatewaySubnet"):
+            yield reject(
+                r, f"ipConfigurations[{i}].subnet.id", f"{subnet!r}; a gateway lives in GatewaySubnet", GATEWAY_SUBNET
+            )
+    ips = [(config.get("publicIPAddress") or {}).get("id") for config in configs]
+    if inputs.get("activeActive") is True and (len(configs) != 2 or len(set(ips)) != len(ips)):
+        yield reject(
+            r,
+            "ipConfigurations",
+            "active-active takes two IP configurations, each with its own public IP",
+            ACTIVE_ACTIVE,
+        )
+    if isinstance(sku, str) and sku.endswith("AZ"):
+        by_id = {p.id: p for p in plan.resources("azure-native:network:PublicIPAddress")}
+        for i, ip in enumerate(ips):
+            found = by_id.get(ip) if isinstance(ip, str) else None
+            if found is not None and ((view(found).get("sku") or {}).get("name") or "Basic") != "Standard":
+                yield reject(
+                    r,
+                    f"ipConfigurations[{i}].publicIPAddress",
+                    f"{found.name}: an AZ SKU takes Standard public IPs",
+                    ZONE_REDUNDANT,
+                )
+    bgp = inputs.get("bgpSettings") or {}
+    if _reserved_asn(bgp.get("asn"), gateway=True):
+        yield reject(r, "bgpSettings.asn", f"{bgp.get('asn')}; an ASN Azure or IANA reserves", BGP_FAQ)
+    names = {str(config.get("name")) for config in configs}
+    custom: list[str] = []
+    for i, peering in enumerate(bgp.get("bgpPeeringAddresses") or []):
+        where = f"bgpSettings.bgpPeeringAddresses[{i}]"
+        config_id = peering.get("ipconfigurationId")
+        if known(config_id) and str(config_id).rsplit("/ipConfigurations/", 1)[-1] not in names:
+            yield reject(
+                r, f"{where}.ipconfigurationId", f"{config_id!r}; not one of the gateway's IP configurations", APIPA
+            )
+        for address in peering.get("customBgpIpAddresses") or []:
+            if not known(address):
+                continue
+            if not any(_in(address, net) for net in AZURE_APIPA):
+                yield reject(
+                    r,
+                    f"{where}.customBgpIpAddresses",
+                    f"{address!r}; Azure's APIPA range is 169.254.21.0-169.254.22.255",
+                    APIPA,
+                )
+            if address in custom:
+                yield reject(
+                    r, f"{where}.customBgpIpAddresses", f"{address!r}; each instance's APIPA address differs", APIPA
+                )
+            custom.append(address)
+
+
+def local_gateway_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    inputs = view(r)
+    bgp = inputs.get("bgpSettings") or {}
+    prefixes = (inputs.get("localNetworkAddressSpace") or {}).get("addressPrefixes") or []
+    if not bgp and not prefixes:
+        yield reject(r, "localNetworkAddressSpace.addressPrefixes", "required without BGP (the site's ranges)", APIPA)
+    if _reserved_asn(bgp.get("asn"), gateway=False):
+        yield reject(r, "bgpSettings.asn", f"{bgp.get('asn')}; an ASN Azure or IANA reserves", BGP_FAQ)
+    peer, device = bgp.get("bgpPeeringAddress"), inputs.get("gatewayIpAddress")
+    if known(peer) and peer is not None and peer == device:
+        yield reject(r, "bgpSettings.bgpPeeringAddress", f"{peer!r}; not the device's public IP", BGP_FAQ)
+
+
+def connection_rules(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """The local network gateways of one VPN gateway's connections never share a device address or BGP address;
+    the earlier connection keeps it, the later one is refused."""
+    locals_by_id = {g.id: view(g) for g in plan.resources("azure-native:network:LocalNetworkGateway")}
+
+    def ends(c: Registration) -> tuple[Any, Mapping[str, Any]]:
+        inputs = view(c)
+        local = (inputs.get("localNetworkGateway2") or {}).get("id")
+        return (inputs.get("virtualNetworkGateway1") or {}).get("id"), locals_by_id.get(str(local), {})
+
+    gateway, mine = ends(r)
+    if not known(gateway) or not mine:
+        return
+    earlier = []
+    for other in plan.resources("azure-native:network:VirtualNetworkGatewayConnection"):
+        if other.urn == r.urn:
+            break
+        other_gateway, theirs = ends(other)
+        if other_gateway == gateway and theirs:
+            earlier.append(theirs)
+    address = mine.get("gatewayIpAddress")
+    if known(address) and address and any(t.get("gatewayIpAddress") == address for t in earlier):
+        yield reject(
+            r, "localNetworkGateway2", f"its device address {address} is another site's on this gateway", SITES
+        )
+    peer = (mine.get("bgpSettings") or {}).get("bgpPeeringAddress")
+    if known(peer) and peer and any((t.get("bgpSettings") or {}).get("bgpPeeringAddress") == peer for t in earlier):
+        yield reject(r, "localNetworkGateway2", f"its BGP address {peer} is another site's on this gateway", SITES)
+
+
 RULES: Table = {
     # A global name's routing (components/globaldns.py).
     "azure-native:trafficmanager:Profile": (traffic_manager_profile,),
@@ -195,6 +352,13 @@ RULES: Table = {
     # system pools: the same rules for standalone pools and the cluster's inline profiles.
     "azure-native:containerservice:AgentPool": (agent_pool_rules,),
     "azure-native:containerservice:ManagedCluster": (cluster_pool_rules, kms_rules),
+    # Site-to-site VPN: the gateway's subnet, SKU, active-active IP configurations, Standard IPs for an AZ SKU,
+    # APIPA BGP addresses and reserved ASNs; a local network gateway's prefixes, ASN and BGP address; the sites of
+    # one gateway with addresses of their own.
+    "azure-native:network:Subnet": (gateway_subnet_rules,),
+    "azure-native:network:VirtualNetworkGateway": (vpn_gateway_rules,),
+    "azure-native:network:LocalNetworkGateway": (local_gateway_rules,),
+    "azure-native:network:VirtualNetworkGatewayConnection": (connection_rules,),
 }
 
 

@@ -83,6 +83,7 @@ class AzureCluster(KubernetesCluster[AzureSpec]):
         self.resource_group = control_plane.resource_group(self)
 
         net = network.build(self)
+        self.network = net
         plane_identity = identity.control_plane(self)
         kms = control_plane.secrets_key(self, plane_identity)
         grants = identity.control_plane_grants(self, plane_identity, kms.vault, net.vnet)

@@ -12,6 +12,31 @@ if TYPE_CHECKING:
     from components.targets.azure import AzureCluster
 
 
+# A VPN gateway's subnet: "/29 at the smallest; we recommend /27 or larger"
+# (https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub).
+GATEWAY_SUBNET_PREFIX = 27
+
+
+def _nodes_cidr(cidr: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    return str(next(cidr.subnets(new_prefix=min(cidr.prefixlen + 2, 28))))
+
+
+def _apiserver_cidr(cidr: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    return str(list(cidr.subnets(new_prefix=28))[-1])
+
+
+def gateway_cidr(vnet: str) -> str | None:
+    """The `GatewaySubnet` of a site-to-site VPN: the /27 just below the API server's /28 at the VNet's top end,
+    clear of the nodes' first quarter; None when the VNet has no such room (smaller than a /25)."""
+    cidr = ipaddress.ip_network(vnet)
+    if cidr.prefixlen >= GATEWAY_SUBNET_PREFIX:
+        return None
+    size = 2 ** (cidr.max_prefixlen - GATEWAY_SUBNET_PREFIX)
+    gateway = ipaddress.ip_network((int(cidr.broadcast_address) + 1 - 2 * size, GATEWAY_SUBNET_PREFIX))
+    taken = (_nodes_cidr(cidr), _apiserver_cidr(cidr))
+    return None if any(gateway.overlaps(ipaddress.ip_network(t)) for t in taken) else str(gateway)
+
+
 @dataclass(frozen=True)
 class Network:
     vnet: network.VirtualNetwork
@@ -25,8 +50,7 @@ def build(c: AzureCluster) -> Network:
     spec, name, location, rg = c.spec, c.spec.name, c.spec.region, c.resource_group.name
     tags = c.tags()
     cidr = ipaddress.ip_network(spec.network.cidr)
-    nodes_cidr = str(next(cidr.subnets(new_prefix=min(cidr.prefixlen + 2, 28))))
-    apiserver_cidr = str(list(cidr.subnets(new_prefix=28))[-1])
+    nodes_cidr, apiserver_cidr = _nodes_cidr(cidr), _apiserver_cidr(cidr)
     vnet = network.VirtualNetwork(
         f"{name}-vnet",
         virtual_network_name=f"{name}-vnet",
