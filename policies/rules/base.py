@@ -118,6 +118,20 @@ def plain(value: Any) -> Any:
     return value
 
 
+def secret_paths(value: Any, path: str = "") -> Iterator[str]:
+    """The dotted paths of the values the program marked secret: what `plain` unwraps, a rule may need to see."""
+    while _is_proxy(value):
+        value = value["__target"]
+    if isinstance(value, Secret):
+        yield path
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from secret_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from secret_paths(v, f"{path}.{i}" if path else str(i))
+
+
 def _is_proxy(value: Any) -> bool:
     return type(value).__name__ in {"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"}
 
@@ -216,9 +230,18 @@ class Resource:
     provider_name: str = ""
     parent: str = ""
     dependencies: tuple[str, ...] = ()
+    secrets: frozenset[str] = frozenset()
+    """What is secret in the plan: the resource's `additionalSecretOutputs` (top-level names, the engine's view in
+    every path) and the inputs that arrive marked secret (`secret_paths`; pulumi-policy's validation drops the
+    marks, remediation and direct calls keep them). `props` holds the values unwrapped."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)
+
+    def secret(self, key: str) -> bool:
+        """Whether the input at a dotted path is a secret in the plan (itself or inside a secret parent)."""
+        parts = key.split(".")
+        return any(".".join(parts[:n]) in self.secrets for n in range(1, len(parts) + 1))
 
 
 @dataclass(frozen=True)
@@ -364,15 +387,15 @@ def _provider_name(provider: Any) -> str:
 # may hand the same decoded object to every policy in turn, as preflight's in-process one
 # does; copying it again for each rule was a fifth of the pack's time. Rules only read
 # their views. Holding the object itself keeps its identity from being reused.
-_last_props: tuple[Any, Node] | None = None
+_last_props: tuple[Any, Node, frozenset[str]] | None = None
 _last_stack: tuple[Any, tuple[Resource, ...]] | None = None
 
 
-def _props_view(props: Any) -> Node:
+def _props_view(props: Any) -> tuple[Node, frozenset[str]]:
     global _last_props
     if _last_props is None or _last_props[0] is not props:
-        _last_props = (props, Node(plain(props)))
-    return _last_props[1]
+        _last_props = (props, Node(plain(props)), frozenset(secret_paths(props)))
+    return _last_props[1], _last_props[2]
 
 
 def _stack_views(resources: Any) -> tuple[Resource, ...]:
@@ -384,11 +407,14 @@ def _stack_views(resources: Any) -> tuple[Resource, ...]:
 
 def from_args(args: ResourceValidationArgs) -> Resource:
     opts = args.opts
+    props, secrets = _props_view(args.props)
+    secrets |= frozenset(getattr(opts, "additional_secret_outputs", None) or ())
     return Resource(
         type=args.resource_type,
         name=args.name,
         urn=args.urn,
-        props=_props_view(args.props),
+        props=props,
+        secrets=secrets,
         protect=bool(getattr(opts, "protect", False)),
         ignore_changes=tuple(getattr(opts, "ignore_changes", ()) or ()),
         provider_name=_provider_name(args.provider),
@@ -408,6 +434,7 @@ def from_policy_resource(r: Any) -> Resource:
         provider_name=_provider_name(getattr(r, "provider", None)),
         parent=getattr(parent, "urn", "") if parent is not None else "",
         dependencies=tuple(d.urn for d in getattr(r, "dependencies", []) or []),
+        secrets=frozenset(secret_paths(r.props)) | frozenset(getattr(r.opts, "additional_secret_outputs", None) or ()),
     )
 
 
