@@ -1619,8 +1619,15 @@ class VpnPeer(Model):
     """The IKE key of every tunnel; unset, the stack generates one per link and exports it as a secret."""
 
     def problems(self) -> Iterator[Problem]:
+        from components.runtime import UNKNOWN_SECRET
+
         key = self.pre_shared_key
-        if key is not None and not PRE_SHARED_KEY.match(key.get_secret_value()):
+        # Offline, an encrypted key is the unknown-secret sentinel: the value is checked where it is known.
+        if (
+            key is not None
+            and key.get_secret_value() != UNKNOWN_SECRET
+            and not PRE_SHARED_KEY.match(key.get_secret_value())
+        ):
             yield Problem(
                 "preSharedKey",
                 key,

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from components.runtime import UNKNOWN_SECRET
 from components.spec import Site, SpecError, StackSpec, parse
 from components.targets.oci.vpn import INSIDE_POOL, inside_ranges
 from preflight import answers, policy, rejects, stackconfig
@@ -108,6 +109,13 @@ def test_a_key_with_characters_oci_refuses_is_one_line_that_hides_it() -> None:
         "(OCI takes letters, digits and spaces)"
     ]
     assert key not in " ".join(found)
+
+
+def test_an_encrypted_key_is_not_judged_offline() -> None:
+    # Preflight cannot decrypt a `secure:` key: it holds the unknown-secret sentinel, which no key rule may refuse.
+    spec = parsed(stack(peer={"address": "203.0.113.10", "preSharedKey": SecretStr(UNKNOWN_SECRET)}))
+    peer = spec.site("dc1").peer
+    assert peer is not None and peer.pre_shared_key is not None
 
 
 def test_a_vcn_the_stack_does_not_own_is_refused() -> None:

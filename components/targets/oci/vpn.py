@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_oci.core as core
 
+from components.runtime import UNKNOWN_SECRET
 from components.spec import Problem, Site
 
 if TYPE_CHECKING:
@@ -142,7 +143,11 @@ def check(site: Site, cluster: Any) -> Iterator[Problem]:
             "static routes); summarise them",
         )
     key = site.peer.pre_shared_key if site.peer is not None else None
-    if key is not None and SHARED_SECRET_FORBIDDEN & set(key.get_secret_value()):
+    if (
+        key is not None
+        and key.get_secret_value() != UNKNOWN_SECRET
+        and SHARED_SECRET_FORBIDDEN & set(key.get_secret_value())
+    ):
         yield Problem(
             "peer.preSharedKey",
             key,
