@@ -118,22 +118,23 @@ def plain(value: Any) -> Any:
     return value
 
 
-def secret_paths(value: Any, path: str = "") -> Iterator[str]:
-    """The dotted paths of the values the program marked secret: what `plain` unwraps, a rule may need to see."""
-    while _is_proxy(value):
-        value = value["__target"]
-    if isinstance(value, Secret):
-        yield path
-    elif isinstance(value, Mapping):
-        for k, v in value.items():
-            yield from secret_paths(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from secret_paths(v, f"{path}.{i}" if path else str(i))
-
-
 def _is_proxy(value: Any) -> bool:
     return type(value).__name__ in {"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"}
+
+
+def secret_inputs(props: Any) -> frozenset[str]:
+    """The top-level keys whose value carries a secret marker, before `plain` unwraps it.
+
+    pulumi-policy 1.21.0 decodes the properties of `Analyze` and `AnalyzeStack` without their markers
+    (`deserialize_properties` without `proxy_secrets`, pulumi_policy/policy.py), so under a preview this is often
+    empty: a rule that asks whether a value is secret also reads `additionalSecretOutputs` (`Resource.secret`).
+    """
+    raw = props
+    while _is_proxy(raw):
+        raw = raw["__target"]
+    if not isinstance(raw, Mapping):
+        return frozenset()
+    return frozenset(k for k, v in raw.items() if isinstance(v, Secret))
 
 
 def first_unknown(value: Any, path: str) -> str | None:
@@ -231,17 +232,17 @@ class Resource:
     parent: str = ""
     dependencies: tuple[str, ...] = ()
     secrets: frozenset[str] = frozenset()
-    """What is secret in the plan: the resource's `additionalSecretOutputs` (top-level names, the engine's view in
-    every path) and the inputs that arrive marked secret (`secret_paths`; pulumi-policy's validation drops the
-    marks, remediation and direct calls keep them). `props` holds the values unwrapped."""
+    """Top-level inputs that arrived with the engine's secret marker (`secret_inputs`)."""
+    secret_outputs: tuple[str, ...] = ()
+    """The resource's `additionalSecretOutputs`: outputs the engine keeps secret; under a preview, the only secret
+    marker of a resource a pack receives (`secret_inputs`)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)
 
     def secret(self, key: str) -> bool:
-        """Whether the input at a dotted path is a secret in the plan (itself or inside a secret parent)."""
-        parts = key.split(".")
-        return any(".".join(parts[:n]) in self.secrets for n in range(1, len(parts) + 1))
+        """Whether a top-level property is secret: marked on input, or named in `additionalSecretOutputs`."""
+        return key in self.secrets or key in self.secret_outputs
 
 
 @dataclass(frozen=True)
@@ -387,15 +388,15 @@ def _provider_name(provider: Any) -> str:
 # may hand the same decoded object to every policy in turn, as preflight's in-process one
 # does; copying it again for each rule was a fifth of the pack's time. Rules only read
 # their views. Holding the object itself keeps its identity from being reused.
-_last_props: tuple[Any, Node, frozenset[str]] | None = None
+_last_props: tuple[Any, Node] | None = None
 _last_stack: tuple[Any, tuple[Resource, ...]] | None = None
 
 
-def _props_view(props: Any) -> tuple[Node, frozenset[str]]:
+def _props_view(props: Any) -> Node:
     global _last_props
     if _last_props is None or _last_props[0] is not props:
-        _last_props = (props, Node(plain(props)), frozenset(secret_paths(props)))
-    return _last_props[1], _last_props[2]
+        _last_props = (props, Node(plain(props)))
+    return _last_props[1]
 
 
 def _stack_views(resources: Any) -> tuple[Resource, ...]:
@@ -407,18 +408,17 @@ def _stack_views(resources: Any) -> tuple[Resource, ...]:
 
 def from_args(args: ResourceValidationArgs) -> Resource:
     opts = args.opts
-    props, secrets = _props_view(args.props)
-    secrets |= frozenset(getattr(opts, "additional_secret_outputs", None) or ())
     return Resource(
         type=args.resource_type,
         name=args.name,
         urn=args.urn,
-        props=props,
-        secrets=secrets,
+        props=_props_view(args.props),
         protect=bool(getattr(opts, "protect", False)),
         ignore_changes=tuple(getattr(opts, "ignore_changes", ()) or ()),
         provider_name=_provider_name(args.provider),
         parent=str(getattr(opts, "parent", "") or ""),
+        secrets=secret_inputs(args.props),
+        secret_outputs=tuple(getattr(opts, "additional_secret_outputs", ()) or ()),
     )
 
 
@@ -434,7 +434,8 @@ def from_policy_resource(r: Any) -> Resource:
         provider_name=_provider_name(getattr(r, "provider", None)),
         parent=getattr(parent, "urn", "") if parent is not None else "",
         dependencies=tuple(d.urn for d in getattr(r, "dependencies", []) or []),
-        secrets=frozenset(secret_paths(r.props)) | frozenset(getattr(r.opts, "additional_secret_outputs", None) or ()),
+        secrets=secret_inputs(r.props),
+        secret_outputs=tuple(getattr(r.opts, "additional_secret_outputs", ()) or ()),
     )
 
 

@@ -84,7 +84,7 @@ def _deletion_protection(r: Resource, ctx: Context) -> Iterator[str]:
 
 def _vpn_key_secret(r: Resource, ctx: Context) -> Iterator[str]:
     """A tunnel's shared secret opens the VCN to whoever holds it: never a plain value in the plan or the state."""
-    if r.props.present("sharedSecret") and "sharedSecret" not in r.secrets:
+    if r.props.present("sharedSecret") and not r.secret("sharedSecret"):
         yield (
             "sharedSecret is a plain value in the plan: pass the VPN's pre-shared key as a secret Output or list "
             "sharedSecret in additionalSecretOutputs"
