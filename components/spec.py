@@ -33,6 +33,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    PrivateAttr,
     SecretStr,
     TypeAdapter,
     ValidationError,
@@ -471,6 +472,7 @@ class ClusterBase(Model):
     platform: Platform = Platform()
     accepted_risks: list[AcceptedRisk] = []
     """Prod lock-down rules this cluster breaks on purpose, each with its reason."""
+    _vpn_sites: tuple[Site, ...] = PrivateAttr(default=())
 
     # Instance type used by a node pool that names none, per environment.
     default_instance_type: ClassVar[Mapping[str, str]] = {}
@@ -500,6 +502,13 @@ class ClusterBase(Model):
         ]
         object.__setattr__(self, "node_pools", pools)
         return self
+
+    @property
+    def vpn_sites(self) -> tuple[Site, ...]:
+        """The declared sites whose VPN ends in this cluster's network, set by `parse`: a target whose routes are
+        one resource with the network's own (OCI's route tables) routes the sites' ranges as it builds the network,
+        before the links (`components/sites.py`) exist."""
+        return self._vpn_sites
 
     @property
     def acme_challenge(self) -> Literal["http01", "dns01"] | None:
@@ -1663,8 +1672,15 @@ class VpnPeer(Model):
     """The IKE key of every tunnel; unset, the stack generates one per link and exports it as a secret."""
 
     def problems(self) -> Iterator[Problem]:
+        from components.runtime import UNKNOWN_SECRET
+
         key = self.pre_shared_key
-        if key is not None and not PRE_SHARED_KEY.match(key.get_secret_value()):
+        # Offline, an encrypted key is the unknown-secret sentinel: the value is checked where it is known.
+        if (
+            key is not None
+            and key.get_secret_value() != UNKNOWN_SECRET
+            and not PRE_SHARED_KEY.match(key.get_secret_value())
+        ):
             yield Problem(
                 "preSharedKey",
                 key,
@@ -1988,6 +2004,8 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
         problems[:0] = [line for _, line in credentials]
     if problems:
         raise SpecError(problems)
+    for cluster in clusters:
+        cluster._vpn_sites = tuple(s for s in sites if cluster.name in s.vpn)
     return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads), sites=tuple(sites))
 
 

@@ -179,6 +179,7 @@ REGISTRY: Mapping[str, Target] = {
             docs="docs/targets/oci.md",
             tests="tests/test_target_oci.py",
             credentials="esc",
+            site_vpn="components.targets.oci.vpn",
         ),
         Target(
             key="onprem",

@@ -1,16 +1,29 @@
-"""Oracle OKE: `oci:ContainerEngine/cluster:Cluster`, its node pools, and the NSG rules in front of them."""
+"""Oracle OKE: `oci:ContainerEngine/cluster:Cluster`, its node pools, the NSG rules in front of them; a site's VPN."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from pulumi_policy import Severity
+from pulumi_policy import Secret, Severity
 
-from policies.rules.base import Case, Context, Resource, Rule, StackCase, supported_version, versions_config, world_open
+from policies.rules.base import (
+    Case,
+    Context,
+    Finding,
+    Resource,
+    Rule,
+    StackCase,
+    per_resource,
+    supported_version,
+    versions_config,
+    world_open,
+)
 
 CLUSTER = "oci:ContainerEngine/cluster:Cluster"
 NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
 NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
+IPSEC = "oci:Core/ipsec:Ipsec"
+TUNNEL = "oci:Core/ipsecConnectionTunnelManagement:IpsecConnectionTunnelManagement"
 ADMIN_PORTS = (22, 6443)
 """SSH to a node and the Kubernetes API: never from the whole internet."""
 
@@ -69,6 +82,33 @@ def _deletion_protection(r: Resource, ctx: Context) -> Iterator[str]:
         yield "a prod cluster needs the protect resource option (OKE has no deletion-protection flag)"
 
 
+def _vpn_key_secret(r: Resource, ctx: Context) -> Iterator[str]:
+    """A tunnel's shared secret opens the VCN to whoever holds it: never a plain value in the plan or the state."""
+    if r.props.present("sharedSecret") and not r.secret("sharedSecret"):
+        yield (
+            "sharedSecret is a plain value in the plan: pass the VPN's pre-shared key as a secret Output or list "
+            "sharedSecret in additionalSecretOutputs"
+        )
+
+
+def _vpn_both_tunnels(resources: Sequence[Resource], ctx: Context) -> Iterator[Finding]:
+    """Oracle gives every IPSec connection two tunnels on two headends; a link that configures one leaves the
+    other on Oracle's defaults (static routing, IKEv1, Oracle's own key), so the site cannot keep both up and
+    loses the connection with that one headend. A tunnel names its connection by id, unknown before the
+    connection exists, so tunnels are matched by their dependency on it."""
+    tunnels = [t for t in resources if t.type == TUNNEL]
+
+    def check(ipsec: Resource) -> Iterator[str]:
+        mine = [t for t in tunnels if ipsec.urn in t.dependencies]
+        if len(mine) != 2:
+            yield f"IPSec connection {ipsec.name} has {len(mine)} configured tunnel(s): configure both of Oracle's two"
+            return
+        if len({t.get("routing", "STATIC") for t in mine}) != 1 or len({t.get("ikeVersion", "V1") for t in mine}) != 1:
+            yield f"IPSec connection {ipsec.name}'s tunnels differ in routing or IKE version: a failover changes both"
+
+    yield from per_resource((r for r in resources if r.type == IPSEC), check)
+
+
 RULES = [
     Rule(
         "oke-admin-ports-not-world-open",
@@ -125,6 +165,20 @@ RULES = [
         _deletion_protection,
         severity=Severity.HIGH,
     ),
+    Rule(
+        "oci-vpn-key-secret",
+        "The shared secret of an OCI Site-to-Site VPN tunnel is a secret in the plan.",
+        "baseline",
+        (TUNNEL,),
+        _vpn_key_secret,
+        severity=Severity.CRITICAL,
+    ),
+    Rule(
+        "oci-vpn-both-tunnels",
+        "Both tunnels of an OCI IPSec connection are configured, the same way.",
+        "lockdown",
+        stack_check=_vpn_both_tunnels,
+    ),
 ]
 
 
@@ -163,6 +217,23 @@ CASES: dict[str, Case] = {
         "isPvEncryptionInTransitEnabled",
     ),
     "oke-deletion-protection": Case(CLUSTER, {}, {}, "protect", options={"protect": True}),
+    "oci-vpn-key-secret": Case(
+        TUNNEL,
+        {"routing": "BGP", "ikeVersion": "V2", "sharedSecret": Secret("mJqTwZbLxRcVnHsKpWfGdTyUe")},
+        {"routing": "BGP", "ikeVersion": "V2", "sharedSecret": "mJqTwZbLxRcVnHsKpWfGdTyUe"},
+        "sharedSecret is a plain value",
+    ),
 }
 
-STACK_CASES: dict[str, StackCase] = {}
+_TUNNEL = {"routing": "BGP", "ikeVersion": "V2"}
+STACK_CASES: dict[str, StackCase] = {
+    "oci-vpn-both-tunnels": StackCase(
+        [
+            (IPSEC, "dc1-oke-ipsec", {}),
+            (TUNNEL, "t1", _TUNNEL, ["dc1-oke-ipsec"]),
+            (TUNNEL, "t2", _TUNNEL, ["dc1-oke-ipsec"]),
+        ],
+        [(IPSEC, "dc1-oke-ipsec", {}), (TUNNEL, "t1", _TUNNEL, ["dc1-oke-ipsec"])],
+        "1 configured tunnel(s)",
+    ),
+}

@@ -94,6 +94,14 @@ FREE: frozenset[str] = frozenset(
         "oci:Core/routeTable:RouteTable",
         # The price list names no charge for a DRG or its attachments (FastConnect and VPN, on the hub's side, are).
         "oci:Core/drgAttachment:DrgAttachment",
+        "oci:Core/drg:Drg",
+        # Site-to-Site VPN has no charge per connection or tunnel hour: "VPN Connect is a free service, with no port
+        # hour charges. Data transfer cost is covered under networking cloud pricing"
+        # (https://docs.oracle.com/en/industries/energy-water/shared/254/cs-implementation-guide/CS_IMPLEMENTATION_254/IG_Network.09.6.html,
+        # read December 2026); the price list has no VPN line either. Outbound data past the free 10 TB is usage.
+        "oci:Core/cpe:Cpe",
+        "oci:Core/ipsec:Ipsec",
+        "oci:Core/ipsecConnectionTunnelManagement:IpsecConnectionTunnelManagement",
         "oci:Core/securityList:SecurityList",
         "oci:Core/networkSecurityGroup:NetworkSecurityGroup",
         "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule",
@@ -122,6 +130,12 @@ CREATE_SECONDS: Mapping[str, CreateTime] = {
     "oci:Core/routeTable:RouteTable": 3.0,
     # An estimate, like the rest of this table: a VCN attachment goes from ATTACHING to ATTACHED in about a minute.
     "oci:Core/drgAttachment:DrgAttachment": 90.0,
+    # Estimates like the rest: a DRG is AVAILABLE in about a minute; an IPSec connection provisions its two tunnels
+    # on two headends in a few minutes; configuring a tunnel (routing, IKE, key) is an update of an existing one.
+    "oci:Core/drg:Drg": 60.0,
+    "oci:Core/cpe:Cpe": 5.0,
+    "oci:Core/ipsec:Ipsec": 300.0,
+    "oci:Core/ipsecConnectionTunnelManagement:IpsecConnectionTunnelManagement": 120.0,
     "oci:Core/securityList:SecurityList": 3.0,
     "oci:Core/networkSecurityGroup:NetworkSecurityGroup": 3.0,
     "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule": 2.0,

@@ -1,4 +1,5 @@
-"""What OCI would refuse in a plan: flexible shape sizes, names, VCN and subnet ranges, pod and service ranges."""
+"""What OCI would refuse in a plan: flexible shape sizes, names, VCN and subnet ranges, pod and service ranges, a
+site's IPSec tunnels."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
 VCN = "oci:Core/vcn:Vcn"
 SUBNET = "oci:Core/subnet:Subnet"
 DRG_ATTACHMENT = "oci:Core/drgAttachment:DrgAttachment"
+IPSEC = "oci:Core/ipsec:Ipsec"
+TUNNEL = "oci:Core/ipsecConnectionTunnelManagement:IpsecConnectionTunnelManagement"
 
 SHAPES = "https://docs.oracle.com/en-us/iaas/Content/Compute/References/computeshapes.htm#flexible"
 FLEX_LIMITS: dict[str, tuple[int, int]] = {
@@ -33,6 +36,9 @@ ONE_DRG = (
     "https://docs.oracle.com/en/engineered-systems/private-cloud-appliance/3.0-latest/ceapi/"
     "op-20160918-drgattachments-post.html (Core API 20160918, CreateDrgAttachment)"
 )
+BGP_SESSION = "https://docs.oracle.com/en-us/iaas/tools/dotnet/latest/api/Oci.CoreService.Models.CreateIPSecTunnelBgpSessionDetails.html"
+STATIC_ROUTES = "https://docs.cloud.oracle.com/iaas/tools/terraform-provider-oci/latest/docs/r/core_ipsec.html"
+MAX_STATIC_ROUTES = 10
 MAX_NAME = 255
 """Cluster and node pool names, as CreateClusterDetails/CreateNodePoolDetails take them."""
 
@@ -131,12 +137,75 @@ def one_drg_per_vcn(r: Registration, plan: Plan) -> Iterator[Rejection]:
             yield reject(r, "drgId", f"{drg}; the VCN is already attached to {theirs.get('drgId')}", ONE_DRG)
 
 
+def _inside(value: Any) -> ipaddress.IPv4Interface | None:
+    try:
+        inside = ipaddress.ip_interface(str(value))
+    except ValueError:
+        return None
+    return inside if isinstance(inside, ipaddress.IPv4Interface) else None
+
+
+def tunnel_routing(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """BGP needs the CPE's ASN and both ends of the inside interface, "a /30 or /31"; STATIC needs no ASN ("If the
+    tunnel's routing attribute is set to STATIC, the customerBgpAsn must be null")."""
+    inputs = view(r)
+    routing, bgp = inputs.get("routing"), inputs.get("bgpSessionInfo") or {}
+    if not known(routing) or not known(bgp):
+        return
+    if routing == "STATIC" and bgp.get("customerBgpAsn"):
+        yield reject(r, "bgpSessionInfo.customerBgpAsn", "set on a STATIC tunnel; it must be null", BGP_SESSION)
+    if routing != "BGP":
+        return
+    if not str(bgp.get("customerBgpAsn") or "").isdigit():
+        yield reject(
+            r, "bgpSessionInfo.customerBgpAsn", f"{bgp.get('customerBgpAsn')!r}; BGP needs the CPE's ASN", BGP_SESSION
+        )
+    ends: dict[str, ipaddress.IPv4Interface] = {}
+    for end in ("customerInterfaceIp", "oracleInterfaceIp"):
+        inside = _inside(bgp.get(end))
+        if inside is None or inside.network.prefixlen not in (30, 31):
+            yield reject(r, f"bgpSessionInfo.{end}", f"{bgp.get(end)!r}; BGP needs an IPv4 /30 or /31", BGP_SESSION)
+        else:
+            ends[end] = inside
+    if len(ends) == 2:
+        cpe, oracle = ends["customerInterfaceIp"], ends["oracleInterfaceIp"]
+        if cpe.network != oracle.network or cpe.ip == oracle.ip:
+            yield reject(
+                r,
+                "bgpSessionInfo",
+                f"{cpe} and {oracle}: two addresses of one inside interface, the same /30 or /31",
+                BGP_SESSION,
+            )
+
+
+def static_routes(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """No multicast or class E static route (pulumi-oci `core.IpsecArgs.static_routes`); a connection with a
+    STATIC tunnel needs one at least, and takes 10 at most (`STATIC_ROUTES`)."""
+    inputs = view(r)
+    routes = inputs.get("staticRoutes") or []
+    if not known(routes):
+        return
+    if len(routes) > MAX_STATIC_ROUTES:
+        yield reject(r, "staticRoutes", f"{len(routes)} routes; at most {MAX_STATIC_ROUTES}", STATIC_ROUTES)
+    for i, route in enumerate(routes):
+        net = ipaddress.ip_network(str(route), strict=False)
+        if net.version == 4 and (net.is_multicast or net.subnet_of(ipaddress.IPv4Network("240.0.0.0/4"))):
+            yield reject(r, f"staticRoutes[{i}]", f"{route}; not a multicast or class E range", STATIC_ROUTES)
+    if routes or not r.id:
+        return
+    mine = [t for t in plan.resources(TUNNEL) if view(t).get("ipsecId") == r.id]
+    if any(view(t).get("routing") == "STATIC" for t in mine):
+        yield reject(r, "staticRoutes", "empty while a tunnel uses STATIC routing; at least one route", STATIC_ROUTES)
+
+
 RULES: Table = {
     NODE_POOL: (flex_shape, name_length),
     CLUSTER: (name_length, pod_and_service_ranges),
     VCN: (vcn_ranges,),
     SUBNET: (subnet_in_vcn,),
     DRG_ATTACHMENT: (one_drg_per_vcn,),
+    TUNNEL: (tunnel_routing,),
+    IPSEC: (static_routes,),
 }
 
 

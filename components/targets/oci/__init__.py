@@ -69,6 +69,7 @@ class OciCluster(KubernetesCluster[OciSpec]):
         self.availability_domains = tuple(domains[: spec.network.zones])
 
         net = network.existing(self) if spec.existing_vcn else network.build(self)
+        self.network = net
         version = control_plane.version(self)
         key_id, grants = control_plane.secrets_key(self)
         cluster = control_plane.build(self, net, version, key_id, grants)

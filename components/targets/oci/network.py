@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_oci.core as core
 
-from components.targets.oci import deployer
+from components.targets.oci import deployer, vpn
 
 if TYPE_CHECKING:
     from components.spec import OciSpec
@@ -60,11 +60,17 @@ def api_clients(spec: OciSpec) -> list[str]:
     """Who may open the API on 6443 from outside the cluster.
 
     A public endpoint admits `apiAccess.publicCidrs`; a private one admits the VCN itself (a runner or
-    bastion inside it) and the declared deployer's hub, joined to the VCN through its DRG (deployer.py).
+    bastion inside it), the declared deployer's hub, joined to the VCN through its DRG (deployer.py), and the
+    sites whose VPN ends in the VCN (vpn.py): the private endpoint is reached from them or not at all.
     """
     if spec.api_access.private:
         hub = spec.deployer.hub if spec.deployer is not None else None
-        return [spec.network.cidr, *spec.api_access.public_cidrs, *(hub.cidrs if hub is not None else [])]
+        return [
+            spec.network.cidr,
+            *spec.api_access.public_cidrs,
+            *(hub.cidrs if hub is not None else []),
+            *vpn.site_ranges(spec),
+        ]
     return list(spec.api_access.public_cidrs)
 
 
@@ -78,6 +84,8 @@ class Network:
     api_nsg_ids: list[pulumi.Input[str]] = field(default_factory=list)
     ready: Sequence[pulumi.Resource] = ()
     """What must exist before nodes boot: their egress (NAT, service gateway) and the rules admitting them."""
+    drg_id: pulumi.Input[str] | None = None
+    """The DRG the VCN is attached to (the hub's, or the stack's own for a site's VPN); None when on none."""
 
 
 def existing(c: OciCluster) -> Network:
@@ -157,6 +165,10 @@ def build(c: OciCluster) -> Network:
     hub = spec.deployer.hub if spec.deployer is not None else None
     # The path from the deployer's hub: everything the first Kubernetes call needs waits for `ready` below.
     attachment = deployer.attach(c, hub, vcn) if hub is not None else None
+    drg_id: pulumi.Input[str] | None = hub.drg_id if hub is not None else None
+    if spec.vpn_sites and hub is None:
+        # A VCN is on one DRG at most: a site's VPN ends on the hub's when there is one, else on a DRG of its own.
+        drg_id, attachment = vpn.drg(c, vcn)
     services = core.get_services(
         filters=[core.GetServicesFilterArgs(name="name", values=[ALL_SERVICES], regex=True)],
         opts=pulumi.InvokeOptions(parent=c),
@@ -200,6 +212,7 @@ def build(c: OciCluster) -> Network:
             ),
             to_services,
             *(deployer.routes(hub) if hub is not None else []),
+            *(vpn.routes(spec, drg_id) if drg_id is not None else []),
         ],
         freeform_tags=tags,
         opts=c.child_opts(depends_on=[attachment] if attachment is not None else None),
@@ -245,7 +258,8 @@ def build(c: OciCluster) -> Network:
         freeform_tags=tags,
         opts=c.child_opts(),
     )
-    listeners = "0.0.0.0/0" if public_lb else spec.network.cidr
+    # A site reaches an internal load balancer through its VPN (vpn.py); nodes and pods stay closed to it.
+    listeners = ["0.0.0.0/0"] if public_lb else [spec.network.cidr, *vpn.site_ranges(spec)]
     lb_rules = core.SecurityList(
         f"{name}-lbs-sl",
         compartment_id=compartment,
@@ -254,11 +268,12 @@ def build(c: OciCluster) -> Network:
         ingress_security_rules=[
             core.SecurityListIngressSecurityRuleArgs(
                 protocol=TCP,
-                source=listeners,
+                source=source,
                 source_type="CIDR_BLOCK",
                 description=f"Clients to the gateway's listener on {port}",
                 tcp_options=core.SecurityListIngressSecurityRuleTcpOptionsArgs(min=port, max=port),
             )
+            for source in listeners
             for port in LISTENER_PORTS
         ],
         egress_security_rules=[
@@ -496,6 +511,7 @@ def build(c: OciCluster) -> Network:
         worker_nsg_ids=[worker_nsg.id],
         api_nsg_ids=[api_nsg.id],
         ready=[nat, service_gateway, private_routes, *rules, *([attachment] if attachment is not None else [])],
+        drg_id=drg_id,
     )
 
 
