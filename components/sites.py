@@ -47,14 +47,15 @@ class VpnLink(pulumi.ComponentResource):
         self.key = pulumi.Output.secret(_key(site, cluster.spec.name, self))
         module: CloudEnd = importlib.import_module(REGISTRY[cluster.spec.target].site_vpn or "")
         end = module.build(site, cluster, self.key, pulumi.ResourceOptions(parent=self))
-        self.device = pulumi.Output.all(
-            tunnels=end["tunnels"],
-            cloudAsn=end.get("asn"),
-            peerAsn=site.peer.asn,
+        # Only the key is secret: the tunnels' addresses and the routes are what a device's admin reads to set it up.
+        self.device: dict[str, Any] = {
+            "tunnels": end["tunnels"],
+            "cloudAsn": end.get("asn"),
+            "peerAsn": site.peer.asn,
             # Every range the cluster's network routes beyond itself: the device sends these into the tunnels.
-            routes=sorted(cluster.spec.networks.values()),
-            preSharedKey=self.key,
-        )
+            "routes": sorted(cluster.spec.networks.values()),
+            "preSharedKey": self.key,
+        }
         self.register_outputs({"device": self.device})
 
 

@@ -92,9 +92,10 @@ def test_the_pre_shared_keys_are_secret_in_the_plan_and_never_in_its_json() -> N
     password = plan.one("random:index/randomPassword:RandomPassword", "dc1-euw1-psk")
     assert password.parent == urn_of(plan, LINK, "dc1-euw1")
     assert password.plain["length"] == 40 and password.plain["special"] is False
-    # The link's device settings are secret as a whole: they carry the key.
-    assert isinstance(plan.stack_outputs["sites"]["dc1"]["euw1"], Secret)
-    assert redact(plan.stack_outputs)["sites"] == {"dc1": {"euw1": "[secret]"}}
+    # Of the link's device settings only the key is secret: the tunnels and routes are for the device's admin.
+    device = plan.stack_outputs["sites"]["dc1"]["euw1"]
+    assert isinstance(device["preSharedKey"], Secret) and not isinstance(device["tunnels"], Secret)
+    assert redact(plan.stack_outputs)["sites"]["dc1"]["euw1"]["preSharedKey"] == "[secret]"
 
 
 def test_the_api_admits_the_site_on_443_only() -> None:

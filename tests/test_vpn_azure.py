@@ -244,7 +244,7 @@ def test_the_pre_shared_key_is_secret_in_the_plan_state_and_export() -> None:
     assert isinstance(connection.inputs["sharedKey"], Secret)
     assert connection.inputs["sharedKey"].value == "Site.Key_0f.dc1"
     assert "sharedKey" in connection.additional_secret_outputs
-    assert isinstance(plan.stack_outputs["sites"]["dc1"]["weu-dev"], Secret)
+    assert isinstance(plan.stack_outputs["sites"]["dc1"]["weu-dev"]["preSharedKey"], Secret)
     assert device(plan)["preSharedKey"] == "Site.Key_0f.dc1"
     # A generated key (no preSharedKey in the spec) is the link's random password, secret too.
     assert isinstance(bgp().one(CONNECTION).inputs["sharedKey"], Secret)
