@@ -30,6 +30,8 @@ from typing import IO, Any
 
 import jsonschema
 
+from policies.memo import content_key
+
 # An installed distribution's version, looked up once: each lookup scans every installed package.
 _version = cache(package_version)
 
@@ -79,6 +81,10 @@ def _reason(error: jsonschema.ValidationError) -> str:
     return f"must satisfy {error.validator}: {wanted[:120]}{'...' if len(wanted) > 120 else ''}"
 
 
+_SEEN: dict[tuple[Any, ...], Any] = {}
+"""(validator, its inputs' content keys) -> verdict: lists of frozen records, copied on the way out."""
+
+
 # ------------------------------------------------------------------ built-in
 
 
@@ -118,7 +124,21 @@ def schema_minor(minor: str) -> str | None:
 
 
 def builtin(obj: Mapping[str, Any], minor: str) -> list[Problem] | None:
-    """Problems of a built-in object at the cluster's minor; None when the minor has no such kind."""
+    """Problems of a built-in object at the cluster's minor; None when the minor has no such kind.
+
+    Worked out once per distinct object and minor (`policies.memo.content_key`).
+    """
+    digest = content_key(obj)
+    if digest is None:
+        return _builtin(obj, minor)
+    key = ("builtin", minor, digest)
+    if key not in _SEEN:
+        _SEEN[key] = _builtin(obj, minor)
+    found = _SEEN[key]
+    return None if found is None else list(found)
+
+
+def _builtin(obj: Mapping[str, Any], minor: str) -> list[Problem] | None:
     have = schema_minor(minor)
     source = f"Kubernetes {minor} OpenAPI schema (kubernetes-validate {_version('kubernetes-validate')})"
     if have is None:
@@ -212,8 +232,34 @@ def _structural(value: Any, schema: Mapping[str, Any], path: list[Any], unknown:
     return value
 
 
+_SCHEMAS: dict[int, tuple[Mapping[str, Any], bytes | None]] = {}
+
+
+def _schema_key(schema: Mapping[str, Any]) -> bytes | None:
+    """`content_key` of a CRD schema, once per schema object (held, so that its id is never reused)."""
+    held = _SCHEMAS.get(id(schema))
+    if held is None or held[0] is not schema:
+        held = (schema, content_key(schema))
+        _SCHEMAS[id(schema)] = held
+    return held[1]
+
+
 def custom(obj: Mapping[str, Any], crd: Crd) -> tuple[list[Problem], list[Unevaluable]]:
-    """Problems of a custom resource against its CRD: structure, schema, then CEL rules."""
+    """Problems of a custom resource against its CRD: structure, schema, then CEL rules.
+
+    Worked out once per distinct object, CRD schema and source (`policies.memo.content_key`).
+    """
+    schema, digest = _schema_key(crd.schema), content_key(obj)
+    if schema is None or digest is None:
+        return _custom(obj, crd)
+    key = ("custom", crd.source, schema, digest)
+    if key not in _SEEN:
+        _SEEN[key] = _custom(obj, crd)
+    problems, unevaluable = _SEEN[key]
+    return list(problems), list(unevaluable)
+
+
+def _custom(obj: Mapping[str, Any], crd: Crd) -> tuple[list[Problem], list[Unevaluable]]:
     unknown: list[str] = []
     stored = _structural(dict(obj), crd.schema, [], unknown)
     problems = [Problem(u, "unknown field: the CRD's schema has no such property", crd.source) for u in unknown]

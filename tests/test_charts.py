@@ -322,6 +322,69 @@ def test_transition_rules_do_not_run_on_create() -> None:
     assert validate.custom({"spec": "x"}, validate.Crd("t", "v1", schema, "test")) == ([], [])
 
 
+def counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
+    """The arguments of every call of `validate.<name>` from now on, with nothing remembered from earlier tests."""
+    monkeypatch.setattr(validate, "_SEEN", {})
+    calls: list[Any] = []
+    real = getattr(validate, name)
+
+    def spy(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(validate, name, spy)
+    return calls
+
+
+def test_an_object_is_validated_once_per_distinct_content_and_minor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fleet sends the same objects to every cluster: each distinct one costs one schema validation."""
+    calls = counted(monkeypatch, "_builtin")
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}
+    assert validate.builtin(ns, "1.35") == []
+    assert validate.builtin(copy.deepcopy(ns), "1.35") == []
+    assert len(calls) == 1, "the same content is not validated again"
+    assert validate.builtin(ns, "1.34") == []
+    assert len(calls) == 2, "another minor is another schema"
+    bad = copy.deepcopy(ns)
+    bad["spec"] = {"finalizers": "kubernetes"}
+    found = validate.builtin(bad, "1.35")
+    assert found is not None and [p.field for p in found] == ["spec.finalizers"]
+    found.clear()
+    assert [p.field for p in validate.builtin(bad, "1.35") or []] == ["spec.finalizers"], "the caller's copy"
+    # What JSON text cannot tell apart still decides: the schema takes only a list for an array.
+    as_tuple = {**ns, "spec": {"finalizers": ("kubernetes",)}}
+    assert [p.field for p in validate.builtin(as_tuple, "1.35") or []] == ["spec.finalizers"]
+    assert validate.builtin({**ns, "spec": {"finalizers": ["kubernetes"]}}, "1.35") == []
+    assert len(calls) == 5
+
+
+def test_a_custom_resource_is_validated_once_per_content_and_crd(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = counted(monkeypatch, "_custom")
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"size": {"type": "integer"}},
+                "x-kubernetes-validations": [{"rule": "self.size < 10", "message": "too big"}],
+            }
+        },
+    }
+    crd = validate.Crd("things.example.com", "v1", schema, "CRD things.example.com v1 (test)")
+    again = validate.Crd("things.example.com", "v1", copy.deepcopy(schema), crd.source)
+    assert validate.custom({"spec": {"size": 3}}, crd) == ([], [])
+    assert validate.custom({"spec": {"size": 3}}, again) == ([], [])
+    assert len(calls) == 1, "an equal schema from another cluster's render shares the verdict"
+    problems, _ = validate.custom({"spec": {"size": 30}}, crd)
+    assert [(p.field, p.message) for p in problems] == [("spec", "too big")]
+    other = validate.Crd("things.example.com", "v1", schema, "CRD things.example.com v1 (another chart)")
+    assert [p.source for p in validate.custom({"spec": {"size": 30}}, other)[0]] == [other.source]
+    stricter = copy.deepcopy(schema)
+    stricter["properties"]["spec"]["x-kubernetes-validations"][0]["rule"] = "self.size < 2"
+    assert validate.custom({"spec": {"size": 3}}, dataclasses.replace(crd, schema=stricter))[0]
+    assert len(calls) == 4
+
+
 def test_values_the_chart_schema_refuses_are_rejected_with_their_path(monkeypatch: pytest.MonkeyPatch) -> None:
     real = platform.cert_manager_values
     monkeypatch.setattr(platform, "cert_manager_values", lambda env: {**real(env), "replicaCount": "one"})

@@ -157,3 +157,32 @@ def test_a_rule_that_raises_is_one_line_not_a_traceback(monkeypatch: pytest.Monk
     monkeypatch.setattr(base, "from_args", broken_view)
     with pytest.raises(policy.PolicyError, match=r"^policy pack failed: ValueError: rule crashed$"):
         policy.analyze(broken(), env_config("dev"), policy.load_pack_config("dev"))
+
+
+def test_in_process_a_typed_policy_runs_only_on_the_types_it_reports_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """71 resource rules, a handful per type: the in-process analyzer calls each rule on its own types only.
+
+    The verdicts cannot differ (a rule returns at once on any other type; the tests above
+    compare every response with the served pack's); this holds the count of calls down.
+    """
+    from policies.rules import RULES
+    from policies.rules.base import TypedPolicy
+
+    calls: list[tuple[str, str]] = []
+    real = TypedPolicy.validate
+
+    def spy(self: TypedPolicy, args: Any, report: Any) -> Any:
+        calls.append((self.name, args.resource_type))
+        return real(self, args, report)
+
+    monkeypatch.setattr(TypedPolicy, "validate", spy)
+    plan, config = broken(), env_config("prod")
+
+    def local() -> list[Any]:
+        with policy.in_process(config) as analyzer:
+            return responses(analyzer, plan, config, "prod")
+
+    isolated(local)
+    analyzed = [r.type for r in plan.registrations if r.custom and not r.type.startswith("pulumi:")]
+    expected = [(rule.name, t) for t in analyzed for rule in RULES if rule.stack_check is None and rule.applies_to(t)]
+    assert sorted(calls) == sorted(expected)

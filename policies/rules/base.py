@@ -99,6 +99,19 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value in _UNKNOWNS
 
 
+class TypedPolicy(ResourceValidationPolicy):
+    """A resource policy that can say which resource types it reports on.
+
+    Its validation does nothing for any other type (`Rule._validate_resource` returns
+    first thing), so an analyzer may skip calling it there with the same result; the
+    engine's own servicer ignores `applies_to` and calls it for every resource.
+    """
+
+    def __init__(self, applies_to: Callable[[str], bool], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.applies_to = applies_to
+
+
 def plain(value: Any) -> Any:
     """Unwrap the SDK's proxies and secret markers into plain dicts and lists (unknowns kept).
 
@@ -351,7 +364,7 @@ class Rule:
         }
         if self.stack_check is not None:
             return StackValidationPolicy(validate=self._validate_stack, **common)
-        return ResourceValidationPolicy(validate=self._validate_resource, **common)
+        return TypedPolicy(self.applies_to, validate=self._validate_resource, **common)
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not self.applies_to(args.resource_type) or self.check is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
+from policies.memo import content_key
 from policies.rules.base import (
     Case,
     Context,
@@ -311,9 +312,6 @@ def _definitions(schema_dir: str) -> Any:
 
 
 def _schema(r: Resource, ctx: Context) -> Iterator[str]:
-    import jsonschema
-    from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
-
     manifest = {k: v for k, v in r.props.value.items() if not k.startswith("__")}
     unknown = first_unknown(manifest, "")
     if unknown:
@@ -322,6 +320,23 @@ def _schema(r: Resource, ctx: Context) -> Iterator[str]:
     if not version:
         yield "cannot tell the cluster's Kubernetes version; set kubernetesVersion in this rule's config"
         return
+    key = content_key(manifest)
+    if key is None:
+        yield from _schema_verdict(version, manifest)
+        return
+    if (version, key) not in _SCHEMA_VERDICTS:
+        _SCHEMA_VERDICTS[(version, key)] = tuple(_schema_verdict(version, manifest))
+    yield from _SCHEMA_VERDICTS[(version, key)]
+
+
+_SCHEMA_VERDICTS: dict[tuple[str, bytes], tuple[str, ...]] = {}
+"""(version, manifest's `content_key`) -> messages: a fleet sends the same objects to many clusters."""
+
+
+def _schema_verdict(version: str, manifest: dict[str, Any]) -> Iterator[str]:
+    import jsonschema
+    from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
+
     try:
         _validator(version, str(manifest["apiVersion"]), str(manifest["kind"])).validate(manifest)
     except jsonschema.ValidationError as exc:

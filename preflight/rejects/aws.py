@@ -17,7 +17,7 @@ from typing import Any
 from preflight import answers
 from preflight.engine import UNKNOWN, Plan, Registration
 from preflight.rejects import Rejection, awsiam
-from preflight.rejects.rules import Table, known, reject, run, view
+from preflight.rejects.rules import Table, known, reject, run, view, view_of
 
 EKS = "aws:eks/cluster:Cluster"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -33,7 +33,7 @@ PUBLIC_ELB = "kubernetes.io/role/elb"
 
 def _cluster(plan: Plan, name: Any) -> dict[str, Any] | None:
     for r in plan.resources(EKS):
-        if view(r).get("name") == name:
+        if view_of(r, "name") == name:
             return view(r)
     return None
 
@@ -378,10 +378,10 @@ def _subnet_tags(plan: Plan) -> dict[str, dict[str, str]]:
     """Tags per subnet id: those of subnets the plan creates, and those `ec2.Tag` puts on given subnets."""
     tags: dict[str, dict[str, str]] = {}
     for s in plan.resources(SUBNET):
-        tags.setdefault(s.id, {}).update({k: v for k, v in (view(s).get("tags") or {}).items() if known(v)})
+        tags.setdefault(s.id, {}).update({k: v for k, v in (view_of(s, "tags") or {}).items() if known(v)})
     for t in plan.resources(TAG):
-        inputs = view(t)
-        if all(known(inputs.get(k)) for k in ("resourceId", "key", "value")):
+        inputs = {k: view_of(t, k) for k in ("resourceId", "key", "value")}
+        if all(known(v) for v in inputs.values()):
             tags.setdefault(str(inputs["resourceId"]), {})[str(inputs["key"])] = str(inputs["value"])
     return tags
 
@@ -398,8 +398,8 @@ def lb_controller_finds_subnets(r: Registration, plan: Plan) -> Iterator[Rejecti
     controller = [
         rel
         for rel in plan.resources(RELEASE)
-        if view(rel).get("name") == "aws-load-balancer-controller"
-        and (view(rel).get("values") or {}).get("clusterName") == name
+        if view_of(rel, "name") == "aws-load-balancer-controller"
+        and (view_of(rel, "values") or {}).get("clusterName") == name
     ]
     subnets = (inputs.get("vpcConfig") or {}).get("subnetIds") or []
     if not controller or not known(subnets):

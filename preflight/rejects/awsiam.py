@@ -301,7 +301,7 @@ def lint(text: str) -> list[Finding]:
     for i, statement in enumerate(_statements(document)):
         where = str(statement.get("Sid", i))
         single = json.dumps({**document, "Statement": [statement]})
-        for f in engine.module.analyze_policy_string(single).findings:
+        for f in _analysed(single, len(engine.loaded)):
             if engine.module.config.get(f.issue, {}).get("group") not in ERROR_GROUPS:
                 continue
             if f.issue == "RESOURCE_MISMATCH" and isinstance(f.detail, list):
@@ -319,6 +319,17 @@ def lint(text: str) -> list[Finding]:
                 continue
             out.append(Finding(f.issue, str(f.detail or f.title), where))
     return out
+
+
+@cache
+def _analysed(single: str, services: int) -> tuple[Any, ...]:
+    """Parliament's findings for a one-statement document, once per text and loaded catalogue.
+
+    A fleet's clusters carry the same statements (each controller's policy), and parliament
+    takes tens of milliseconds for each. The catalogue only grows (`_Parliament.load`), so
+    its size names it; a wildcard action expands over whatever it holds.
+    """
+    return tuple(_parliament().module.analyze_policy_string(single).findings)
 
 
 def _describe_mismatch(missing: list[dict[str, str]]) -> str:

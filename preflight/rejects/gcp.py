@@ -9,7 +9,7 @@ from typing import Any
 
 from preflight.engine import Plan, Registration
 from preflight.rejects import Rejection
-from preflight.rejects.rules import Table, known, reject, run, view
+from preflight.rejects.rules import Table, known, reject, run, view, view_of
 
 CLUSTER = "gcp:container/cluster:Cluster"
 SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
@@ -109,9 +109,8 @@ def node_version_on_create(r: Registration, plan: Plan) -> Iterator[Rejection]:
 
 def _channel(plan: Plan, cluster_name: Any) -> str | None:
     for c in plan.resources(CLUSTER):
-        inputs = view(c)
-        if inputs.get("name") == cluster_name:
-            channel = (inputs.get("releaseChannel") or {}).get("channel")
+        if view_of(c, "name") == cluster_name:
+            channel = (view_of(c, "releaseChannel") or {}).get("channel")
             return str(channel) if channel and channel != "UNSPECIFIED" else None
     return None
 

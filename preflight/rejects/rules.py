@@ -45,6 +45,11 @@ def view(r: Registration) -> dict[str, Any]:
     return hide(r.inputs)
 
 
+def view_of(r: Registration, key: str) -> Any:
+    """`view(r).get(key)` without copying the rest: rules that scan every resource of a type per resource."""
+    return hide(r.inputs.get(key))
+
+
 def known(value: Any) -> bool:
     """True when a value and everything inside it is known now (not a preview unknown, not a secret)."""
     if value is UNKNOWN:
