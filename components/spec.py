@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import importlib
 import ipaddress
 import itertools
@@ -1716,6 +1717,28 @@ class Site(Model):
             for j, other in enumerate(nets[:i]):
                 if net.overlaps(other):
                     yield Problem(f"cidrs[{i}]", self.cidrs[i], f"a range that does not overlap cidrs[{j}] ({other})")
+
+
+def tunnel_ranges(
+    site: Site, cluster: str, pool: ipaddress.IPv4Network, tunnels: int = 2
+) -> list[ipaddress.IPv4Network]:
+    """The link-local /30 of each tunnel of the link from `site` to `cluster`, out of a cloud's `pool`: the same on
+    every run.
+
+    A slot (a /29 of the pool) is chosen by hashing the link's names, so adding or reordering a site's links leaves
+    the others' ranges alone unless two hash to one slot: then the site's links are placed in name order and the
+    later takes the next free slot, so no two links of one site (one device) share a range. Across sites a
+    collision is left to each cloud's reject rules.
+    """
+    slots = pool.num_addresses // 8
+    taken: dict[str, int] = {}
+    for name in sorted(site.vpn if cluster in site.vpn else [*site.vpn, cluster]):
+        slot = int(hashlib.sha256(f"{site.name}/{name}".encode()).hexdigest(), 16) % slots
+        while slot in taken.values():
+            slot = (slot + 1) % slots
+        taken[name] = slot
+    block = ipaddress.IPv4Network((int(pool.network_address) + 8 * taken[cluster], 29))
+    return list(block.subnets(new_prefix=30))[:tunnels]
 
 
 _SITE = TypeAdapter(Site)

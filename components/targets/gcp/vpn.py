@@ -28,7 +28,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components.spec import ClusterBase, Problem, Site
+from components.spec import ClusterBase, Problem, Site, tunnel_ranges
 from components.targets.gcp import control_plane
 
 if TYPE_CHECKING:
@@ -45,12 +44,11 @@ if TYPE_CHECKING:
 ROUTER_ASN = 64514
 """The Cloud Router's ASN: RFC 6996 private (64512-65534)."""
 
-INSIDE_POOL = ipaddress.ip_network("169.254.64.0/18")
+INSIDE_POOL = ipaddress.IPv4Network("169.254.64.0/18")
 """The link-local block tunnels take their /30s from: clear of 169.254.169.254 (the metadata server) and of the
 low /30s AWS reserves on the same device (169.254.0.0/30 to 169.254.5.0/30,
 https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html)."""
 
-_SLOTS = INSIDE_POOL.num_addresses // 8
 """Each link takes a /29 of the pool: a /30 per tunnel."""
 
 TUNNELS = 2
@@ -84,22 +82,9 @@ def check(site: Site, cluster: ClusterBase) -> Iterator[Problem]:
             )
 
 
-def inside_ranges(site: Site, cluster: str) -> tuple[ipaddress.IPv4Network, ...]:
-    """The /30 of each tunnel of the link from `site` to `cluster`: the same on every run.
-
-    A slot (a /29 of `INSIDE_POOL`) is chosen by hashing the link's names, so reordering the site's links, or
-    adding one, leaves the others' ranges alone unless two hash to one slot (1 in 2048): then the links are
-    placed in name order and the later takes the next free slot, so no two links of one site (one device) share
-    a range. Across sites a collision is left to preflight's reject rules (`rejects.gcp`).
-    """
-    taken: dict[str, int] = {}
-    for name in sorted(site.vpn if cluster in site.vpn else [*site.vpn, cluster]):
-        slot = int(hashlib.sha256(f"{site.name}/{name}".encode()).hexdigest(), 16) % _SLOTS
-        while slot in taken.values():
-            slot = (slot + 1) % _SLOTS
-        taken[name] = slot
-    block = ipaddress.IPv4Network((int(INSIDE_POOL.network_address) + 8 * taken[cluster], 29))
-    return tuple(block.subnets(new_prefix=30))[:TUNNELS]
+def inside_ranges(site: Site, cluster: str) -> list[ipaddress.IPv4Network]:
+    """Each tunnel's /30 on the link from `site` to `cluster`, out of `INSIDE_POOL` (`spec.tunnel_ranges`)."""
+    return tunnel_ranges(site, cluster, INSIDE_POOL, TUNNELS)
 
 
 def build(site: Site, cluster: GcpCluster, key: pulumi.Output[str], opts: pulumi.ResourceOptions) -> Mapping[str, Any]:

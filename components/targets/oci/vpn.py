@@ -33,7 +33,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ import pulumi
 import pulumi_oci.core as core
 
 from components.runtime import UNKNOWN_SECRET
-from components.spec import Problem, Site
+from components.spec import Problem, Site, tunnel_ranges
 
 if TYPE_CHECKING:
     from components.cluster import KubernetesCluster
@@ -64,7 +63,6 @@ SHARED_SECRET_FORBIDDEN = frozenset("._")
 # 169.254.169.254, the instance metadata address of every OCI instance, and of the blocks the other clouds' links
 # take theirs from (GCP 169.254.64.0/18, Azure 169.254.21.0-169.254.22.255), so one device can end links to several.
 INSIDE_POOL = ipaddress.IPv4Network("169.254.192.0/18")
-_SLOTS = INSIDE_POOL.num_addresses // 8
 """A link's slot is a /29: one /30 per tunnel."""
 
 
@@ -109,20 +107,8 @@ def drg(c: OciCluster, vcn: core.Vcn) -> tuple[pulumi.Output[str], core.DrgAttac
 
 
 def inside_ranges(site: Site, cluster: str) -> list[ipaddress.IPv4Network]:
-    """Each tunnel's /30 on the link from `site` to `cluster`: the same on every run.
-
-    A slot is chosen by hashing the link's names, so adding or reordering a site's links leaves the others' ranges
-    alone unless two hash to one slot (1 in 512): then the site's links are placed in name order and the later
-    takes the next free slot, so no two links of one site (one device) share a range.
-    """
-    taken: dict[str, int] = {}
-    for name in sorted(site.vpn if cluster in site.vpn else [*site.vpn, cluster]):
-        slot = int(hashlib.sha256(f"{site.name}/{name}".encode()).hexdigest(), 16) % _SLOTS
-        while slot in taken.values():
-            slot = (slot + 1) % _SLOTS
-        taken[name] = slot
-    block = ipaddress.IPv4Network((int(INSIDE_POOL.network_address) + 8 * taken[cluster], 29))
-    return list(block.subnets(new_prefix=30))[:TUNNELS]
+    """Each tunnel's /30 on the link from `site` to `cluster`, out of `INSIDE_POOL` (`spec.tunnel_ranges`)."""
+    return tunnel_ranges(site, cluster, INSIDE_POOL, TUNNELS)
 
 
 def check(site: Site, cluster: Any) -> Iterator[Problem]:
