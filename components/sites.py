@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pulumi
 
 from components.cluster import KubernetesCluster
+from components.runtime import secret_output
 from components.spec import Site, StackSpec
 from components.targets import REGISTRY
 
@@ -44,7 +45,7 @@ class VpnLink(pulumi.ComponentResource):
     def __init__(self, site: Site, cluster: KubernetesCluster[Any], opts: pulumi.ResourceOptions | None = None):
         super().__init__("orquestra:site:VpnLink", f"{site.name}-{cluster.spec.name}", None, opts)
         assert site.peer is not None  # `Site.problems`: a site that names clusters has a peer
-        self.key = pulumi.Output.secret(_key(site, cluster.spec.name, self))
+        self.key = _key(site, cluster.spec.name, self)
         module: CloudEnd = importlib.import_module(REGISTRY[cluster.spec.target].site_vpn or "")
         end = module.build(site, cluster, self.key, pulumi.ResourceOptions(parent=self))
         # Only the key is secret: the tunnels' addresses and the routes are what a device's admin reads to set it up.
@@ -59,20 +60,23 @@ class VpnLink(pulumi.ComponentResource):
         self.register_outputs({"device": self.device})
 
 
-def _key(site: Site, cluster: str, parent: pulumi.Resource) -> pulumi.Input[str]:
-    """The peer's key when the stack gives one; else a fresh one per link, so a leaked key opens one link only."""
+def _key(site: Site, cluster: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The peer's key when the stack gives one (unknown while planning offline, as every stack secret is); else a
+    fresh one per link, so a leaked key opens one link only."""
     assert site.peer is not None
     if site.peer.pre_shared_key is not None:
-        return site.peer.pre_shared_key.get_secret_value()
+        return secret_output(site.peer.pre_shared_key)
     import pulumi_random as random
 
-    return random.RandomPassword(
-        f"{site.name}-{cluster}-psk",
-        length=KEY_LENGTH,
-        special=False,
-        numeric=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    ).result
+    return pulumi.Output.secret(
+        random.RandomPassword(
+            f"{site.name}-{cluster}-psk",
+            length=KEY_LENGTH,
+            special=False,
+            numeric=False,
+            opts=pulumi.ResourceOptions(parent=parent),
+        ).result
+    )
 
 
 def build(stack: StackSpec, clusters: Mapping[str, KubernetesCluster[Any]]) -> dict[str, dict[str, VpnLink]]:

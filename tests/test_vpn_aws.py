@@ -12,7 +12,7 @@ import yaml
 
 from components.spec import SpecError, parse
 from preflight.diagram import mermaid
-from preflight.engine import PROJECT_DIR, Plan, Registration, Secret, redact, reveal
+from preflight.engine import PROJECT_DIR, UNKNOWN, Plan, Registration, Secret, redact, reveal
 from tests.harness import plan_spec, plan_stack
 from tests.rejecting import fields, plan_of, reg
 from tests.test_global_routing import stack
@@ -333,3 +333,14 @@ def test_the_pack_tells_a_secret_key_from_a_plain_one_as_a_preview_sends_them() 
         )
         for key in KEYS
     ]
+
+
+def test_an_encrypted_key_reaches_the_tunnels_as_an_unknown_secret() -> None:
+    # Offline a `secure:` key cannot be read: the tunnels get an unknown secret, never the placeholder text.
+    config = with_site(shipped(), peer={"address": "198.51.100.7", "asn": 65010, "preSharedKey": {"secure": "v1:k"}})
+    plan = plan_spec(config, stack="hybrid")
+    connection = plan.one(VPN)
+    for key in ("tunnel1PresharedKey", "tunnel2PresharedKey"):
+        value = connection.inputs[key]
+        assert isinstance(value, Secret) and value.value is UNKNOWN, value
+    assert [r for r in plan.resources("random:index/randomPassword:RandomPassword") if r.name.endswith("-psk")] == []
