@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from components.spec import SpecError, parse
+from components.spec import Site, SpecError, parse, tunnel_ranges
 from tests.test_global_routing import stack
 
 
@@ -106,3 +107,29 @@ def test_sites_is_a_known_key() -> None:
     config = stack()
     config["site"] = []
     assert problems(config)[0].startswith("orquestra:site: unknown key (did you mean 'orquestra:sites'?)")
+
+
+# ------------------------------------------------------------------ tunnel ranges
+
+POOL = ipaddress.IPv4Network("169.254.64.0/24")  # a small pool, so that slots collide
+
+
+def test_a_links_tunnel_ranges_depend_on_the_link_only() -> None:
+    # Reordering or adding links leaves a link's ranges alone (a changed inside range replaces the cloud's interface).
+    def on(name: str, *clusters: str) -> Site:
+        return Site(name=name, cidrs=["192.168.0.0/16"], vpn=list(clusters))
+
+    alone = tunnel_ranges(on("dc1", "gke"), "gke", POOL)
+    assert [r.prefixlen for r in alone] == [30, 30] and alone[0].supernet(new_prefix=29) == alone[1].supernet(
+        new_prefix=29
+    )
+    assert all(r.subnet_of(POOL) for r in alone)
+    assert tunnel_ranges(on("dc1", "eks", "gke", "aks"), "gke", POOL) == alone
+    assert tunnel_ranges(on("dc2", "gke"), "gke", POOL) != alone
+
+
+def test_the_links_of_one_site_never_share_a_tunnel_range() -> None:
+    names = [f"c{i}" for i in range(POOL.num_addresses // 8)]  # every slot taken: collisions must move on
+    many = Site(name="dc1", cidrs=["192.168.0.0/16"], vpn=names)
+    ranges = [r for name in names for r in tunnel_ranges(many, name, POOL)]
+    assert len(set(ranges)) == len(ranges) == 2 * len(names)

@@ -141,20 +141,6 @@ def test_inside_ranges_are_two_link_local_30s_of_one_29() -> None:
     assert first.supernet(new_prefix=29) == second.supernet(new_prefix=29) and first != second
 
 
-def test_inside_ranges_depend_on_the_link_only() -> None:
-    # Reordering or adding links leaves a link's ranges alone (a changed ip_range replaces the router interface).
-    alone = inside_ranges(site("dc1", "gke"), "gke")
-    assert inside_ranges(site("dc1", "eks", "gke", "aks"), "gke") == alone
-    assert inside_ranges(site("dc2", "gke"), "gke") != alone
-
-
-def test_the_links_of_one_site_never_share_a_range() -> None:
-    names = [f"c{i}" for i in range(300)]  # enough for slots to collide and move on
-    many = site("dc1", *names)
-    ranges = [r for name in names for r in inside_ranges(many, name)]
-    assert len(set(ranges)) == len(ranges)
-
-
 # ----------------------------------------------------------------- registered
 
 

@@ -151,19 +151,6 @@ def test_inside_ranges_are_two_link_local_30s_clear_of_the_metadata_address() ->
         assert not inside.overlaps(ipaddress.ip_network("169.254.21.0/24"))
 
 
-def test_inside_ranges_depend_on_the_link_only() -> None:
-    alone = inside_ranges(site("dc1", "oke"), "oke")
-    assert inside_ranges(site("dc1", "eks", "oke", "aks"), "oke") == alone
-    assert inside_ranges(site("dc2", "oke"), "oke") != alone
-
-
-def test_the_links_of_one_site_never_share_a_range() -> None:
-    names = [f"c{i}" for i in range(100)]  # enough for slots to collide and move on
-    many = site("dc1", *names)
-    ranges = [r for name in names for r in inside_ranges(many, name)]
-    assert len(set(ranges)) == len(ranges)
-
-
 # ----------------------------------------------------------------- registered
 
 
