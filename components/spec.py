@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, TypeAlias, Union, get_args, get_origin
@@ -1972,49 +1972,38 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
             _line("clusters", raw_clusters, "a non-empty list of clusters", present=raw_clusters is not None)
         )
         raw_clusters = []
-    clusters: list[ClusterBase] = []
-    for i, raw in enumerate(raw_clusters):
-        prefix = f"clusters[{i}]"
-        try:
-            cluster: ClusterBase = _CLUSTER.validate_python(raw, context=context)
-        except ValidationError as exc:
-            problems.extend(_validation_lines(prefix, ClusterSpec, raw, exc))
-            continue
-        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed, present=p.present) for p in cluster.problems())
-        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in _target_problems(cluster, local))
-        problems.extend(_lockdown(prefix, cluster, env))
-        clusters.append(cluster)
+    clusters: list[ClusterBase] = _each(
+        "clusters",
+        raw_clusters,
+        _CLUSTER,
+        ClusterSpec,
+        context,
+        problems,
+        lambda prefix, c: [
+            *(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in _target_problems(c, local)),
+            *_lockdown(prefix, c, env),
+        ],
+    )
 
     raw_workloads = config.get("workloads", [])
     if not isinstance(raw_workloads, list):
         problems.append(_line("workloads", raw_workloads, "a list of workloads"))
         raw_workloads = []
-    workloads: list[WorkloadSpec] = []
-    for i, raw in enumerate(raw_workloads):
-        prefix = f"workloads[{i}]"
-        try:
-            workload = _WORKLOAD.validate_python(raw, context=context)
-        except ValidationError as exc:
-            problems.extend(_validation_lines(prefix, WorkloadSpec, raw, exc))
-            continue
-        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in workload.problems())
-        problems.extend(_lockdown(prefix, workload, env))
-        workloads.append(workload)
+    workloads: list[WorkloadSpec] = _each(
+        "workloads",
+        raw_workloads,
+        _WORKLOAD,
+        WorkloadSpec,
+        context,
+        problems,
+        lambda prefix, w: _lockdown(prefix, w, env),
+    )
 
     raw_sites = config.get("sites", [])
     if not isinstance(raw_sites, list):
         problems.append(_line("sites", raw_sites, "a list of sites"))
         raw_sites = []
-    sites: list[Site] = []
-    for i, raw in enumerate(raw_sites):
-        prefix = f"sites[{i}]"
-        try:
-            site = _SITE.validate_python(raw, context=context)
-        except ValidationError as exc:
-            problems.extend(_validation_lines(prefix, Site, raw, exc))
-            continue
-        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in site.problems())
-        sites.append(site)
+    sites: list[Site] = _each("sites", raw_sites, _SITE, Site, context, problems, lambda prefix, s: ())
 
     problems.extend(_stack_rules(raw_clusters, clusters, raw_workloads, workloads))
     problems.extend(_address_plan(raw_clusters, clusters, sites))
@@ -2030,6 +2019,31 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
     for cluster in clusters:
         cluster._vpn_sites = tuple(s for s in sites if cluster.name in s.vpn)
     return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads), sites=tuple(sites))
+
+
+def _each(
+    key: str,
+    raw_items: list[Any],
+    adapter: TypeAdapter[Any],
+    root: Any,
+    context: Mapping[str, Any],
+    problems: list[str],
+    rules: Callable[[str, Any], Iterable[str]],
+) -> list[Any]:
+    """Each item of a list validated on its own, so a type error in one hides no rule another breaks: its types,
+    its model's `problems`, then `rules` (the lines under `key[i]`); the items that validated, in order."""
+    found: list[Any] = []
+    for i, raw in enumerate(raw_items):
+        prefix = f"{key}[{i}]"
+        try:
+            item = adapter.validate_python(raw, context=context)
+        except ValidationError as exc:
+            problems.extend(_validation_lines(prefix, root, raw, exc))
+            continue
+        problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed, present=p.present) for p in item.problems())
+        problems.extend(rules(prefix, item))
+        found.append(item)
+    return found
 
 
 def _target_problems(cluster: ClusterBase, local: bool) -> Iterator[Problem]:
