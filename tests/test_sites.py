@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from components.spec import Site, SpecError, parse, tunnel_ranges
+from components.spec import Site, SpecError, StackSpec, parse, tunnel_ranges
 from tests.test_global_routing import stack
 
 
@@ -20,9 +21,18 @@ def with_site(**site: Any) -> dict[str, Any]:
     return config
 
 
+def parsed(config: dict[str, Any]) -> StackSpec:
+    """`parse` of the config as the program reads it: an on-prem cluster's SSH key decrypted."""
+    config = copy.deepcopy(config)
+    for cluster in config["clusters"]:
+        if "ssh" in cluster:
+            cluster["ssh"]["privateKey"] = SecretStr("key")
+    return parse(config)
+
+
 def problems(config: dict[str, Any]) -> list[str]:
     with pytest.raises(SpecError) as info:
-        parse(config)
+        parsed(config)
     return info.value.problems
 
 

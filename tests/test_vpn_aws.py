@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from components.spec import SpecError, parse
+from components.spec import parse
 from preflight.diagram import mermaid
 from preflight.engine import PROJECT_DIR, UNKNOWN, Plan, Registration, Secret, redact, reveal
 from tests.harness import plan_spec, plan_stack
 from tests.rejecting import fields, plan_of, reg
 from tests.test_global_routing import stack
+from tests.test_sites import problems
 
 VGW = "aws:ec2/vpnGateway:VpnGateway"
 CGW = "aws:ec2/customerGateway:CustomerGateway"
@@ -203,12 +204,6 @@ def test_two_sites_share_the_clusters_one_gateway() -> None:
 
 
 # ------------------------------------------------------------------------ spec
-
-
-def problems(config: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        parse(config)
-    return info.value.problems
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.spec import SpecError, parse
+from components.spec import parse
 from components.targets.azure import network, vpn
 from preflight import policy
 from preflight.answers import azure as answers
@@ -20,6 +20,7 @@ from preflight.estimates import create_seconds, estimate, prerequisites
 from preflight.stackconfig import StackConfig
 from tests.harness import plan_spec
 from tests.rejecting import fields, plan_of, reg, rejected
+from tests.test_sites import problems
 from tests.test_target_azure import DEV
 
 GATEWAY = "azure-native:network:VirtualNetworkGateway"
@@ -287,12 +288,6 @@ def test_prod_passes_the_redundancy_rule_and_a_single_instance_gateway_fails_it(
 
 
 # ------------------------------------------------------------------------ spec
-
-
-def problems(config: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        parse(config)
-    return info.value.problems
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import SecretStr
 
-from components.spec import Site, SpecError, StackSpec, parse
+from components.spec import Site
 from components.targets.gcp.vpn import INSIDE_POOL, ROUTER_ASN, inside_ranges
 from preflight import answers, diagram, estimates, policy, rejects, stackconfig
 from preflight.engine import PROJECT_DIR, Plan, Registration, Secret
 from preflight.estimates.base import HOURS_PER_MONTH
 from preflight.estimates.gcp import GCP_VPN_TUNNEL_HOURLY
 from tests.harness import plan_spec
+from tests.test_sites import parsed, problems
 
 LINK = "orquestra:site:VpnLink"
 GATEWAY = "gcp:compute/haVpnGateway:HaVpnGateway"
@@ -57,19 +57,6 @@ def stack(**site: Any) -> dict[str, Any]:
         "clusters": [dc1, gke],
         "sites": [{"name": "dc1", "cidrs": ["192.168.0.0/16"], "peer": peer, "vpn": ["gke"], **site}],
     }
-
-
-def parsed(config: dict[str, Any]) -> StackSpec:
-    """`parse` of the config as the program reads it: the stack's secrets decrypted."""
-    config = copy.deepcopy(config)
-    config["clusters"][0]["ssh"]["privateKey"] = SecretStr("key")
-    return parse(config)
-
-
-def problems(config: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        parsed(config)
-    return info.value.problems
 
 
 @cache

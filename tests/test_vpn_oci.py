@@ -15,11 +15,12 @@ import yaml
 from pydantic import SecretStr
 
 from components.runtime import UNKNOWN_SECRET
-from components.spec import Site, SpecError, StackSpec, parse
+from components.spec import Site
 from components.targets.oci.vpn import INSIDE_POOL, inside_ranges
 from preflight import answers, policy, rejects, stackconfig
 from preflight.engine import PROJECT_DIR, Plan, Registration, Secret
 from tests.harness import plan_spec
+from tests.test_sites import parsed, problems
 
 LINK = "orquestra:site:VpnLink"
 CPE = "oci:Core/cpe:Cpe"
@@ -66,18 +67,6 @@ def stack(hub: bool = True, **site: Any) -> dict[str, Any]:
 def static() -> dict[str, Any]:
     """The dev stack, its site routed statically (no ASN)."""
     return stack(hub=False, peer={"address": "203.0.113.10"})
-
-
-def parsed(config: dict[str, Any]) -> StackSpec:
-    config = copy.deepcopy(config)
-    config["clusters"][0]["ssh"]["privateKey"] = SecretStr("key")
-    return parse(config)
-
-
-def problems(config: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        parsed(config)
-    return info.value.problems
 
 
 @cache
