@@ -83,19 +83,26 @@ def join(c: AwsCluster, hub: AwsHub, network: Network, cluster: aws.eks.Cluster)
                     opts=c.opts(depends_on=made[:1]),
                 )
             )
-    # The group EKS creates for the cluster and puts on the endpoint's ENIs (same page, "cluster security group").
-    group = cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
-    for j, cidr in enumerate(hub.cidrs):
-        made.append(
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-api-from-hub-{j}",
-                security_group_id=group,
-                cidr_ipv4=cidr,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description="Kubernetes API from the deployer's hub",
-                opts=c.opts(),
-            )
-        )
+    made += admit_to_api(cluster, f"{name}-api-from-hub", hub.cidrs, "Kubernetes API from the deployer's hub", c.opts())
     return made
+
+
+def admit_to_api(
+    cluster: aws.eks.Cluster, name: str, cidrs: list[str], description: str, opts: pulumi.ResourceOptions
+) -> list[pulumi.Resource]:
+    """TCP 443 from each range on the group EKS creates for the cluster and puts on the private endpoint's ENIs
+    (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html, "cluster security group")."""
+    group = cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
+    return [
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-{j}",
+            security_group_id=group,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description=description,
+            opts=opts,
+        )
+        for j, cidr in enumerate(cidrs)
+    ]

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.spec import AwsSpec, ClusterBase, Problem, Site
+from components.targets.aws.deployer import admit_to_api
 
 if TYPE_CHECKING:
     from components.cluster import KubernetesCluster
@@ -162,18 +163,7 @@ def build(
             aws.ec2.VpnConnectionRoute(
                 f"{link}-route-{j}", vpn_connection_id=connection.id, destination_cidr_block=cidr, opts=child
             )
-    group = c.cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
-    for j, cidr in enumerate(site.cidrs):
-        aws.vpc.SecurityGroupIngressRule(
-            f"{link}-api-{j}",
-            security_group_id=group,
-            cidr_ipv4=cidr,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description=f"Kubernetes API from site {site.name} across its VPN",
-            opts=child,
-        )
+    admit_to_api(c.cluster, f"{link}-api", site.cidrs, f"Kubernetes API from site {site.name} across its VPN", child)
     tunnels = []
     for t in range(1, TUNNELS + 1):
         tunnel: dict[str, Any] = {
