@@ -47,14 +47,8 @@ def health_check_args(w: WorkloadSpec, cluster: ClusterBase) -> dict[str, Any]:
     The gateway routes by host name, so the probe carries the global name (as `fqdn` with an `ip_address`, or as
     the host it resolves when the gateway is known by name) and SNI for the listener's certificate.
     """
-    assert w.expose is not None and w.expose.global_routing is not None
-    address = cluster.platform.gateway.address
-    assert address is not None
-    where = (
-        {"ip_address": address, "fqdn": w.expose.global_routing.name}
-        if ip_or_none(address) is not None
-        else {"fqdn": address}
-    )
+    address = _gateway(cluster)
+    where = {"ip_address": address, "fqdn": _routed(w).name} if ip_or_none(address) is not None else {"fqdn": address}
     return {
         **where,
         "type": "HTTPS",
@@ -80,10 +74,7 @@ def routing_policy(g: GlobalRouting, cluster: ClusterBase) -> dict[str, Any]:
 
 def record_args(w: WorkloadSpec, cluster: ClusterBase) -> dict[str, Any]:
     """One record of the global name's set: the cluster's gateway address, its set identifier and its policy."""
-    assert w.expose is not None and w.expose.global_routing is not None
-    g = w.expose.global_routing
-    address = cluster.platform.gateway.address
-    assert address is not None
+    g, address = _routed(w), _gateway(cluster)
     return {
         "name": g.name,
         "type": record_type(address),
