@@ -9,6 +9,9 @@ install: .venv/.installed
 .venv/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet -r requirements-dev.txt
+	# Bytecode for the project's own modules now: where PYTHONDONTWRITEBYTECODE is set, as in many CI
+	# images, Python would otherwise compile them from source on every run (a third of a second of `dev`).
+	.venv/bin/python -m compileall -q components preflight policies
 	touch $@
 
 plan: install

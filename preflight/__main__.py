@@ -11,6 +11,11 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
+from preflight import sdkimport
+
+if __name__ == "__main__":
+    sdkimport.install()  # before the imports below load pulumi_kubernetes
+
 from components.runtime import marked
 from components.spec import NAMESPACE, SpecError, StackSpec, parse
 from components.stackfile import StackFile, StackFileError, parse_key_path
@@ -266,6 +271,7 @@ if __name__ == "__main__":
     # percent of memory it could win back is returned at exit.
     gc.disable()
     code = main()
+    sdkimport.finish()
     # Interpreter shutdown runs one full collection even with the collector disabled; over
     # everything a plan leaves alive it cost dev 0.6 s of CPU. Frozen objects are not
     # walked, and the process is about to hand all of its memory back anyway.
