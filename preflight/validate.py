@@ -30,6 +30,7 @@ from typing import IO, Any
 
 import jsonschema
 
+from policies import kschema
 from policies.memo import content_key
 
 # An installed distribution's version, looked up once: each lookup scans every installed package.
@@ -89,29 +90,6 @@ _SEEN: dict[tuple[Any, ...], Any] = {}
 
 
 @cache
-def _definitions(schema_dir: str) -> Any:
-    from kubernetes_validate.utils import schema_contents
-    from referencing import Registry, Resource
-
-    definitions = schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir)
-    return Resource.from_contents(definitions) @ Registry()
-
-
-@cache
-def _builtin_validator(schema_dir: str, filename: str) -> jsonschema.protocols.Validator | None:
-    """kubernetes-validate's schema for one kind, loaded once per process (its own `validate` reloads every call)."""
-    from kubernetes_validate.utils import schema_contents
-    from referencing import Resource
-
-    try:
-        schema = schema_contents(f"kubernetes-json-schema/{schema_dir}/{filename}", schema_dir)
-    except FileNotFoundError:
-        return None
-    registry = Resource.from_contents(schema) @ _definitions(schema_dir)
-    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
-
-
-@cache
 def schema_minor(minor: str) -> str | None:
     """The newest minor kubernetes-validate has a schema for that is not newer than `minor` (None if none)."""
     from kubernetes_validate.utils import all_versions
@@ -144,7 +122,7 @@ def _builtin(obj: Mapping[str, Any], minor: str) -> list[Problem] | None:
     if have is None:
         return [Problem("", f"no schema for Kubernetes {minor}; update kubernetes-validate", source)]
     api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", str(obj.get("apiVersion", "")))
-    validator = _builtin_validator(f"v{have}.0-local-strict", f"{str(obj.get('kind', '')).lower()}-{api}.json")
+    validator = kschema.checker(f"v{have}.0-local-strict", f"{str(obj.get('kind', '')).lower()}-{api}.json")
     if validator is None:
         return None
     return [

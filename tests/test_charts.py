@@ -351,10 +351,10 @@ def test_an_object_is_validated_once_per_distinct_content_and_minor(monkeypatch:
     assert found is not None and [p.field for p in found] == ["spec.finalizers"]
     found.clear()
     assert [p.field for p in validate.builtin(bad, "1.35") or []] == ["spec.finalizers"], "the caller's copy"
-    # What JSON text cannot tell apart still decides: the schema takes only a list for an array.
-    as_tuple = {**ns, "spec": {"finalizers": ("kubernetes",)}}
-    assert [p.field for p in validate.builtin(as_tuple, "1.35") or []] == ["spec.finalizers"]
-    assert validate.builtin({**ns, "spec": {"finalizers": ["kubernetes"]}}, "1.35") == []
+    # What JSON text cannot tell apart still decides: the schema takes 1, never True, for an integer.
+    flag = {**ns, "metadata": {"name": "web", "generation": True}}
+    assert [p.field for p in validate.builtin(flag, "1.35") or []] == ["metadata.generation"]
+    assert validate.builtin({**ns, "metadata": {"name": "web", "generation": 1}}, "1.35") == []
     assert len(calls) == 5
 
 

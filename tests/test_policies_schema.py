@@ -9,7 +9,8 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
 
-from policies.rules.kubernetes import _definitions, _validator
+from policies import kschema
+from policies.rules.kubernetes import _validator
 from tests.test_policies import deployment
 
 SERVICE = {
@@ -58,9 +59,11 @@ def test_the_cases_cover_every_outcome() -> None:
 
 def test_each_kind_and_version_is_read_once() -> None:
     _validator.cache_clear()
-    _definitions.cache_clear()
+    kschema.checker.cache_clear()
+    kschema._definitions.cache_clear()
     for _ in range(3):
         for kind in ("Service", "Namespace"):
             _validator("1.35", "v1", kind)
     assert _validator.cache_info().misses == 2
-    assert _definitions.cache_info().misses == 1
+    assert kschema.checker.cache_info().misses == 2
+    assert kschema._definitions.cache_info().misses == 1

@@ -273,42 +273,26 @@ def _schema_reason(exc: Any) -> str:
 
 @functools.cache
 def _validator(version: str, api_version: str, kind: str) -> Any:
-    """The strict schema validator `kubernetes_validate.validate` builds for one kind, built once.
+    """The strict schema `kubernetes_validate.validate` checks one kind against (`policies.kschema`).
 
     Its lookup, step for step (kubernetes-validate 1.37.0, `kubernetes_validate/utils.py`):
     the newest schema version not newer than `version`, the `<kind>-<group>-<version>.json`
-    file of its `-local-strict` directory and the shared `_definitions.json`. It re-reads
-    and parses both JSON files on every call (the definitions are 1.5 MB); a plan validates
-    many objects of a few kinds. Raises its `VersionNotSupportedError` and `SchemaNotFoundError`.
+    file of its `-local-strict` directory and the shared `_definitions.json`. Raises its
+    `VersionNotSupportedError` and `SchemaNotFoundError`.
     """
-    import jsonschema
     from kubernetes_validate import utils
-    from referencing import Registry, Resource
+
+    from policies import kschema
 
     desired = version.removeprefix("v")
     if utils.major_minor(desired) > utils.latest_version():
         raise utils.VersionNotSupportedError(version=utils.major_minor(desired))
     found = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(desired)][-1]
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    schema_dir = f"v{found}-local-strict"
-    try:
-        schema = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", desired)
-    except FileNotFoundError:
-        raise utils.SchemaNotFoundError(
-            version=utils.major_minor(desired), kind=kind, api_version=api_version
-        ) from None
-    registry = _definitions(schema_dir).combine(Resource.from_contents(schema) @ Registry())
-    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
-
-
-@functools.cache
-def _definitions(schema_dir: str) -> Any:
-    """The registry holding one schema version's `_definitions.json`, shared by every kind of that version."""
-    from kubernetes_validate import utils
-    from referencing import Registry, Resource
-
-    definitions = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir)
-    return Resource.from_contents(definitions) @ Registry()
+    checker = kschema.checker(f"v{found}-local-strict", f"{kind.lower()}-{group}.json")
+    if checker is None:
+        raise utils.SchemaNotFoundError(version=utils.major_minor(desired), kind=kind, api_version=api_version)
+    return checker
 
 
 def _schema(r: Resource, ctx: Context) -> Iterator[str]:
