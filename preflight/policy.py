@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime import config as runtime_config
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.deserialize import deserialize_properties
@@ -561,6 +562,9 @@ def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], *, 
                 return _run(stub, plan, config, pack_config)
 
         def local() -> PolicyResult:
+            # The SDK's config variable defaults to one dict shared by every context, which `set_config`
+            # writes into; a dict of this context's own keeps the pack's config out of later plans.
+            runtime_config.CONFIG.set({})
             with in_process(config) as analyzer:
                 try:
                     return _run(analyzer, plan, config, pack_config)
