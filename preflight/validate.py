@@ -381,7 +381,35 @@ def _replacing(name: str, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
 @cache
 def _program(rule: str) -> Any:
     env, functions = _environment()
-    return env.program(env.compile(rule), functions=functions)
+    return env.program(parse_tree(env, rule), functions=functions)
+
+
+def tree_file(rule: str) -> Path:
+    import hashlib
+
+    return cel_parser_cache().with_suffix("") / f"{hashlib.sha256(rule.encode()).hexdigest()[:32]}.pickle"
+
+
+def parse_tree(env: Any, rule: str) -> Any:
+    """`env.compile(rule)`, kept per machine: one file per rule beside the analysed grammar.
+
+    cel-python's LALR parser runs in Python, ~15 ms a rule, and a stack with CRDs
+    compiles dozens of rules on every run; the tree is a pure function of the rule's
+    text and the library versions the directory is named for, and unpickling it costs
+    a third of parsing. A file that cannot be read is parsed again and rewritten; a
+    rule that does not parse raises as before and is not kept.
+    """
+    import pickle
+
+    path = tree_file(rule)
+    with contextlib.suppress(Exception):  # missing, partial or from an incompatible library: parse instead
+        return pickle.loads(path.read_bytes())
+    tree = env.compile(rule)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _replacing(str(path), "wb") as f:
+            pickle.dump(tree, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return tree
 
 
 def _walk_rules(

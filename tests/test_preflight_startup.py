@@ -92,6 +92,32 @@ def test_a_cached_cel_parser_reads_every_rule_of_the_charts_as_a_fresh_one(
     assert [env.compile(rule) for rule in rules] == built
 
 
+def test_a_rules_parse_tree_is_kept_and_read_back_as_parsed(fresh_cel: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import celpy
+
+    rules = sorted(
+        {rule for c in admission.review(plan_stack("dev")).clusters for _, crd in c.crds() for rule in _rules(crd)}
+    )[:40]
+    env, _ = validate._environment()
+    fresh = [env.compile(rule) for rule in rules]
+    assert [validate.parse_tree(env, rule) for rule in rules] == fresh
+    kept = [validate.tree_file(rule) for rule in rules]
+    assert all(p.is_file() and p.is_relative_to(fresh_cel) for p in kept)
+
+    def no_parse(self: object, text: str) -> None:
+        raise AssertionError("a kept rule was parsed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(celpy.Environment, "compile", no_parse)
+        assert [validate.parse_tree(env, rule) for rule in rules] == fresh
+
+    kept[0].write_bytes(kept[0].read_bytes()[:100])  # a damaged file is parsed again
+    assert [validate.parse_tree(env, rule) for rule in rules] == fresh
+    with pytest.raises(celpy.CELParseError):
+        validate.parse_tree(env, "self.size() <")
+    assert not validate.tree_file("self.size() <").exists()
+
+
 def test_a_damaged_cel_parser_cache_only_costs_a_rebuild(fresh_cel: Path) -> None:
     import celpy
 
