@@ -113,3 +113,23 @@ def test_every_stack_plans_the_same_with_postponed_sdk_annotations(tmp_path: Pat
 
     for stack in stacks:
         assert postponed["plans"][stack] == shipped["plans"][stack], f"{stack}: the plan differs"
+
+
+_DEFERRED = """
+import contextlib, io, json, sys
+from preflight import sdkimport
+sdkimport.install()
+from preflight.__main__ import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(["dev"])
+untouched = sorted(n for n in sdkimport.DEFERRED if type(sys.modules[n]).__name__ == "_LazyModule")
+import pulumi.automation
+json.dump({"code": code, "untouched": untouched, "works": pulumi.automation.LocalWorkspace.__name__}, sys.stdout)
+"""
+
+
+def test_modules_a_plan_never_uses_run_only_when_used(tmp_path: Path) -> None:
+    result = _run(_DEFERRED, cache=tmp_path)
+    assert result["code"] == 0
+    assert result["untouched"] == sorted(sdkimport.DEFERRED), "imported by pulumi, never run during the plan"
+    assert result["works"] == "LocalWorkspace", "and whole on first use"
