@@ -29,7 +29,6 @@ import __future__
 
 import contextlib
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -91,8 +90,10 @@ class _PostponedLoader(importlib.machinery.SourceFileLoader):
         return super().get_code(fullname)
 
 
-class _ProviderFinder(importlib.abc.MetaPathFinder):
+class _ProviderFinder:
     """Finds provider SDK modules as the path finder does, and loads them through `_PostponedLoader`.
+
+    A meta path finder by its `find_spec` alone: `importlib.abc` would import `importlib.resources` first.
 
     A provider SDK is a `pulumi_*` package whose `pulumi-plugin.json` says `"resource": true`
     (what Pulumi's code generator writes for a resource provider; `pulumi_policy` says false).
