@@ -12,8 +12,8 @@ file says before validation, so a stack only writes what differs from the
 environment, and any key can still be overridden.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic would evaluate each of some 400 field annotations from its
+# string at import. Annotations are plain expressions, and the few forward references are quoted.
 import contextlib
 import difflib
 import hashlib
@@ -482,7 +482,7 @@ class ClusterBase(Model):
     platform: Platform = _default(Platform)
     accepted_risks: list[AcceptedRisk] = []
     """Prod lock-down rules this cluster breaks on purpose, each with its reason."""
-    _vpn_sites: tuple[Site, ...] = PrivateAttr(default=())
+    _vpn_sites: "tuple[Site, ...]" = PrivateAttr(default=())
 
     # Instance type used by a node pool that names none, per environment.
     default_instance_type: ClassVar[Mapping[str, str]] = {}
@@ -501,7 +501,7 @@ class ClusterBase(Model):
         return merged
 
     @model_validator(mode="after")
-    def _instance_types(self, info: ValidationInfo) -> ClusterBase:
+    def _instance_types(self, info: ValidationInfo) -> "ClusterBase":
         if not self.default_instance_type:
             return self
         env = (info.context or {}).get("environment", "dev")
@@ -514,7 +514,7 @@ class ClusterBase(Model):
         return self
 
     @property
-    def vpn_sites(self) -> tuple[Site, ...]:
+    def vpn_sites(self) -> "tuple[Site, ...]":
         """The declared sites whose VPN ends in this cluster's network, set by `parse`: a target whose routes are
         one resource with the network's own (OCI's route tables) routes the sites' ranges as it builds the network,
         before the links (`components/sites.py`) exist."""
@@ -1155,7 +1155,7 @@ class OnpremSpec(ClusterBase):
     }
 
     @model_validator(mode="after")
-    def _pinned_k3s(self) -> OnpremSpec:
+    def _pinned_k3s(self) -> "OnpremSpec":
         # The pinned release of the minor (`components/pins.py`) when a stack pins none.
         if self.k3s_version is None and self.kubernetes_version in K3S_RELEASES:
             object.__setattr__(self, "k3s_version", K3S_RELEASES[self.kubernetes_version])
