@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any, get_args
 
@@ -25,10 +26,12 @@ from components import spec
 from components.runtime import marked
 from preflight.stackconfig import load
 
+models = [m for m in vars(spec).values() if isinstance(m, type) and issubclass(m, spec.Model)]
+at_import = sorted(m.__name__ for m in models if m.__pydantic_complete__)
 config = load(Path("."), "dev")
 parsed = spec.parse({key: marked(value) for key, value in config.namespace(spec.NAMESPACE).items()})
-models = [m for m in vars(spec).values() if isinstance(m, type) and issubclass(m, spec.Model)]
 print(json.dumps({
+    "at_import": at_import,
     "targets": sorted(c.target for c in parsed.clusters),
     "built": sorted(m.__name__ for m in models if m.__pydantic_complete__),
     "union_built": spec._CLUSTER.pydantic_complete,
@@ -47,12 +50,23 @@ def _problems(config: dict[str, Any]) -> list[str]:
     return info.value.problems
 
 
+@cache
+def _dev_in_a_fresh_process() -> dict[str, Any]:
+    result = subprocess.run([sys.executable, "-c", PARSE_DEV], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    found: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return found
+
+
+def test_importing_the_spec_builds_no_model() -> None:
+    """A nested default written as `Model()` would build that model's validator at import; `_default` does not."""
+    assert _dev_in_a_fresh_process()["at_import"] == []
+
+
 def test_a_stack_builds_the_validators_of_its_own_targets_only() -> None:
     """dev has one cluster, on `existing`: the other targets' models stay unbuilt, and so does the union over
     every target."""
-    result = subprocess.run([sys.executable, "-c", PARSE_DEV], cwd=ROOT, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = _dev_in_a_fresh_process()
     assert found["targets"] == ["existing"]
     assert {m.__name__ for m in _members()} & set(found["built"]) == {"ExistingSpec"}, found["built"]
     assert found["union_built"] is False
