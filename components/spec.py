@@ -136,8 +136,8 @@ class Model(BaseModel):
 
 
 def _default(model: type[Model], **values: Any) -> Any:
-    """A nested model's default value, built without validating it: calling the model would build its validator
-    at import (`defer_build`), for values written here once. `tests/test_spec_build.py` validates each of them."""
+    """A nested model's default value, made without validation: calling the model would build its validator at
+    import (`defer_build`) for a value written here once. `tests/test_spec_build.py` validates each of them."""
     return model.model_construct(**values)
 
 

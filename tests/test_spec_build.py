@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PARSE_DEV = """
 import json
 from pathlib import Path
-from pydantic import BaseModel
 from components import spec
 from components.runtime import marked
 from preflight.stackconfig import load
