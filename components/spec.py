@@ -12,8 +12,8 @@ file says before validation, so a stack only writes what differs from the
 environment, and any key can still be overridden.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic would evaluate each of some 400 field annotations from its
+# string at import. Annotations are plain expressions, and the few forward references are quoted.
 import contextlib
 import difflib
 import hashlib
@@ -104,6 +104,9 @@ class Model(BaseModel):
         frozen=True,
         extra="forbid",
         hide_input_in_errors=True,
+        # A model's validator is built when it is first used on its own, not at import: a stack validates its
+        # clusters through its own targets' models, whose validators hold their nested models' schemas.
+        defer_build=True,
     )
 
     # Defaults per environment, in the stack file's own (camelCase) shape, merged under what it says.
@@ -130,6 +133,12 @@ class Model(BaseModel):
     def problems(self) -> Iterator[Problem]:
         """Cross-field rules the types cannot express; empty for most models."""
         return iter(())
+
+
+def _default(model: type[Model], **values: Any) -> Any:
+    """A nested model's default value, made without validation: calling the model would build its validator at
+    import (`defer_build`) for a value written here once. `tests/test_spec_build.py` validates each of them."""
+    return model.model_construct(**values)
 
 
 def _cidr(value: str) -> str:
@@ -418,11 +427,11 @@ class Dns(Model):
 class Platform(Model):
     """The platform services installed on the cluster; each can be switched off."""
 
-    gateway: Gateway = Gateway()
-    cert_manager: CertManager = CertManager()
+    gateway: Gateway = _default(Gateway)
+    cert_manager: CertManager = _default(CertManager)
     metrics_server: bool = True
     node_autoscaler: bool = True
-    dns: Dns = Dns()
+    dns: Dns = _default(Dns)
 
 
 # ----------------------------------------------------------------------- clusters
@@ -470,10 +479,10 @@ class ClusterBase(Model):
     renamed_from: Name | None = None
     """The cluster's previous name: every resource of it is aliased, so a rename moves nothing."""
     tags: dict[str, syntax.TagValue] = {}
-    platform: Platform = Platform()
+    platform: Platform = _default(Platform)
     accepted_risks: list[AcceptedRisk] = []
     """Prod lock-down rules this cluster breaks on purpose, each with its reason."""
-    _vpn_sites: tuple[Site, ...] = PrivateAttr(default=())
+    _vpn_sites: "tuple[Site, ...]" = PrivateAttr(default=())
 
     # Instance type used by a node pool that names none, per environment.
     default_instance_type: ClassVar[Mapping[str, str]] = {}
@@ -492,7 +501,7 @@ class ClusterBase(Model):
         return merged
 
     @model_validator(mode="after")
-    def _instance_types(self, info: ValidationInfo) -> ClusterBase:
+    def _instance_types(self, info: ValidationInfo) -> "ClusterBase":
         if not self.default_instance_type:
             return self
         env = (info.context or {}).get("environment", "dev")
@@ -505,7 +514,7 @@ class ClusterBase(Model):
         return self
 
     @property
-    def vpn_sites(self) -> tuple[Site, ...]:
+    def vpn_sites(self) -> "tuple[Site, ...]":
         """The declared sites whose VPN ends in this cluster's network, set by `parse`: a target whose routes are
         one resource with the network's own (OCI's route tables) routes the sites' ranges as it builds the network,
         before the links (`components/sites.py`) exist."""
@@ -631,8 +640,8 @@ class CloudCluster(ClusterBase):
     """Targets that own their network and API endpoint."""
 
     region: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$")]
-    network: Network = Network()
-    api_access: ApiAccess = ApiAccess()
+    network: Network = _default(Network)
+    api_access: ApiAccess = _default(ApiAccess)
     deployer: Deployer | None = None
 
     hub_kind: ClassVar[str | None] = None
@@ -844,7 +853,7 @@ class GcpSpec(CloudCluster):
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     master_cidr: Cidr = "172.16.0.0/28"
     # GKE wants 48 h of maintenance availability in any 32 days: 4 weekly windows of 12 h.
-    maintenance: MaintenanceWindow = MaintenanceWindow(hours=12)
+    maintenance: MaintenanceWindow = _default(MaintenanceWindow, hours=12)
     deployer: GcpDeployer | None = None
 
     hub_kind: ClassVar[str | None] = "a hub network to peer with"
@@ -887,7 +896,7 @@ class AzureSpec(CloudCluster):
         Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     ] = []
     local_accounts: bool = True
-    maintenance: MaintenanceWindow = MaintenanceWindow()
+    maintenance: MaintenanceWindow = _default(MaintenanceWindow)
     deployer: AzureDeployer | None = None
     dns_resource_group: syntax.AzureResourceGroup | None = None
     """The resource group of the Azure DNS zone `platform.dns.zone`, in the deployer's subscription."""
@@ -931,7 +940,7 @@ class DigitalOceanSpec(CloudCluster):
     registry: bool = False
     auto_upgrade: bool = True
     surge_upgrade: bool = True
-    maintenance: MaintenanceWindow = MaintenanceWindow()
+    maintenance: MaintenanceWindow = _default(MaintenanceWindow)
     dns_token: SecretStr | None = None
     """A DigitalOcean API token that may edit the DNS domain `platform.dns.zone`, for cert-manager's DNS-01 solver
     (a secret: pulumi config set --secret --path)."""
@@ -986,7 +995,7 @@ class OciSpec(CloudCluster):
     target: Literal["oci"]
     region: syntax.OciRegion
     compartment_id: syntax.OciCompartmentId
-    shape: FlexShape = FlexShape()
+    shape: FlexShape = _default(FlexShape)
     """The OCPUs and memory of every pool on a flexible shape, unless `poolShapes` names the pool."""
     pool_shapes: dict[Name, FlexShape] = {}
     existing_vcn: OciExistingVcn | None = None
@@ -1133,7 +1142,7 @@ class OnpremSpec(ClusterBase):
     airgap: bool = False
     registry_mirror: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$")] | None = None
     """`host[:port]` of a registry every node pulls all images through (HTTPS); required when air-gapped."""
-    network: Network = Network(cidr="10.42.0.0/16", pod_cidr="10.43.0.0/16", service_cidr="10.44.0.0/16")
+    network: Network = _default(Network, cidr="10.42.0.0/16", pod_cidr="10.43.0.0/16", service_cidr="10.44.0.0/16")
     deployer: SiteDeployer | None = None
     """Unset, the cluster is deployed from a machine on the site's LAN by hand; CD does not reach it."""
     site: Name | None = None
@@ -1146,7 +1155,7 @@ class OnpremSpec(ClusterBase):
     }
 
     @model_validator(mode="after")
-    def _pinned_k3s(self) -> OnpremSpec:
+    def _pinned_k3s(self) -> "OnpremSpec":
         # The pinned release of the minor (`components/pins.py`) when a stack pins none.
         if self.k3s_version is None and self.kubernetes_version in K3S_RELEASES:
             object.__setattr__(self, "k3s_version", K3S_RELEASES[self.kubernetes_version])
@@ -1392,7 +1401,14 @@ ClusterSpec = Annotated[
     AwsSpec | GcpSpec | AzureSpec | DigitalOceanSpec | OciSpec | OnpremSpec | ExistingSpec | TanzuSpec,
     Field(discriminator="target"),
 ]
-_CLUSTER = TypeAdapter(ClusterSpec)
+# A cluster is validated by the model its `target` names, so a stack builds the validators of its own targets
+# only; the union's, over every target, is built for a cluster whose target names none, and its error lists them.
+_CLUSTER = TypeAdapter(ClusterSpec, config=ConfigDict(defer_build=True))
+_CLUSTER_MODELS: dict[str, type[ClusterBase]] = {
+    tag: model
+    for model in get_args(get_args(ClusterSpec)[0])
+    for tag in get_args(model.model_fields["target"].annotation)
+}
 
 
 # ---------------------------------------------------------------------- workloads
@@ -1553,8 +1569,8 @@ class WorkloadSpec(Model):
     namespace: Annotated[str, Field(pattern=DNS_LABEL, max_length=63), AfterValidator(_own_namespace)] | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     health_path: syntax.ProbePath = "/healthz"
-    replicas: Replicas = Replicas()
-    resources: Resources = Resources()
+    replicas: Replicas = _default(Replicas)
+    resources: Resources = _default(Resources)
     cpu_target: Annotated[int, Field(ge=10, le=100)] = 70
     memory_target: Annotated[int, Field(ge=10, le=100)] = 80
     env: dict[
@@ -1563,7 +1579,7 @@ class WorkloadSpec(Model):
     ] = {}
     """Plain values go into the Deployment; secret ones (secure:) into a Secret the container reads by reference."""
     expose: Expose | None = None
-    rollout: Rollout = Rollout()
+    rollout: Rollout = _default(Rollout)
     cloud_identity: bool = False
     accepted_risks: list[AcceptedRisk] = []
 
@@ -1983,6 +1999,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
             *(_line(f"{prefix}.{p.path}", p.value, p.allowed) for p in _target_problems(c, local)),
             *_lockdown(prefix, c, env),
         ],
+        members=_CLUSTER_MODELS,
     )
 
     raw_workloads = config.get("workloads", [])
@@ -2029,16 +2046,26 @@ def _each(
     context: Mapping[str, Any],
     problems: list[str],
     rules: Callable[[str, Any], Iterable[str]],
+    *,
+    members: Mapping[str, type[Model]] | None = None,
 ) -> list[Any]:
     """Each item of a list validated on its own, so a type error in one hides no rule another breaks: its types,
-    its model's `problems`, then `rules` (the lines under `key[i]`); the items that validated, in order."""
+    its model's `problems`, then `rules` (the lines under `key[i]`); the items that validated, in order.
+
+    `members` are the models of a union `adapter` by their `target` tag: an item whose tag names one is validated
+    by that model alone, which the union would pick too."""
     found: list[Any] = []
     for i, raw in enumerate(raw_items):
         prefix = f"{key}[{i}]"
+        tag = raw.get("target") if members and isinstance(raw, Mapping) else None
+        member = members.get(tag) if members and isinstance(tag, str) else None
         try:
-            item = adapter.validate_python(raw, context=context)
+            if member is not None:
+                item = member.model_validate(raw, context=context)
+            else:
+                item = adapter.validate_python(raw, context=context)
         except ValidationError as exc:
-            problems.extend(_validation_lines(prefix, root, raw, exc))
+            problems.extend(_validation_lines(prefix, member or root, raw, exc))
             continue
         problems.extend(_line(f"{prefix}.{p.path}", p.value, p.allowed, present=p.present) for p in item.problems())
         problems.extend(rules(prefix, item))
