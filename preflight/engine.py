@@ -15,17 +15,18 @@ import logging
 import os
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import ROOT
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from components.runtime import OFFLINE_ENV
 from preflight import answers
@@ -155,24 +156,67 @@ class Registration:
         }
 
 
-def _struct(message: Any) -> dict[str, Any]:
-    return decode(json_format.MessageToDict(message)) if message is not None else {}
+def _struct(message: struct_pb2.Struct, signatures: set[str] | None = None) -> dict[str, Any]:
+    """`decode(MessageToDict(message))` in one walk; the signatures met are added to `signatures`."""
+    fields = message.fields
+    if rpc._special_sig_key in fields:
+        raw = json_format.MessageToDict(message)
+        if signatures is not None:
+            signatures.update(_signatures(raw))
+        return cast(dict[str, Any], decode(raw))
+    return {k: _value(v, signatures) for k, v in fields.items()}
+
+
+def _value(value: struct_pb2.Value, signatures: set[str] | None) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        return UNKNOWN if text == rpc.UNKNOWN else text
+    if kind == "struct_value":
+        return _struct(value.struct_value, signatures)
+    if kind == "list_value":
+        return [_value(v, signatures) for v in value.list_value.values]
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def _signatures(raw: Any) -> Iterator[str]:
+    if isinstance(raw, dict):
+        if rpc._special_sig_key in raw:
+            yield raw[rpc._special_sig_key]
+        for v in raw.values():
+            yield from _signatures(v)
+    elif isinstance(raw, list):
+        for v in raw:
+            yield from _signatures(v)
 
 
 class Recorder(mocks.MockMonitor):
     """A MockMonitor that keeps every registration, in order, with its options."""
 
-    def __init__(self, mock: mocks.Mocks) -> None:
+    mocks: PlanMocks
+
+    def __init__(self, mock: PlanMocks) -> None:
         super().__init__(mock)
         self.registrations: dict[str, Registration] = {}
         self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
+            response = super().RegisterResource(request)
             urn = response.urn
             self.registrations[urn] = Registration(urn=urn, type=request.type, name=request.name, custom=False)
             return response
+        signatures: set[str] = set()
+        inputs = _struct(request.object, signatures)
+        if request.importId or signatures - {rpc._special_secret_sig}:
+            # A read, or a resource reference, asset or archive among the inputs: the SDK's own round trip.
+            response = super().RegisterResource(request)
+        else:
+            response = self._echo(request)
         timeouts = request.customTimeouts
         self.registrations[response.urn] = Registration(
             urn=response.urn,
@@ -196,9 +240,41 @@ class Recorder(mocks.MockMonitor):
                 for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete))
                 if v
             },
-            inputs=_struct(request.object),
+            inputs=inputs,
             id=response.id,
         )
+        return response
+
+    def _echo(self, request: Any) -> Any:
+        """What `MockMonitor.RegisterResource` answers, without decoding and re-encoding every input.
+
+        The stock monitor decodes the inputs (`rpc.deserialize_properties`), lets the mocks
+        add what the provider computes, and serialises all of it back. The SDK reads the
+        inputs' wire form and that round trip's alike (a secret nested in a value marks the
+        whole value secret either way), so the echo starts from a copy of the request's
+        inputs and serialises only the computed outputs over it. The inputs are decoded for
+        the answers only when the type has one. Reads, resource references, assets and
+        archives keep the stock path: their round trip rehydrates objects.
+        """
+        urn = self.make_urn(request.parent, request.type, request.name)
+        response = resource_pb2.RegisterResourceResponse(urn=urn)
+        echo = response.object
+        echo.CopyFrom(request.object)
+
+        def inputs() -> dict[str, Any]:
+            _ensure_event_loop()  # as the stock monitor does before decoding
+            return dict(rpc.deserialize_properties(request.object))
+
+        response.id, computed = self.mocks.computed(request.type, request.name, inputs)
+        if computed:
+            encoded = _sync_await(rpc.serialize_properties(computed, {}))
+            for key in computed:
+                if key in encoded.fields:
+                    echo.fields[key].CopyFrom(encoded.fields[key])
+                elif key in echo.fields:
+                    del echo.fields[key]  # `serialize_properties` leaves out what serialises to None
+        # The stock monitor keeps the decoded state for `getResource`; it serialises a Struct as the mapping it is.
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, response.id, cast(dict, echo))
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
@@ -221,9 +297,14 @@ class PlanMocks(mocks.Mocks):
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.resource_id:  # a `Resource.get`: the state another system wrote
             return args.resource_id, answers.read(args.typ, args.resource_id, self.stack)
-        computed = answers.resource_outputs(args.typ, args.name, dict(args.inputs), self.stack)
-        resource_id = computed.pop("id", None) or f"{args.name}-id"
+        resource_id, computed = self.computed(args.typ, args.name, lambda: dict(args.inputs))
         return resource_id, {**args.inputs, **computed}
+
+    def computed(self, type_: str, name: str, inputs: Callable[[], dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+        """The id and the outputs a provider computes on create; `inputs` is called only if the type has an answer."""
+        answer = answers.resource_answer(type_)
+        computed = answer(name, inputs(), self.stack) if answer else {}
+        return computed.pop("id", None) or f"{name}-id", computed
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))

@@ -7,9 +7,10 @@ document with it, `Configure`, `Analyze` each planned resource and `AnalyzeStack
 with all of them. Secret inputs travel as secret property values and unknowns as
 unknowns, so rules see what a real preview shows.
 
-Preflight does the same with the same request and response messages, by default to
-the pack's own Analyzer servicer in this process (`in_process`): no second
-interpreter to start and no round trip per resource, which cost ~20 ms each. Behind
+Preflight does the same, by default with the pack's own Analyzer servicer in this
+process (`in_process`), which reads the plan's resources without encoding them into
+request messages: no second interpreter to start and no round trip per resource,
+which cost ~20 ms each. Behind
 `--policy-grpc` it starts the pack as the engine does (`serve`); a test runs both on
 every shipped stack and requires the same violations.
 """
@@ -24,12 +25,12 @@ import selectors
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from inspect import isawaitable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
@@ -244,10 +245,10 @@ def _read_port(proc: subprocess.Popen[bytes], errors: Any) -> int:
 class LocalAnalyzer:
     """The pack's own Analyzer servicer (`policies.pack.analyzer()`), called in this process.
 
-    Every method takes and returns the engine's messages. `GetAnalyzerInfo`, `Configure`
-    and `ConfigureStack` are the servicer's own. `Analyze` and `AnalyzeStack` are the
-    servicer's (pulumi-policy 1.21.0, `pulumi_policy/policy.py`) with two changes: a
-    request's properties, options and provider are decoded once for all policies, not
+    The Analyzer methods take and return the engine's messages. `GetAnalyzerInfo`,
+    `Configure`, `ConfigureStack` and `AnalyzeStack` are the servicer's own. `Analyze`
+    is the servicer's (pulumi-policy 1.21.0, `pulumi_policy/policy.py`) with two changes:
+    a request's properties, options and provider are decoded once for all policies, not
     once per policy, which was most of their cost; and a policy that says which types
     it reports on (`TypedPolicy.applies_to`) is not called for any other, where its
     validation returns at once (71 policies, a handful per type). Every policy still gets its own
@@ -256,6 +257,11 @@ class LocalAnalyzer:
     are configured once (they never change within a stack). The pack's rules only read
     their inputs, so sharing the decoded view cannot change a verdict;
     tests/test_policy_paths.py compares every response with the served pack's.
+
+    A plan's own resources skip the messages: `analyze` and `analyze_stack` read the
+    fields `requests` would encode straight from the registrations (`_view`), and decode
+    each resource's properties once for both, where encoding them into a message and
+    decoding it again cost more than most rules.
     """
 
     def __init__(self, servicer: Any) -> None:
@@ -271,6 +277,7 @@ class LocalAnalyzer:
         self._tags_attribute = f"{mangled}stack_tags"
         self._providers: dict[str, Any] = {}
         self._by_type: dict[str, list[Any]] = {}
+        self._views: dict[str, Any] = {}
 
     def _stack_tags(self) -> Any:
         """Set by `ConfigureStack`."""
@@ -286,10 +293,24 @@ class LocalAnalyzer:
         return self._servicer.ConfigureStack(request, None)
 
     def Analyze(self, request: analyzer_pb2.AnalyzeRequest) -> Any:  # noqa: N802
+        return self._analyze(
+            request.type,
+            request.urn,
+            request.name,
+            lambda: (_properties(request), self._servicer._get_resource_options(request), self._provider(request)),
+        )
+
+    def analyze(self, reg: Registration, provider: Registration | None) -> Any:
+        """`Analyze` of the request `requests` makes for `reg`, read from the registration without the message."""
+        return self._analyze(
+            reg.type, reg.urn, reg.name, lambda: (self._view(reg), self._options(reg), self._registered(provider))
+        )
+
+    def _analyze(self, type_: str, urn: str, name: str, decode: Callable[[], tuple[Any, Any, Any]]) -> Any:
         servicer = self._servicer
         response = analyzer_pb2.AnalyzeResponse()
         decoded: tuple[Any, Any, Any] | None = None
-        for policy in self._for_type(request.type):
+        for policy in self._for_type(type_):
             level = servicer._get_enforcement_level(policy)
             if level == EnforcementLevel.DISABLED or not isinstance(policy, ResourceValidationPolicy):
                 continue
@@ -306,14 +327,38 @@ class LocalAnalyzer:
                 response, policy.name, policy.description, level, policy.severity
             )
             if decoded is None:
-                decoded = (_properties(request), servicer._get_resource_options(request), self._provider(request))
+                decoded = decode()
             props, opts, provider = decoded
             config = servicer._get_policy_config(policy.name)
-            args = ResourceValidationArgs(
-                request.type, props, request.urn, request.name, opts, provider, config, self._stack_tags()
-            )
+            args = ResourceValidationArgs(type_, props, urn, name, opts, provider, config, self._stack_tags())
             self._validate(policy, args, report, response)
         return response
+
+    def _view(self, reg: Registration) -> Any:
+        """A registration's properties as the servicer decodes them from its message, once for both analyses."""
+        if reg.urn not in self._views:
+            try:
+                view = _view(reg.inputs)
+            except _NotPlain:
+                view = deserialize_properties(json_format.MessageToDict(_struct(reg.inputs)))
+            self._views[reg.urn] = unknown_checking_proxy(view)
+        return self._views[reg.urn]
+
+    def _options(self, reg: Registration) -> Any:
+        return self._servicer._get_resource_options(_Options(_options(reg)))
+
+    def _registered(self, provider: Registration | None) -> Any:
+        """`_provider` of the message `requests` makes for a resource of `provider`."""
+        if provider is None:
+            return None
+        if provider.urn not in self._providers:
+            message = analyzer_pb2.AnalyzerProviderResource(
+                type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+            )
+            self._providers[provider.urn] = self._servicer._get_provider_resource(
+                analyzer_pb2.AnalyzeRequest(provider=message)
+            )
+        return self._providers[provider.urn]
 
     def _for_type(self, type_: str) -> list[Any]:
         """The pack's policies, in order, without the typed ones that report nothing on `type_`."""
@@ -322,7 +367,15 @@ class LocalAnalyzer:
         return self._by_type[type_]
 
     def AnalyzeStack(self, request: analyzer_pb2.AnalyzeStackRequest) -> Any:  # noqa: N802
-        """The servicer's `AnalyzeStack`, with the stack's resources decoded and linked once for all stack policies."""
+        """The servicer's own: preflight asks through `analyze_stack`."""
+        return self._servicer.AnalyzeStack(request, None)
+
+    def analyze_stack(self, plan: Plan) -> Any:
+        """`AnalyzeStack` of the request `requests` makes for `plan`, read from its registrations.
+
+        The servicer's, with the stack's resources decoded (once with `analyze`) and linked
+        once for all stack policies, not once per policy.
+        """
         servicer = self._servicer
         servicer._configure_runtime_settings()
         response = analyzer_pb2.AnalyzeResponse()
@@ -337,37 +390,40 @@ class LocalAnalyzer:
                 response, policy.name, policy.description, level, policy.severity
             )
             if resources is None:
-                resources = self._stack_resources(request)
+                resources = self._stack_resources(plan)
             args = StackValidationArgs(resources, servicer._get_policy_config(policy.name), self._stack_tags())
             self._validate(policy, args, report, response)
         return response
 
-    def _stack_resources(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Any]:
+    def _stack_resources(self, plan: Plan) -> list[Any]:
         """`PolicyResource`s with parent and dependencies linked to each other, as the servicer builds them."""
-        servicer = self._servicer
-        linked: list[tuple[Any, str, list[str], dict[str, list[str]]]] = []
-        for r in request.resources:
-            resource = PolicyResource(
-                r.type,
-                _properties(r),
-                r.urn,
-                r.name,
-                servicer._get_resource_options(r),
-                self._provider(r),
-                None,
-                [],
-                {},
+        by_urn = {r.urn: r for r in plan.registrations}
+        linked = [
+            (
+                r,
+                PolicyResource(
+                    r.type,
+                    self._view(r),
+                    r.urn,
+                    r.name,
+                    self._options(r),
+                    self._registered(_provider_of(by_urn, r)),
+                    None,
+                    [],
+                    {},
+                ),
             )
-            deps = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
-            linked.append((resource, r.parent, list(r.dependencies), deps))
-        by_urn = {resource.urn: resource for resource, *_ in linked}
-        for resource, parent, dependencies, property_dependencies in linked:
-            if parent is not None and parent in by_urn:
-                resource.parent = by_urn[parent]
-            resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
-            for key, urns in property_dependencies.items():
-                resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
-        return [resource for resource, *_ in linked]
+            for r in plan.registrations
+            if _analyzed(r)
+        ]
+        resources = {resource.urn: resource for _, resource in linked}
+        for r, resource in linked:
+            if r.parent in resources:
+                resource.parent = resources[r.parent]
+            resource.dependencies.extend(resources[d] for d in r.dependencies if d in resources)
+            for key, urns in r.property_dependencies.items():
+                resource.property_dependencies[key] = [resources[d] for d in urns if d in resources]
+        return [resource for _, resource in linked]
 
     def _provider(self, message: Any) -> Any:
         """`_get_provider_resource`, decoded once per provider: a plan has a few providers and many resources."""
@@ -409,6 +465,43 @@ class LocalAnalyzer:
             )
 
 
+class _Options(NamedTuple):
+    """What the servicer's `_get_resource_options` reads of a request: its options message."""
+
+    options: analyzer_pb2.AnalyzerResourceOptions
+
+
+class _NotPlain(Exception):
+    """A value `_view` leaves to the message path: a signed map, or a type a Struct does not hold."""
+
+
+def _view(value: Any) -> Any:
+    """`deserialize_properties(MessageToDict(_struct(value)))`, the servicer's decoding, without the message.
+
+    A Struct holds numbers as doubles (so an int comes back a float), secrets are their
+    value and unknowns the engine's sentinel, which the unknown-checking proxy looks for;
+    anything else (a signed map, a tuple, a type a Struct does not hold) raises `_NotPlain`
+    and goes through the message. Maps keep the registration's key order, where a message
+    built from them may iterate in another: tests/test_policy_paths.py holds the values to
+    the message's and every verdict to the served pack's.
+    """
+    if isinstance(value, Secret):
+        return _view(value.value)
+    if value is UNKNOWN:
+        return rpc.UNKNOWN
+    if isinstance(value, (str, bool, float)) or value is None:
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        if rpc._special_sig_key in value:
+            raise _NotPlain
+        return {k: _view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_view(v) for v in value]
+    raise _NotPlain
+
+
 def _properties(message: Any) -> Any:
     """A message's `properties` as the servicer hands them to a policy: decoded, behind its unknown-checking proxy."""
     return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(message.properties)))
@@ -445,10 +538,15 @@ def in_process(config: StackConfig) -> Iterator[LocalAnalyzer]:
         yield LocalAnalyzer(servicer)
 
 
+def _provider_of(by_urn: Mapping[str, Registration], reg: Registration) -> Registration | None:
+    """The registration of `reg`'s provider (its reference is `urn::id`)."""
+    urn = reg.provider.rsplit("::", 1)[0] if reg.provider else ""
+    return by_urn.get(urn) if urn else None
+
+
 def _provider(by_urn: Mapping[str, Registration], reg: Registration) -> analyzer_pb2.AnalyzerProviderResource | None:
     """The provider of a chart's rendered object: its release's."""
-    urn = reg.provider.rsplit("::", 1)[0] if reg.provider else ""
-    prov = by_urn.get(urn) if urn else None
+    prov = _provider_of(by_urn, reg)
     if prov is None:
         return None
     return analyzer_pb2.AnalyzerProviderResource(
@@ -550,6 +648,22 @@ def requests(plan: Plan) -> tuple[list[analyzer_pb2.AnalyzeRequest], analyzer_pb
     return each, stack
 
 
+def responses(analyzer: Analyzer, plan: Plan) -> tuple[Iterator[tuple[str, Any]], Callable[[], Any]]:
+    """The analyzer's response to each custom resource's `Analyze`, in plan order with its URN, and `AnalyzeStack`.
+
+    The served pack gets the request messages of `requests`; the pack's servicer in this
+    process reads the same fields from the registrations (`LocalAnalyzer.analyze`), so no
+    resource is encoded into a message only to be decoded again.
+    """
+    if isinstance(analyzer, LocalAnalyzer):
+        local = analyzer
+        by_urn = {r.urn: r for r in plan.registrations}
+        custom = (r for r in plan.registrations if _analyzed(r) and r.custom)
+        return ((r.urn, local.analyze(r, _provider_of(by_urn, r))) for r in custom), lambda: local.analyze_stack(plan)
+    each, stack = requests(plan)
+    return ((request.urn, analyzer.Analyze(request)) for request in each), lambda: analyzer.AnalyzeStack(stack)
+
+
 def analyze(plan: Plan, config: StackConfig, pack_config: Mapping[str, Any], *, served: bool = False) -> PolicyResult:
     """Every diagnostic the pack reports for the plan, with `pack_config` applied as `--policy-pack-config` would.
 
@@ -599,14 +713,14 @@ def _run(analyzer: Analyzer, plan: Plan, config: StackConfig, pack_config: Mappi
             )
 
     info, reconciled = configure(analyzer, config, pack_config)
-    each, stack = requests(plan)
-    for request in each:
-        collect(analyzer.Analyze(request), request.urn)
+    each, stack = responses(analyzer, plan)
+    for urn, response in each:
+        collect(response, urn)
     for request, subject, release_urn in _rendered(plan):
         found = len(violations)
         collect(analyzer.Analyze(request))
         violations[found:] = [_chart_finding(plan, v, release_urn, subject) for v in violations[found:]]
-    collect(analyzer.AnalyzeStack(stack))
+    collect(stack())
     return PolicyResult(pack=info.name, config=reconciled, violations=violations)
 
 
@@ -667,5 +781,6 @@ __all__ = [
     "in_process",
     "load_pack_config",
     "requests",
+    "responses",
     "serve",
 ]

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, json_format
+from pulumi.runtime import rpc
+from pulumi_policy.deserialize import deserialize_properties
 
 from preflight import engine, policy, stackconfig
 from preflight.engine import UNKNOWN, Plan, Secret
@@ -36,8 +38,8 @@ def isolated(fn: Callable[[], T]) -> T:
 def responses(analyzer: policy.Analyzer, plan: Plan, config: StackConfig, pack_config: str) -> list[Any]:
     """Every response the analyzer gives to the engine's requests for `plan`, the stack's last."""
     policy.configure(analyzer, config, policy.load_pack_config(pack_config))
-    each, stack = policy.requests(plan)
-    return [*(analyzer.Analyze(r) for r in each), analyzer.AnalyzeStack(stack)]
+    each, stack = policy.responses(analyzer, plan)
+    return [*(response for _, response in each), stack()]
 
 
 def both(plan: Plan, config: StackConfig, pack_configs: list[str]) -> list[tuple[list[Any], list[Any]]]:
@@ -186,3 +188,27 @@ def test_in_process_a_typed_policy_runs_only_on_the_types_it_reports_on(monkeypa
     analyzed = [r.type for r in plan.registrations if r.custom and not r.type.startswith("pulumi:")]
     expected = [(rule.name, t) for t in analyzed for rule in RULES if rule.stack_check is None and rule.applies_to(t)]
     assert sorted(calls) == sorted(expected)
+
+
+def _message_view(value: Any) -> Any:
+    """What the pack's servicer decodes from a resource's properties message."""
+    return deserialize_properties(json_format.MessageToDict(policy._struct(value)))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_in_process_pack_reads_each_resource_as_its_message_would_read(stack: str) -> None:
+    """The in-process path reads properties from the registration, and reads the values the message holds."""
+    for registration in plan_stack(stack).registrations:
+        assert policy._view(registration.inputs) == _message_view(registration.inputs), registration.urn
+
+
+def test_a_view_holds_what_a_message_holds() -> None:
+    """Numbers are doubles on the wire, secrets their value, unknowns the engine's sentinel."""
+    value = {"n": 3, "b": True, "t": ["a", Secret([1, UNKNOWN])], "none": None, "m": {"z": 1.5, "a": Secret({"k": 2})}}
+    view = policy._view(value)
+    assert view == _message_view(value)
+    assert isinstance(view["n"], float) and view["t"] == ["a", [1.0, rpc.UNKNOWN]]
+    # What only the message path knows how to read (or refuse) goes through it.
+    for other in ({"a": {rpc._special_sig_key: rpc._special_resource_sig, "urn": "u"}}, {"a": ("x",)}, {"a": object()}):
+        with pytest.raises(policy._NotPlain):
+            policy._view(other)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,75 @@ def test_the_sdk_captures_no_call_stacks_while_the_program_runs(tmp_path: Path) 
     plan = engine.run(stackconfig.load(project, "t"), project)
     assert plan.stack_outputs == {"capture": "StackTrace"}, "an empty StackTrace message instead of the walk"
     assert resource._get_stack_trace is original
+
+
+def test_the_echo_reads_as_the_stock_monitors_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK reads the same outputs from the shortened echo as from the stock monitor's decode and re-encode.
+
+    Each response is checked against `MockMonitor.RegisterResource` for the same request, as
+    the SDK normalises both (decode, then encode: nested secrets mark their whole value);
+    the fleet's clusters carry secrets, unknowns and computed outputs that override inputs.
+    """
+    from google.protobuf import json_format
+    from pulumi.runtime import mocks, rpc
+    from pulumi.runtime.sync_await import _sync_await
+
+    from tests.bench import fleet
+
+    def read(struct: Any) -> Any:
+        return json_format.MessageToDict(_sync_await(rpc.serialize_properties(rpc.deserialize_properties(struct), {})))
+
+    checked: list[str] = []
+    real = engine.Recorder._echo
+
+    def compared(self: engine.Recorder, request: Any) -> Any:
+        stock = mocks.MockMonitor.RegisterResource(self, request)
+        response = real(self, request)
+        assert (response.urn, response.id) == (stock.urn, stock.id)
+        assert read(response.object) == read(stock.object), request.type
+        checked.append(request.type)
+        return response
+
+    monkeypatch.setattr(engine.Recorder, "_echo", compared)
+    plan = engine.run(fleet.config(3))
+    assert plan.ok, plan.errors
+    assert len(checked) == len(plan.registrations) - 1, "every resource but the stack was echoed"
+    computed = [t for t in checked if engine.answers.resource_answer(t)]
+    assert computed and len(computed) < len(checked)
+
+
+def test_a_resource_reference_or_an_asset_keeps_the_stock_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding them rehydrates objects, which the shortened echo would skip: they take the SDK's own path."""
+    echoed: list[str] = []
+    real = engine.Recorder._echo
+
+    def spy(self: engine.Recorder, request: Any) -> Any:
+        echoed.append(request.name)
+        return real(self, request)
+
+    monkeypatch.setattr(engine.Recorder, "_echo", spy)
+    project = _project(
+        tmp_path,
+        """\
+        import pulumi
+
+        class Thing(pulumi.CustomResource):
+            def __init__(self, name, props):
+                super().__init__("test:index:Thing", name, props)
+
+        first = Thing("first", {"size": 1, "secret": pulumi.Output.secret("s")})
+        Thing("second", {"ref": first, "asset": pulumi.StringAsset("text")})
+        pulumi.export("size", first.size)
+        """,
+    )
+    plan = engine.run(stackconfig.load(project, "t"), project)
+    assert plan.ok, plan.errors
+    first = plan.one("test:index:Thing", "first")
+    assert first.inputs == {"size": 1.0, "secret": engine.Secret("s")}
+    second = plan.one("test:index:Thing", "second")
+    assert second.inputs["ref"] == first.urn
+    assert second.inputs["asset"] == {"text": "text"}
+    assert plan.stack_outputs == {"size": 1.0}
+    assert echoed == ["first"]

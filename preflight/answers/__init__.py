@@ -58,8 +58,13 @@ def invoke(token: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def resource_outputs(type_: str, name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
-    answer = _tables()[1].get(type_)
+    answer = resource_answer(type_)
     return answer(name, inputs, stack) if answer else {}
+
+
+def resource_answer(type_: str) -> ResourceAnswer | None:
+    """What a provider computes for `type_`, if it computes anything (most types only echo their inputs)."""
+    return _tables()[1].get(type_)
 
 
 def read(type_: str, resource_id: str, stack: str) -> dict[str, Any]:
