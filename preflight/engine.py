@@ -15,7 +15,7 @@ import logging
 import os
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -159,13 +159,19 @@ def _struct(message: Any) -> dict[str, Any]:
     return decode(json_format.MessageToDict(message)) if message is not None else {}
 
 
+Watch = Callable[[Registration], None]
+"""Told of each resource's registration once it is recorded (the stack's own excepted), on whichever thread the SDK
+registers it from; it must not raise."""
+
+
 class Recorder(mocks.MockMonitor):
     """A MockMonitor that keeps every registration, in order, with its options."""
 
-    def __init__(self, mock: mocks.Mocks) -> None:
+    def __init__(self, mock: mocks.Mocks, watch: Watch | None = None) -> None:
         super().__init__(mock)
         self.registrations: dict[str, Registration] = {}
         self.stack_outputs: dict[str, Any] = {}
+        self.watch = watch
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -199,6 +205,8 @@ class Recorder(mocks.MockMonitor):
             inputs=_struct(request.object),
             id=response.id,
         )
+        if self.watch is not None:
+            self.watch(self.registrations[response.urn])
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
@@ -377,14 +385,17 @@ def _no_source_positions() -> Iterator[None]:
         setattr(resource, "_get_stack_trace", original)  # noqa: B010
 
 
-def run(config: StackConfig, project_dir: Path = PROJECT_DIR) -> Plan:
-    """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised."""
-    return contextvars.Context().run(_run, config, project_dir)
+def run(config: StackConfig, project_dir: Path = PROJECT_DIR, watch: Watch | None = None) -> Plan:
+    """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised.
+
+    `watch` sees each resource as it registers, while the program still runs (`preflight.render.Ahead`).
+    """
+    return contextvars.Context().run(_run, config, project_dir, watch)
 
 
-def _run(config: StackConfig, project_dir: Path) -> Plan:
+def _run(config: StackConfig, project_dir: Path, watch: Watch | None) -> Plan:
     mock = PlanMocks(config.stack)
-    monitor = Recorder(mock)
+    monitor = Recorder(mock, watch)
     collect = _Collect()
     logger = logging.getLogger(f"preflight.{config.stack}.{id(monitor)}")
     logger.propagate = False
