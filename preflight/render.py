@@ -376,8 +376,8 @@ class Ahead:
     """Helm's work for one plan, done on a worker thread beside the Python that plans and checks it.
 
     Helm's Go engine holds no GIL in its calls, so on a second core it can work while the
-    program still runs on the mock engine and while the review parses and validates what
-    Helm has already rendered. Nothing is worked out that the review would not ask for,
+    program still runs on the mock engine and while `clusters` parses what Helm has
+    already rendered. Nothing is worked out that the review would not ask for,
     and under exactly the inputs it will ask with: Helm's library is loaded when the
     program starts; a release's chart is loaded and rendered as soon as its registration is
     complete (values, name, namespace, and the cluster's minor, known once its target
