@@ -20,7 +20,7 @@ from components.runtime import marked
 from components.spec import NAMESPACE, SpecError, StackSpec, parse
 from components.stackfile import StackFile, StackFileError, parse_key_path
 from components.workloads import rollout
-from preflight import admission, engine, policy, rejects, report
+from preflight import admission, engine, policy, rejects, render, report
 from preflight.stackconfig import StackNotFound, load
 
 
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         from preflight import compare
 
         return compare.run(config, stack, args.compare, args.json, pack_config, args.project_dir)
-    plan = engine.run(config, args.project_dir)
+    ahead = render.Ahead.start()
+    plan = engine.run(config, args.project_dir, watch=ahead.watch)
     document = plan.to_json()
     document["acceptedRisks"] = [
         {"subject": subject, "rule": rule, "reason": reason} for subject, rule, reason in stack.accepted_risks()
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     rejected = rejects.run(plan) if plan.ok else []
     document["rejections"] = [asdict(r) for r in rejected]
     seen = admission.review(plan) if plan.ok else None
+    ahead.close()
     if seen is not None:
         document["charts"] = _charts_document(seen)
     if args.images and seen is not None:

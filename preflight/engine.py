@@ -194,15 +194,21 @@ def _signatures(raw: Any) -> Iterator[str]:
             yield from _signatures(v)
 
 
+Watch = Callable[[Registration], None]
+"""Told of each resource's registration once it is recorded (the stack's own excepted), on whichever thread the SDK
+registers it from; it must not raise."""
+
+
 class Recorder(mocks.MockMonitor):
     """A MockMonitor that keeps every registration, in order, with its options."""
 
     mocks: PlanMocks
 
-    def __init__(self, mock: PlanMocks) -> None:
+    def __init__(self, mock: PlanMocks, watch: Watch | None = None) -> None:
         super().__init__(mock)
         self.registrations: dict[str, Registration] = {}
         self.stack_outputs: dict[str, Any] = {}
+        self.watch = watch
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         if request.type == "pulumi:pulumi:Stack":
@@ -243,6 +249,8 @@ class Recorder(mocks.MockMonitor):
             inputs=inputs,
             id=response.id,
         )
+        if self.watch is not None:
+            self.watch(self.registrations[response.urn])
         return response
 
     def _echo(self, request: Any) -> Any:
@@ -458,14 +466,17 @@ def _no_source_positions() -> Iterator[None]:
         setattr(resource, "_get_stack_trace", original)  # noqa: B010
 
 
-def run(config: StackConfig, project_dir: Path = PROJECT_DIR) -> Plan:
-    """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised."""
-    return contextvars.Context().run(_run, config, project_dir)
+def run(config: StackConfig, project_dir: Path = PROJECT_DIR, watch: Watch | None = None) -> Plan:
+    """Plan one stack. Program errors are returned in `Plan.errors`, one line each, never raised.
+
+    `watch` sees each resource as it registers, while the program still runs (`preflight.render.Ahead`).
+    """
+    return contextvars.Context().run(_run, config, project_dir, watch)
 
 
-def _run(config: StackConfig, project_dir: Path) -> Plan:
+def _run(config: StackConfig, project_dir: Path, watch: Watch | None) -> Plan:
     mock = PlanMocks(config.stack)
-    monitor = Recorder(mock)
+    monitor = Recorder(mock, watch)
     collect = _Collect()
     logger = logging.getLogger(f"preflight.{config.stack}.{id(monitor)}")
     logger.propagate = False

@@ -15,7 +15,9 @@ import json
 import os
 import re
 import tarfile
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -153,10 +155,10 @@ def reads_capabilities(chart: Chart) -> bool:
     return ".Capabilities.APIVersions" in template_text(chart.key, chart.version)
 
 
-@lru_cache(maxsize=256)
-def _render(
+def _helm(
     key: str, version: str, values_json: str, name: str, namespace: str, minor: str, api_versions: tuple[str, ...]
-) -> Rendered:
+) -> Rendered | dict[str, str]:
+    """Helm's own work for one release: the manifests by template path, or Helm's refusal."""
     import helm_python as helm
     from helm_python import _native
 
@@ -181,12 +183,47 @@ def _render(
         manifests: dict[str, str] = json.loads(
             _native.call_string("helm_render", loaded._raw(), values_json, json.dumps(opts))
         )
-        objects = tuple(
-            obj for path in sorted(manifests) if not path.endswith("NOTES.txt") for obj in _documents(manifests[path])
-        )
     except helm.HelmError as exc:
         return Rendered(chart, error=" ".join(str(exc).split()))
-    return Rendered(chart, objects=objects)
+    return manifests
+
+
+@lru_cache(maxsize=256)
+def _render(
+    key: str, version: str, values_json: str, name: str, namespace: str, minor: str, api_versions: tuple[str, ...]
+) -> Rendered:
+    import helm_python as helm
+
+    from components.workloads.charts import ALL
+
+    args = (key, version, values_json, name, namespace, minor, api_versions)
+    out = _AHEAD.take(args) if _AHEAD is not None else None
+    if out is None:
+        out = _helm(*args)
+    if isinstance(out, Rendered):
+        return out
+    try:
+        objects = tuple(obj for path in sorted(out) if not path.endswith("NOTES.txt") for obj in _documents(out[path]))
+    except helm.HelmError as exc:
+        return Rendered(ALL[key], error=" ".join(str(exc).split()))
+    return Rendered(ALL[key], objects=objects)
+
+
+_Key = tuple[str, str, str, str, str, str, tuple[str, ...]]
+
+
+def _key(
+    chart: Chart, values: Mapping[str, Any], name: str, namespace: str, minor: str, api_versions: Sequence[str]
+) -> _Key:
+    return (
+        chart.key,
+        chart.version,
+        json.dumps(values, sort_keys=True),
+        name,
+        namespace,
+        minor,
+        tuple(sorted(set(api_versions))),
+    )
 
 
 @cache
@@ -205,15 +242,7 @@ def render(
     api_versions: Sequence[str] = (),
 ) -> Rendered:
     """Helm's rendering of one release; the same inputs render once per process."""
-    return _render(
-        chart.key,
-        chart.version,
-        json.dumps(values, sort_keys=True),
-        name,
-        namespace,
-        minor,
-        tuple(sorted(set(api_versions))),
-    )
+    return _render(*_key(chart, values, name, namespace, minor, api_versions))
 
 
 def minor_of(version: Any) -> str:
@@ -248,6 +277,12 @@ def _api_versions(crds: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _minor(provider: Registration, component: Registration | None) -> str:
+    """The cluster's minor: its target component's `kubernetesVersion` output, else the provider's own version."""
+    version = (component.outputs.get("kubernetesVersion") if component else None) or provider.inputs.get("version")
+    return minor_of(version if isinstance(version, str) else None)
+
+
 def clusters(plan: Plan) -> list[Cluster]:
     """Each cluster of the plan with its releases rendered.
 
@@ -258,9 +293,8 @@ def clusters(plan: Plan) -> list[Cluster]:
     found: dict[str, Cluster] = {}
     for p in plan.resources(PROVIDER):
         component = by_urn.get(p.parent)
-        version = (component.outputs.get("kubernetesVersion") if component else None) or p.inputs.get("version")
         name = p.name.removesuffix("-k8s")
-        minor = minor_of(version if isinstance(version, str) else None)
+        minor = _minor(p, component)
         found[p.urn] = Cluster(name, minor, cloud_crds=cloud_crds(component.type if component else "", minor))
     for r in plan.registrations:
         if not r.type.startswith("kubernetes:") or not r.provider:
@@ -272,15 +306,22 @@ def clusters(plan: Plan) -> list[Cluster]:
             cluster.releases.append(_release(r, cluster))
         else:
             cluster.objects.append(r)
+    again: list[tuple[Cluster, int, list[str]]] = []
     for cluster in found.values():
         extra = _api_versions([*cluster.cloud_crds, *(crd for _, crd in cluster.crds())])
         if extra:
-            cluster.releases = [
-                _release(r.registration, cluster, extra)
+            again += [
+                (cluster, i, extra)
+                for i, r in enumerate(cluster.releases)
                 if r.chart and r.rendered and reads_capabilities(r.chart)
-                else r
-                for r in cluster.releases
             ]
+    if _AHEAD is not None:  # Helm renders them all while the first ones are parsed
+        for cluster, i, extra in again:
+            first = cluster.releases[i]
+            assert first.chart is not None
+            _AHEAD.submit(_key(first.chart, first.values, first.name, first.namespace, first.minor, extra))
+    for cluster, i, extra in again:
+        cluster.releases[i] = _release(cluster.releases[i].registration, cluster, extra)
     return [c for c in found.values() if c.releases or c.objects]
 
 
@@ -298,21 +339,119 @@ def cloud_crds(component_type: str, minor: str) -> list[dict[str, Any]]:
     return []
 
 
-def _release(reg: Registration, cluster: Cluster, api_versions: Sequence[str] = ()) -> Release:
+def _unrendered(reg: Registration, minor: str) -> Release:
+    """What a Release registration asks Helm for: chart, values, name, namespace."""
     inputs = reg.plain
     repo = (inputs.get("repositoryOpts") or {}).get("repo")
     chart = locked(str(inputs.get("chart", "")), str(inputs.get("version", "")), repo)
     values = wire(inputs.get("values") or {})
     name = str(inputs.get("name") or reg.name)
     namespace = str(inputs.get("namespace") or "default")
-    base = Release(reg, name, namespace, values, bool(inputs.get("skipCrds")), cluster.minor, chart)
-    if chart is None:
+    return Release(reg, name, namespace, values, bool(inputs.get("skipCrds")), minor, chart)
+
+
+def _release(reg: Registration, cluster: Cluster, api_versions: Sequence[str] = ()) -> Release:
+    base = _unrendered(reg, cluster.minor)
+    if base.chart is None:
         return base
     try:
-        rendered = render(chart, values, name=name, namespace=namespace, minor=cluster.minor, api_versions=api_versions)
+        rendered = render(
+            base.chart,
+            base.values,
+            name=base.name,
+            namespace=base.namespace,
+            minor=base.minor,
+            api_versions=api_versions,
+        )
     except mirror.ChartMissing as exc:
         return dataclasses.replace(base, missing=str(exc))
     return dataclasses.replace(base, rendered=rendered)
+
+
+def _load_helm() -> None:
+    import helm_python  # noqa: F401 (loads Helm's Go library; its runtime starts in ~0.2 s)
+
+
+class Ahead:
+    """Helm's work for one plan, done on a worker thread beside the Python that plans and checks it.
+
+    Helm's Go engine holds no GIL in its calls, so on a second core it can work while the
+    program still runs on the mock engine and while `clusters` parses what Helm has
+    already rendered. Nothing is worked out that the review would not ask for,
+    and under exactly the inputs it will ask with: Helm's library is loaded when the
+    program starts; a release's chart is loaded and rendered as soon as its registration is
+    complete (values, name, namespace, and the cluster's minor, known once its target
+    component has registered its outputs); the second renders of charts that read
+    `.Capabilities.APIVersions` as soon as `clusters` has every CRD of the cluster. The
+    worker only calls Helm: its manifests are parsed where they are asked for, in order,
+    and whatever the worker did not do or failed at is done there again, so the objects,
+    their order and every error are those of rendering in line.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-helm")
+        self._pool.submit(_load_helm)
+        self._seen: dict[str, Registration] = {}
+        self._pending: dict[_Key, Future[Rendered | dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(cls) -> Ahead:
+        """A worker that renders consult until it is closed."""
+        global _AHEAD
+        _AHEAD = cls()
+        return _AHEAD
+
+    def watch(self, reg: Registration) -> None:
+        """The engine's hook (`engine.run(watch=...)`), on the SDK's threads: a Release of a known cluster renders."""
+        self._seen[reg.urn] = reg
+        if reg.type != RELEASE or not reg.provider:
+            return
+        provider = self._seen.get(reg.provider.rsplit("::", 1)[0])
+        if provider is None or provider.type != PROVIDER:
+            return
+        component = self._seen.get(provider.parent)
+        if provider.parent and (component is None or not component.outputs):
+            return  # the cluster's minor is not final before its component's outputs are; it renders in line
+        try:
+            release = _unrendered(reg, _minor(provider, component))
+        except Exception:
+            return  # never the program's failure: `clusters` reads the same inputs in line and fails there
+        if release.chart is not None:
+            self.submit(_key(release.chart, release.values, release.name, release.namespace, release.minor, ()))
+
+    def submit(self, key: _Key) -> None:
+        """Queue Helm's work for `key` on the worker; a key already queued is not queued again."""
+        with self._lock:
+            if key not in self._pending and _AHEAD is self:
+                self._pending[key] = self._pool.submit(_helm, *key)
+
+    def take(self, key: _Key) -> Rendered | dict[str, str] | None:
+        """Helm's output for `key` once the worker has it; None (do it here) if it is not asked for, queued or failed.
+
+        Work still queued is taken back rather than waited for: the worker is behind, or busy with
+        a release that is needed later, and the calling thread is free to ask Helm itself.
+        """
+        with self._lock:
+            future = self._pending.pop(key, None)
+        if future is None or future.cancel():
+            return None
+        try:
+            return future.result()
+        except Exception:
+            return None  # done again in line, where it fails as it always has
+
+    def close(self) -> None:
+        """Stop the worker: what it has not started is dropped, what it is doing is waited for."""
+        global _AHEAD
+        with self._lock:
+            if _AHEAD is self:
+                _AHEAD = None
+            self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_AHEAD: Ahead | None = None
 
 
 def wire(value: Any) -> Any:
