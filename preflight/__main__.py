@@ -115,16 +115,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return compare.run(config, stack, args.compare, args.json, pack_config, args.project_dir)
     ahead = render.Ahead.start()
-    plan = engine.run(config, args.project_dir, watch=ahead.watch)
+    try:
+        plan = engine.run(config, args.project_dir, watch=ahead.watch)
+        rejected = rejects.run(plan) if plan.ok else []
+        seen = admission.review(plan) if plan.ok else None
+    finally:
+        ahead.close()  # a failure above leaves no render queued behind it
     document = plan.to_json()
     document["acceptedRisks"] = [
         {"subject": subject, "rule": rule, "reason": reason} for subject, rule, reason in stack.accepted_risks()
     ]
     document["rollouts"] = [rollout.document(w) for w in stack.workloads]
-    rejected = rejects.run(plan) if plan.ok else []
     document["rejections"] = [asdict(r) for r in rejected]
-    seen = admission.review(plan) if plan.ok else None
-    ahead.close()
     if seen is not None:
         document["charts"] = _charts_document(seen)
     if args.images and seen is not None:
