@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from components.workloads.charts import ALL, Chart
+from preflight import caches
 
 MIRROR_ENV = "ORQUESTRA_CHART_MIRROR"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -32,8 +33,7 @@ class ChartMissing(Exception):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orquestra" / "charts"
+    return caches.root() / "charts"
 
 
 def mirror_dir() -> Path:

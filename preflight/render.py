@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import re
 import tarfile
 import threading
@@ -25,7 +24,7 @@ from typing import Any
 
 from components.targets import REGISTRY
 from components.workloads.charts import Chart, locked
-from preflight import mirror
+from preflight import caches, mirror
 from preflight.engine import UNKNOWN, Plan, Registration, reveal
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -94,7 +93,7 @@ def _documents(text: str) -> tuple[dict[str, Any], ...]:
     stored: Path | None = None
     if len(text) >= _CACHE_FROM:
         digest = hashlib.sha256(f"{helm.__version__}\n{text}".encode()).hexdigest()
-        stored = mirror.cache_dir().parent / "parsed" / f"{digest}.json"
+        stored = caches.root() / "parsed" / f"{digest}.json"
         try:
             return tuple(json.loads(stored.read_text()))
         except (OSError, ValueError):
@@ -113,9 +112,8 @@ def _documents(text: str) -> tuple[dict[str, Any], ...]:
     if stored is not None:
         try:
             stored.parent.mkdir(parents=True, exist_ok=True)
-            partial = stored.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(found))
-            partial.replace(stored)
+            with caches.replacing(stored, "w") as f:
+                f.write(json.dumps(found))
         except OSError:
             pass  # a read-only home only costs the parse next time
     return tuple(found)

@@ -40,6 +40,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 
+from preflight import caches
+
 EAGER_ENV = "ORQUESTRA_EAGER_SDK"
 DEFERRED = frozenset({"pulumi.automation", "pulumi.dynamic"})
 """Imported by `pulumi/__init__.py` for every program, used by none of a plan's: run on first use instead
@@ -54,8 +56,7 @@ _children: list[subprocess.Popen[bytes]] = []
 
 def cache_dir() -> Path:
     """Per Python implementation and version, beside the other per-user caches of preflight."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orquestra" / "bytecode" / str(sys.implementation.cache_tag)
+    return caches.root() / "bytecode" / str(sys.implementation.cache_tag)
 
 
 def _cached(source: str) -> Path:
@@ -163,10 +164,8 @@ def compile_into_cache(sources: Iterable[str]) -> int:
         try:
             header = _header(source)
             code = compile(Path(source).read_bytes(), source, "exec", flags=_FLAGS, dont_inherit=True)
-            target = _cached(source)
-            partial = target.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_bytes(header + marshal.dumps(code))
-            partial.replace(target)
+            with caches.replacing(_cached(source), "wb") as f:
+                f.write(header + marshal.dumps(code))
             written += 1
         except (OSError, SyntaxError, ValueError):
             continue

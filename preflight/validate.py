@@ -18,7 +18,6 @@ import copy
 import ipaddress
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,12 +25,13 @@ from dataclasses import dataclass
 from functools import cache, partial
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import jsonschema
 
 from policies import kschema
 from policies.memo import content_key
+from preflight import caches
 
 # An installed distribution's version, looked up once: each lookup scans every installed package.
 _version = cache(package_version)
@@ -321,11 +321,9 @@ def cel_parser_cache() -> Path:
     """Where the analysed CEL grammar is kept between runs: the user's cache, one file per library versions."""
     import lark
 
-    from preflight import mirror
-
     python = f"{sys.version_info[0]}{sys.version_info[1]}"
     versions = f"celpy-{_version('cel-python')}-lark-{lark.__version__}-py{python}"
-    return mirror.cache_dir().parent / "cel" / f"parser-{versions}.lark"
+    return caches.root() / "cel" / f"parser-{versions}.lark"
 
 
 def _with_cached_parser(make: Callable[[], Any]) -> Any:
@@ -354,7 +352,7 @@ def _with_cached_parser(make: Callable[[], Any]) -> Any:
     class MovedIntoPlace(lark.lark.FS):
         @staticmethod
         def open(name: str, mode: str = "r", **kwargs: Any) -> Any:
-            return _replacing(name, mode, **kwargs) if "w" in mode else open(name, mode, **kwargs)
+            return caches.replacing(name, mode, **kwargs) if "w" in mode else open(name, mode, **kwargs)
 
     lark_class, fs = celparser.Lark, lark.lark.FS
     celparser.Lark = partial(lark_class, cache=str(path))  # type: ignore[assignment,misc]
@@ -363,19 +361,6 @@ def _with_cached_parser(make: Callable[[], Any]) -> Any:
         return make()
     finally:
         celparser.Lark, lark.lark.FS = lark_class, fs  # type: ignore[misc]
-
-
-@contextlib.contextmanager
-def _replacing(name: str, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
-    """A file written under a name of its own and moved to `name` once whole."""
-    partial_name = f"{name}.{os.getpid()}.tmp"
-    try:
-        with open(partial_name, mode, **kwargs) as f:
-            yield f
-        os.replace(partial_name, name)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(partial_name)
 
 
 @cache
@@ -407,7 +392,7 @@ def parse_tree(env: Any, rule: str) -> Any:
     tree = env.compile(rule)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _replacing(str(path), "wb") as f:
+        with caches.replacing(path, "wb") as f:
             pickle.dump(tree, f, protocol=pickle.HIGHEST_PROTOCOL)
     return tree
 
