@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,68 @@ def test_the_sdk_captures_no_call_stacks_while_the_program_runs(tmp_path: Path) 
     plan = engine.run(stackconfig.load(project, "t"), project)
     assert plan.stack_outputs == {"capture": "StackTrace"}, "an empty StackTrace message instead of the walk"
     assert resource._get_stack_trace is original
+
+
+def test_a_synchronous_invoke_late_in_the_program_answers_and_leaves_the_loop_whole(tmp_path: Path) -> None:
+    project = _project(
+        tmp_path,
+        """\
+        import pulumi
+        import pulumi.runtime.invoke as invoke_module
+        import sys
+
+        class Thing(pulumi.CustomResource):
+            def __init__(self, name, props):
+                super().__init__("test:index:Thing", name, props)
+
+        before = [Thing(f"before-{i}", {"i": i}) for i in range(200)]
+        account = pulumi.runtime.invoke("aws:index/getCallerIdentity:getCallerIdentity", {}).value["accountId"]
+        after = [Thing(f"after-{i}", {"account": account, "of": b.id}) for i, b in enumerate(before)]
+        pulumi.export("account", account)
+        pulumi.export("pump", sys.modules["pulumi.runtime.invoke"]._sync_await.__qualname__)
+        """,
+    )
+    module = sys.modules["pulumi.runtime.invoke"]
+    original = module._sync_await
+    plan = engine.run(stackconfig.load(project, "t"), project)
+    assert plan.ok, plan.errors
+    assert plan.stack_outputs["pump"] == "_pump_until"
+    assert module._sync_await is original
+    things = [r for r in plan.registrations if r.type == "test:index:Thing"]
+    assert len(things) == 400
+    account = plan.stack_outputs["account"]
+    assert account and all(r.inputs["account"] == account for r in things if r.name.startswith("after-"))
+
+
+def test_the_pump_runs_every_queued_callback_once_and_pays_the_enclosing_turn_back() -> None:
+    loop = asyncio.new_event_loop()
+    ran: list[int] = []
+    seen: dict[str, Any] = {}
+
+    async def answer() -> str:
+        await asyncio.sleep(0)
+        return "answered"
+
+    def invoking() -> None:
+        ready = loop._ready  # type: ignore[attr-defined]
+        seen["owed"] = len(ready)
+        seen["result"] = engine._pump_until(answer())
+        seen["after"] = list(ready)
+
+    try:
+        for i in range(50):
+            loop.call_soon(ran.append, i)
+        loop.call_soon(invoking)
+        for i in range(50, 100):
+            loop.call_soon(ran.append, i)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+    finally:
+        loop.close()
+    assert seen["result"] == "answered"
+    assert ran == list(range(100)), "every callback queued around the invoke ran, once, in order"
+    assert len(seen["after"]) == seen["owed"] > 0, "the turn that was running finds as many handles as it counted"
+    assert len({id(h) for h in seen["after"]}) == 1 and seen["after"][0].cancelled()
 
 
 def test_the_echo_reads_as_the_stock_monitors_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
