@@ -17,8 +17,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
+from components import yamltext
 from components.spec import ClusterBase, Environment, Problem
 
 LoadBalancer = Literal["cloud", "metallb", "none"]
@@ -92,7 +92,7 @@ def exec_kubeconfig(context: str, server: str, ca_data: str, exec_: Mapping[str,
     YAML, which every client reads.
     """
     name = user or context
-    return yaml.safe_dump(
+    return yamltext.dump(
         {
             "apiVersion": "v1",
             "kind": "Config",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import yaml
+from components import yamltext
 
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The Entra ID application of the AKS API server (the same in every tenant)."""
@@ -18,7 +18,7 @@ def render(encoded: str) -> str:
     the caller's `az login` (a workstation, or CI with a federated identity)
     into a token for the AKS server application.
     """
-    doc: dict[str, Any] = yaml.safe_load(base64.b64decode(encoded).decode()) or {}
+    doc: dict[str, Any] = yamltext.load(base64.b64decode(encoded).decode()) or {}
     for user in doc.get("users") or []:
         user["user"] = {
             "exec": {
@@ -29,4 +29,4 @@ def render(encoded: str) -> str:
                 "provideClusterInfo": False,
             }
         }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yamltext.dump(doc, sort_keys=False)

@@ -6,6 +6,8 @@ from typing import Any
 
 import yaml
 
+from components import yamltext
+
 
 def minify(kubeconfig: str, context: str | None) -> tuple[str, str]:
     """The kubeconfig cut down to one context (its cluster and user), and that cluster's server URL.
@@ -15,7 +17,7 @@ def minify(kubeconfig: str, context: str | None) -> tuple[str, str]:
     cannot be read is passed through whole, for the provider to report on.
     """
     try:
-        doc: dict[str, Any] = yaml.safe_load(kubeconfig) or {}
+        doc: dict[str, Any] = yamltext.load(kubeconfig) or {}
         name = context or doc.get("current-context")
         ctx = next(c for c in doc.get("contexts", []) if c.get("name") == name)
         cluster = next(c for c in doc.get("clusters", []) if c.get("name") == ctx["context"]["cluster"])
@@ -30,4 +32,4 @@ def minify(kubeconfig: str, context: str | None) -> tuple[str, str]:
         "users": users,
         "current-context": name,
     }
-    return yaml.safe_dump(small, sort_keys=False), str(cluster.get("cluster", {}).get("server", ""))
+    return yamltext.dump(small, sort_keys=False), str(cluster.get("cluster", {}).get("server", ""))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from components import yamltext
 from components.cluster import exec_kubeconfig
 
 
@@ -31,5 +30,5 @@ def render(context: str, endpoint: str, ca_certificate: str, cluster_id: str, re
 
 def ca_of(content: str) -> str:
     """The certificate authority of the kubeconfig OKE generates (its only cluster)."""
-    doc: dict[str, Any] = yaml.safe_load(content)
+    doc: dict[str, Any] = yamltext.load(content)
     return str(doc["clusters"][0]["cluster"]["certificate-authority-data"])

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from components import yamltext
 from components.pins import IMAGES
 from components.spec import NodePool, OnpremSpec
 
@@ -93,7 +92,7 @@ def pool_taints(pool: NodePool | None) -> list[dict[str, str]]:
 
 
 def dump(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, sort_keys=True)
+    return yamltext.dump(doc, sort_keys=True)
 
 
 def kube_vip(spec: OnpremSpec) -> list[dict[str, Any]]:
@@ -180,7 +179,7 @@ def kube_vip(spec: OnpremSpec) -> list[dict[str, Any]]:
 
 
 def manifest(docs: Sequence[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(list(docs), sort_keys=False)
+    return yamltext.dump_all(list(docs), sort_keys=False)
 
 
 def audit_policy() -> dict[str, Any]:

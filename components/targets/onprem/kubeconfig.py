@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from components import yamltext
 from components.spec import OnpremSpec
 from components.targets.onprem.k3s import API_PORT
 
 
 def render(text: str, spec: OnpremSpec) -> str:
     """k3s writes https://127.0.0.1:6443 and names everything `default`: point it at the VIP, name it the cluster."""
-    doc: dict[str, Any] = yaml.safe_load(text) or {}
+    doc: dict[str, Any] = yamltext.load(text) or {}
     name = spec.name
     for entry in doc.get("clusters", []):
         entry["name"] = name
@@ -23,4 +22,4 @@ def render(text: str, spec: OnpremSpec) -> str:
         entry["name"] = name
         entry["context"] = {**entry.get("context", {}), "cluster": name, "user": name}
     doc["current-context"] = name
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yamltext.dump(doc, sort_keys=False)

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from components import yamltext
+
 # cluster-api v1.10.10 util/secret/consts.go: the Secret `<cluster>-kubeconfig` ("Kubeconfig" purpose) holds
 # the workload cluster's kubeconfig under the data key `value`.
 SECRET_KEY = "value"
@@ -26,7 +28,7 @@ def from_secret(data: Mapping[str, Any] | None) -> str:
 def server(kubeconfig: str) -> str:
     """The API server URL of the current context's cluster; "" when the document does not say."""
     try:
-        doc: dict[str, Any] = yaml.safe_load(kubeconfig) or {}
+        doc: dict[str, Any] = yamltext.load(kubeconfig) or {}
         name = doc.get("current-context")
         ctx = next(c for c in doc.get("contexts", []) if c.get("name") == name)
         cluster = next(c for c in doc.get("clusters", []) if c.get("name") == ctx["context"]["cluster"])
