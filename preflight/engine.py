@@ -497,21 +497,21 @@ def _pump_until(awaitable: Awaitable[_T]) -> _T:
     loop = _ensure_event_loop()
     if not loop.is_running():
         return loop.run_until_complete(asyncio.ensure_future(awaitable, loop=loop))
-    ready: collections.deque[asyncio.Handle] = loop._ready  # type: ignore[attr-defined]
+    ready: collections.deque[asyncio.Handle] = loop._ready
     owed = len(ready)  # what the enclosing turn of the loop will pop once this callback returns
     future = asyncio.ensure_future(awaitable, loop=loop)
     # Inside a task's step: step out of it, as its own `await` would, so other tasks may run.
     task = asyncio.current_task(loop)
     if task is not None:
-        asyncio.tasks._leave_task(loop, task)  # type: ignore[attr-defined]
+        asyncio.tasks._leave_task(loop, task)
     while not future.done():
-        loop._run_once()  # type: ignore[attr-defined]
+        loop._run_once()
     if len(ready) < owed:
         placeholder = asyncio.Handle(lambda: None, (), loop)
         placeholder.cancel()
         ready.extend(itertools.repeat(placeholder, owed - len(ready)))
     if task is not None:
-        asyncio.tasks._enter_task(loop, task)  # type: ignore[attr-defined]
+        asyncio.tasks._enter_task(loop, task)
     return future.result()
 
 
