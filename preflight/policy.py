@@ -258,10 +258,11 @@ class LocalAnalyzer:
     their inputs, so sharing the decoded view cannot change a verdict;
     tests/test_policy_paths.py compares every response with the served pack's.
 
-    A plan's own resources skip the messages: `analyze` and `analyze_stack` read the
-    fields `requests` would encode straight from the registrations (`_view`), and decode
-    each resource's properties once for both, where encoding them into a message and
-    decoding it again cost more than most rules.
+    A plan's own resources and the objects its charts render skip the messages:
+    `analyze`, `analyze_rendered` and `analyze_stack` read the fields a request would
+    encode straight from the registration or the rendered object (`_view`), and decode
+    each resource's properties once for both analyses, where encoding them into a
+    message and decoding it again cost more than most rules.
     """
 
     def __init__(self, servicer: Any) -> None:
@@ -306,6 +307,21 @@ class LocalAnalyzer:
             reg.type, reg.urn, reg.name, lambda: (self._view(reg), self._options(reg), self._registered(provider))
         )
 
+    def analyze_rendered(self, rendered: _Rendered) -> Any:
+        """`Analyze` of `rendered.request()`, read from the rendered object without the message."""
+        return self._analyze(
+            rendered.type,
+            rendered.urn,
+            rendered.name,
+            lambda: (
+                unknown_checking_proxy(_plain_view(rendered.properties)),
+                self._servicer._get_resource_options(
+                    _Options(analyzer_pb2.AnalyzerResourceOptions(parent=rendered.release.urn))
+                ),
+                self._registered(rendered.provider),
+            ),
+        )
+
     def _analyze(self, type_: str, urn: str, name: str, decode: Callable[[], tuple[Any, Any, Any]]) -> Any:
         servicer = self._servicer
         response = analyzer_pb2.AnalyzeResponse()
@@ -337,11 +353,7 @@ class LocalAnalyzer:
     def _view(self, reg: Registration) -> Any:
         """A registration's properties as the servicer decodes them from its message, once for both analyses."""
         if reg.urn not in self._views:
-            try:
-                view = _view(reg.inputs)
-            except _NotPlain:
-                view = deserialize_properties(json_format.MessageToDict(_struct(reg.inputs)))
-            self._views[reg.urn] = unknown_checking_proxy(view)
+            self._views[reg.urn] = unknown_checking_proxy(_plain_view(reg.inputs))
         return self._views[reg.urn]
 
     def _options(self, reg: Registration) -> Any:
@@ -352,11 +364,8 @@ class LocalAnalyzer:
         if provider is None:
             return None
         if provider.urn not in self._providers:
-            message = analyzer_pb2.AnalyzerProviderResource(
-                type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
-            )
             self._providers[provider.urn] = self._servicer._get_provider_resource(
-                analyzer_pb2.AnalyzeRequest(provider=message)
+                analyzer_pb2.AnalyzeRequest(provider=_provider_message(provider))
             )
         return self._providers[provider.urn]
 
@@ -502,6 +511,14 @@ def _view(value: Any) -> Any:
     raise _NotPlain
 
 
+def _plain_view(properties: Mapping[str, Any]) -> Any:
+    """`_view` of a resource's properties, through the message where it cannot do without."""
+    try:
+        return _view(properties)
+    except _NotPlain:
+        return deserialize_properties(json_format.MessageToDict(_struct(properties)))
+
+
 def _properties(message: Any) -> Any:
     """A message's `properties` as the servicer hands them to a policy: decoded, behind its unknown-checking proxy."""
     return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(message.properties)))
@@ -544,11 +561,7 @@ def _provider_of(by_urn: Mapping[str, Registration], reg: Registration) -> Regis
     return by_urn.get(urn) if urn else None
 
 
-def _provider(by_urn: Mapping[str, Registration], reg: Registration) -> analyzer_pb2.AnalyzerProviderResource | None:
-    """The provider of a chart's rendered object: its release's."""
-    prov = _provider_of(by_urn, reg)
-    if prov is None:
-        return None
+def _provider_message(prov: Registration) -> analyzer_pb2.AnalyzerProviderResource:
     return analyzer_pb2.AnalyzerProviderResource(
         type=prov.type, properties=_struct(prov.inputs), urn=prov.urn, name=prov.name
     )
@@ -716,10 +729,13 @@ def _run(analyzer: Analyzer, plan: Plan, config: StackConfig, pack_config: Mappi
     each, stack = responses(analyzer, plan)
     for urn, response in each:
         collect(response, urn)
-    for request, subject, release_urn in _rendered(plan):
+    local = analyzer if isinstance(analyzer, LocalAnalyzer) else None
+    for rendered in _rendered(plan):
         found = len(violations)
-        collect(analyzer.Analyze(request))
-        violations[found:] = [_chart_finding(plan, v, release_urn, subject) for v in violations[found:]]
+        collect(local.analyze_rendered(rendered) if local else analyzer.Analyze(rendered.request()))
+        violations[found:] = [
+            _chart_finding(plan, v, rendered.release.urn, rendered.subject) for v in violations[found:]
+        ]
     collect(stack())
     return PolicyResult(pack=info.name, config=reconciled, violations=violations)
 
@@ -730,32 +746,45 @@ _RENDERED_KINDS = frozenset(
 )
 
 
-def _rendered(plan: Plan) -> Iterator[tuple[analyzer_pb2.AnalyzeRequest, str, str]]:
-    """The objects Helm renders for each release, as the pack would see them if the program registered them."""
+@dataclass(frozen=True)
+class _Rendered:
+    """An object Helm renders for a release, as the pack would see it if the program registered it."""
+
+    type: str
+    urn: str
+    name: str
+    properties: Mapping[str, Any]
+    release: Registration
+    provider: Registration | None
+    subject: str
+
+    def request(self) -> analyzer_pb2.AnalyzeRequest:
+        """The `Analyze` request the served pack gets for it."""
+        return analyzer_pb2.AnalyzeRequest(
+            type=self.type,
+            properties=_struct(self.properties),
+            urn=self.urn,
+            name=self.name,
+            options=analyzer_pb2.AnalyzerResourceOptions(parent=self.release.urn),
+            provider=_provider_message(self.provider) if self.provider else None,
+        )
+
+
+def _rendered(plan: Plan) -> Iterator[_Rendered]:
+    """The objects Helm renders for each release that the pack's Kubernetes rules read, in release order."""
     from preflight.admission import object_name, review
 
     by_urn = {r.urn: r for r in plan.registrations}
     for release in review(plan).releases():
-        provider = _provider(by_urn, release.registration)
+        reg = release.registration
+        provider = _provider_of(by_urn, reg)
         for obj in release.installed:
             if obj.get("kind") not in _RENDERED_KINDS:
                 continue
             group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
             type_ = f"kubernetes:{group or 'core'}/{version}:{obj.get('kind')}"
             name = object_name(obj)
-            reg = release.registration
-            yield (
-                analyzer_pb2.AnalyzeRequest(
-                    type=type_,
-                    properties=_struct(obj),
-                    urn=f"{reg.urn}${type_}::{name}",
-                    name=name,
-                    options=analyzer_pb2.AnalyzerResourceOptions(parent=reg.urn),
-                    provider=provider,
-                ),
-                f"{release.subject}: {name}",
-                reg.urn,
-            )
+            yield _Rendered(type_, f"{reg.urn}${type_}::{name}", name, obj, reg, provider, f"{release.subject}: {name}")
 
 
 def _chart_finding(plan: Plan, v: Violation, release_urn: str, subject: str) -> Violation:

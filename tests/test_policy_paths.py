@@ -115,6 +115,26 @@ def test_a_generated_fleet_breaking_prod_rules_gets_the_same_verdicts() -> None:
     assert {"eks-private-endpoint", "gke-private-endpoint", "k8s-min-replicas"} <= rules, rules
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod-aws", "onprem"])
+def test_a_charts_objects_get_the_same_answers_from_both_paths(stack: str) -> None:
+    """The objects Helm renders reach the in-process pack without a message, and are judged as the served pack does."""
+    config = stackconfig.load(engine.PROJECT_DIR, stack)
+    rendered = list(policy._rendered(plan_stack(stack)))
+    assert rendered, "the stack's charts render workloads the pack reads"
+    pack_config = policy.load_pack_config("prod")
+    with policy.serve(config) as stub:
+        policy.configure(stub, config, pack_config)
+        served = [stub.Analyze(r.request()) for r in rendered]
+
+    def local() -> list[Any]:
+        with policy.in_process(config) as analyzer:
+            policy.configure(analyzer, config, pack_config)
+            return [analyzer.analyze_rendered(r) for r in rendered]
+
+    assert isolated(local) == served
+    assert any(response.diagnostics for response in served), "some chart object breaks a rule, so verdicts compare"
+
+
 def test_analyze_gives_the_same_result_in_process_and_served() -> None:
     plan, config = broken(), env_config("dev")
     pack_config = policy.load_pack_config("staging")
