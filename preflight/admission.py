@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from preflight import reference, validate
@@ -142,17 +143,16 @@ def _unread_values(release: Release) -> Iterator[Finding]:
     chart = release.chart
     assert chart is not None
     defaults = default_values(chart)
-    text = template_text(chart.key, chart.version)
 
     def walk(given: Any, known: Any, path: list[str]) -> Iterator[Finding]:
         if not isinstance(given, dict) or not isinstance(known, dict) or not known:
             return  # a free-form map (labels, annotations, extraArgs...) or a value the chart takes whole
-        if path and re.search(rf"\.{re.escape(path[-1])}(?![\w.-])", text):
+        if path and _templates_take_whole(chart.key, chart.version, path[-1]):
             return  # a template takes the whole map (`toYaml .Values.resources`), so any key of it reaches the object
         for key, value in given.items():
             if key in known:
                 yield from walk(value, known[key], [*path, key])
-            elif not re.search(rf"(\.|\"){re.escape(key)}\b", text):
+            elif not _templates_name(chart.key, chart.version, key):
                 yield Finding(
                     release.subject,
                     "values." + ".".join([*path, key]),
@@ -160,6 +160,22 @@ def _unread_values(release: Release) -> Iterator[Finding]:
                 )
 
     yield from walk(dict(release.values), defaults, [])
+
+
+@cache
+def _templates_take_whole(chart: str, version: str, key: str) -> bool:
+    """Whether a template of the chart reads `key` as a whole value (`.resources`, not `.resources.limits`).
+
+    Each answer scans every template of the chart; a fleet asks the same few questions of
+    the same charts for every cluster.
+    """
+    return re.search(rf"\.{re.escape(key)}(?![\w.-])", template_text(chart, version)) is not None
+
+
+@cache
+def _templates_name(chart: str, version: str, key: str) -> bool:
+    """Whether a template of the chart names `key` at all (`.key` or `"key"`)."""
+    return re.search(rf"(\.|\"){re.escape(key)}\b", template_text(chart, version)) is not None
 
 
 def _pods(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
