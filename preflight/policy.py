@@ -315,9 +315,7 @@ class LocalAnalyzer:
             rendered.name,
             lambda: (
                 unknown_checking_proxy(_plain_view(rendered.properties)),
-                self._servicer._get_resource_options(
-                    _Options(analyzer_pb2.AnalyzerResourceOptions(parent=rendered.release.urn))
-                ),
+                self._servicer._get_resource_options(_Options(rendered.options())),
                 self._registered(rendered.provider),
             ),
         )
@@ -758,6 +756,10 @@ class _Rendered:
     provider: Registration | None
     subject: str
 
+    def options(self) -> analyzer_pb2.AnalyzerResourceOptions:
+        """A rendered object's only option: its release is its parent."""
+        return analyzer_pb2.AnalyzerResourceOptions(parent=self.release.urn)
+
     def request(self) -> analyzer_pb2.AnalyzeRequest:
         """The `Analyze` request the served pack gets for it."""
         return analyzer_pb2.AnalyzeRequest(
@@ -765,7 +767,7 @@ class _Rendered:
             properties=_struct(self.properties),
             urn=self.urn,
             name=self.name,
-            options=analyzer_pb2.AnalyzerResourceOptions(parent=self.release.urn),
+            options=self.options(),
             provider=_provider_message(self.provider) if self.provider else None,
         )
 
