@@ -3,6 +3,7 @@ stack output the site's device is set up from, the spec's AWS rules, the rejects
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any
@@ -124,6 +125,32 @@ def test_the_site_device_gets_both_tunnels_the_asns_and_the_vpcs_range() -> None
         base = int(network.group(2))
         assert tunnel["cloudBgpAddress"] == f"169.254.{network.group(1)}.{base + 1}"
         assert tunnel["peerBgpAddress"] == f"169.254.{network.group(1)}.{base + 2}"
+
+
+def test_the_tunnels_inside_ranges_are_chosen_from_aws_own_block_clear_of_the_other_clouds() -> None:
+    from components.targets.aws import vpn as aws_vpn
+    from components.targets.azure import vpn as azure_vpn
+    from components.targets.gcp import vpn as gcp_vpn
+    from components.targets.oci import vpn as oci_vpn
+
+    plan = hybrid()
+    inputs = plan.one(VPN).plain
+    ranges = [ipaddress.ip_network(inputs[f"tunnel{t}InsideCidr"]) for t in (1, 2)]
+    assert all(r.prefixlen == 30 and r.subnet_of(aws_vpn.INSIDE_POOL) for r in ranges) and not ranges[0].overlaps(
+        ranges[1]
+    )
+    # AWS's reserved /30s and the metadata address, and every other cloud's tunnel block, are outside the pool.
+    taken = [f"169.254.{i}.0/30" for i in range(6)] + ["169.254.169.252/30"]
+    others = [gcp_vpn.INSIDE_POOL, oci_vpn.INSIDE_POOL, azure_vpn.CLOUD_APIPA, azure_vpn.PEER_APIPA]
+    assert not any(aws_vpn.INSIDE_POOL.overlaps(ipaddress.ip_network(n)) for n in [*taken, *others])
+    # The device is told the same ranges, with AWS's end first.
+    assert [t["insideCidr"] for t in device(plan)["tunnels"]] == [str(r) for r in ranges]
+
+
+def test_a_site_range_inside_the_tunnels_block_is_refused() -> None:
+    found = problems(with_site(cidrs=["169.254.128.0/24"]))
+    line = "orquestra:sites[0].cidrs[0]: '169.254.128.0/24'; allowed: a range outside 169.254.128.0/19"
+    assert any(p.startswith(line) for p in found), found
 
 
 def test_the_diagram_draws_the_site_and_its_link_to_the_vpn_gateway() -> None:
@@ -281,6 +308,34 @@ def test_aws_refuses_off_range_and_reserved_customer_asns_and_a_duplicate_gatewa
         customer("extended", bgpAsnExtended="4200000000", deviceName="d"),
     )
     assert fields(plan) == {("again", "deviceName"), ("big", "bgpAsn"), ("reserved", "bgpAsn")}
+
+
+def test_aws_refuses_reserved_malformed_repeated_and_shared_inside_ranges() -> None:
+    def connection(name: str, one: str, two: str, gateway: str = "vgw-g") -> Registration:
+        return reg(
+            VPN,
+            name,
+            {"vpnGatewayId": gateway, "staticRoutesOnly": True, "tunnel1InsideCidr": one, "tunnel2InsideCidr": two},
+        )
+
+    plan = plan_of(
+        connection("a-ok", "169.254.128.0/30", "169.254.128.4/30"),
+        connection("b-reserved", "169.254.5.0/30", "169.254.169.252/30"),
+        connection("c-size", "169.254.130.0/29", "10.0.0.0/30"),
+        connection("d-same", "169.254.131.0/30", "169.254.131.0/30"),
+        connection("e-taken", "169.254.128.4/30", "169.254.132.0/30"),
+        connection("f-other-gateway", "169.254.128.0/30", "169.254.128.4/30", gateway="vgw-h"),
+        connection("g-junk", "a range", "169.254.133.0/30"),
+    )
+    assert fields(plan) == {
+        ("b-reserved", "tunnel1InsideCidr"),
+        ("b-reserved", "tunnel2InsideCidr"),
+        ("c-size", "tunnel1InsideCidr"),
+        ("c-size", "tunnel2InsideCidr"),
+        ("d-same", "tunnel2InsideCidr"),
+        ("e-taken", "tunnel1InsideCidr"),
+        ("g-junk", "tunnel1InsideCidr"),
+    }
 
 
 def test_the_hybrid_plan_passes_the_vpn_rejects() -> None:

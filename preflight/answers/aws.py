@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 from typing import Any
 
@@ -224,7 +225,8 @@ def _customer_gateway(name: str, inputs: dict[str, Any], stack: str) -> dict[str
 
 def _vpn_connection(name: str, inputs: dict[str, Any], stack: str) -> dict[str, Any]:
     """Two tunnels, each to its own AWS endpoint, each with a /30 of 169.254.0.0/16 (AWS's end first, the device's
-    second), as DescribeVpnConnections reports them; the BGP ASN of each tunnel is the gateway's."""
+    second), as DescribeVpnConnections reports them; the BGP ASN of each tunnel is the gateway's. A tunnel given
+    its inside range keeps it; AWS picks one for the others."""
     vpn = f"vpn-{_hex(stack + name)}"
     digest = hashlib.sha256((stack + name).encode()).digest()
     out: dict[str, Any] = {"id": vpn, "arn": f"arn:aws:ec2:{_region(inputs)}:{ACCOUNT}:vpn-connection/{vpn}"}
@@ -232,12 +234,14 @@ def _vpn_connection(name: str, inputs: dict[str, Any], stack: str) -> dict[str, 
         # A /30 in 169.254.0.0/16 away from the ranges AWS reserves (169.254.0.0/30 ... 169.254.5.0/30,
         # 169.254.169.252/30): https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html.
         # Each tunnel its own /30 and its own endpoint address.
-        third, fourth = 10 + digest[0] % 140 + t, (digest[t] % 64) * 4
+        given = inputs.get(f"tunnel{t}InsideCidr")
+        picked = f"169.254.{10 + digest[0] % 140 + t}.{(digest[t] % 64) * 4}/30"
+        inside = ipaddress.IPv4Network(given if isinstance(given, str) else picked)
         out |= {
             f"tunnel{t}Address": f"198.51.100.{digest[3] % 125 + 1 + 125 * (t - 1)}",
-            f"tunnel{t}InsideCidr": f"169.254.{third}.{fourth}/30",
-            f"tunnel{t}VgwInsideAddress": f"169.254.{third}.{fourth + 1}",
-            f"tunnel{t}CgwInsideAddress": f"169.254.{third}.{fourth + 2}",
+            f"tunnel{t}InsideCidr": str(inside),
+            f"tunnel{t}VgwInsideAddress": str(inside.network_address + 1),
+            f"tunnel{t}CgwInsideAddress": str(inside.network_address + 2),
             f"tunnel{t}BgpAsn": "64512",
             f"tunnel{t}BgpHoldtime": 30,
         }

@@ -236,6 +236,49 @@ def vpn_asns_differ(r: Registration, plan: Plan) -> Iterator[Rejection]:
         )
 
 
+TUNNEL_INSIDE = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html"
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+# TunnelInsideCidr: "The following CIDR blocks are reserved and cannot be used" (TUNNEL_INSIDE).
+RESERVED_INSIDE = frozenset(
+    ipaddress.IPv4Network(cidr) for cidr in [*(f"169.254.{i}.0/30" for i in range(6)), "169.254.169.252/30"]
+)
+
+
+def vpn_inside_ranges(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A tunnel's inside range is a /30 of 169.254.0.0/16 that AWS does not reserve, unique on its gateway.
+
+    TunnelInsideCidr: "A size /30 CIDR block from the 169.254.0.0/16 range", the reserved blocks listed there, and
+    "Any specified CIDR blocks must be unique across all VPN connections that use the same virtual private
+    gateway" (TUNNEL_INSIDE).
+    """
+    inputs = view(r)
+    gateway = inputs.get("vpnGatewayId")
+    others = [c for c in plan.resources(r.type) if c.urn != r.urn and gateway and view_of(c, "vpnGatewayId") == gateway]
+    for t in (1, 2):
+        field = f"tunnel{t}InsideCidr"
+        value = inputs.get(field)
+        if not isinstance(value, str) or not known(value):
+            continue
+        try:
+            inside = ipaddress.IPv4Network(value)
+        except ValueError:
+            yield reject(r, field, f"{value!r} is not an IPv4 network: AWS takes a /30 of {LINK_LOCAL}", TUNNEL_INSIDE)
+            continue
+        if inside.prefixlen != 30 or not inside.subnet_of(LINK_LOCAL):
+            yield reject(r, field, f"{value} is not a /30 of {LINK_LOCAL}", TUNNEL_INSIDE)
+        elif inside in RESERVED_INSIDE:
+            yield reject(r, field, f"{value} is one of the inside ranges AWS reserves", TUNNEL_INSIDE)
+        elif t == 2 and inputs.get("tunnel1InsideCidr") == value:
+            yield reject(r, field, f"{value} is tunnel 1's too: each tunnel needs its own", TUNNEL_INSIDE)
+        for other in others:
+            theirs = {view_of(other, f"tunnel{u}InsideCidr") for u in (1, 2)}
+            if value in theirs and other.name < r.name:
+                yield reject(
+                    r, field, f"{value} is taken by {other.name} on the same virtual private gateway", TUNNEL_INSIDE
+                )
+
+
+# ------------------------------------------------------------------------- EKS
 # ------------------------------------------------------------------------- EKS
 
 
@@ -534,7 +577,7 @@ RULES: Table = {
     # A declared site's VPN (components/targets/aws/vpn.py).
     VPN_GATEWAY: (vpn_gateway_asn, one_vpn_gateway_per_vpc),
     CUSTOMER_GATEWAY: (customer_gateway_asn, customer_gateway_distinct),
-    "aws:ec2/vpnConnection:VpnConnection": (vpn_asns_differ,),
+    "aws:ec2/vpnConnection:VpnConnection": (vpn_asns_differ, vpn_inside_ranges),
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": (karpenter_finds_subnets,),
     # Route 53 (a workload's global name, components/globaldns.py).
     "aws:route53/healthCheck:HealthCheck": (health_check_endpoint,),

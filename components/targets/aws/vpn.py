@@ -16,13 +16,14 @@ site through internal load balancers, whose security groups the AWS Load Balance
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import AwsSpec, ClusterBase, Problem, Site
+from components.spec import AwsSpec, ClusterBase, Problem, Site, tunnel_ranges
 from components.targets.aws.deployer import admit_to_api
 
 if TYPE_CHECKING:
@@ -64,6 +65,18 @@ TUNNEL_OPTIONS: Mapping[str, Any] = {
 TUNNELS = 2
 """A VPN connection has two tunnels, each to an outside address in its own AWS endpoint."""
 
+INSIDE_POOL = ipaddress.IPv4Network("169.254.128.0/19")
+"""The link-local block the tunnels' inside /30s come from, chosen here rather than left to AWS.
+
+AWS takes any /30 of 169.254.0.0/16 but the ones it reserves (169.254.0.0/30 to 169.254.5.0/30, 169.254.169.252/30;
+TunnelInsideCidr, https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html),
+and left to choose it keeps them unique on its own gateway only: "CIDR blocks that aren't unique can create a
+conflict on your customer gateway" (https://repost.aws/knowledge-center/vpn-custom-psk-inside-tunnel-ip). One
+device may end links to several clouds, so each cloud's tunnels take a block of their own: this one is clear of
+AWS's reserved /30s and the metadata address 169.254.169.254, and of GCP's 169.254.64.0/18, OCI's 169.254.192.0/18
+and Azure's 169.254.21.0-169.254.22.255. A tunnel's inside range cannot change in place (CloudFormation's
+VpnTunnelOptionsSpecification: "Update requires: Replacement")."""
+
 
 def _at(site: Site, cluster: ClusterBase) -> str:
     return f"vpn[{site.vpn.index(cluster.name)}]"
@@ -80,6 +93,14 @@ def check(site: Site, cluster: ClusterBase) -> Iterator[Problem]:
             "a cluster whose VPC the stack creates: with existingVpc the VPC's route tables (which learn the "
             "site's routes) and its one virtual private gateway are not the stack's",
         )
+    for i, cidr in enumerate(site.cidrs):
+        if ipaddress.ip_network(cidr).overlaps(INSIDE_POOL):
+            yield Problem(
+                f"cidrs[{i}]",
+                cidr,
+                f"a range outside {INSIDE_POOL}, where the tunnels to aws cluster '{cluster.name}' take their inside "
+                "addresses",
+            )
     if peer is None or peer.asn is None:
         return
     if peer.asn == AMAZON_SIDE_ASN:
@@ -96,6 +117,11 @@ def check(site: Site, cluster: ClusterBase) -> Iterator[Problem]:
             f"an ASN AWS does not reserve in {spec.region} (7224 everywhere, 9059 in eu-west-1, 10124 in "
             "ap-northeast-1, 17943 in ap-southeast-1)",
         )
+
+
+def inside_ranges(site: Site, cluster: str) -> list[ipaddress.IPv4Network]:
+    """Each tunnel's /30 on the link from `site` to `cluster`, out of `INSIDE_POOL` (`spec.tunnel_ranges`)."""
+    return tunnel_ranges(site, cluster, INSIDE_POOL, TUNNELS)
 
 
 def _gateway(c: AwsCluster) -> aws.ec2.VpnGateway:
@@ -143,6 +169,7 @@ def build(
         opts=child,
     )
     options = {f"tunnel{t}_{k}": v for t in range(1, TUNNELS + 1) for k, v in TUNNEL_OPTIONS.items()}
+    inside = {f"tunnel{t}_inside_cidr": str(r) for t, r in enumerate(inside_ranges(site, c.spec.name), start=1)}
     connection = aws.ec2.VpnConnection(
         f"{link}-vpn",
         type="ipsec.1",
@@ -155,6 +182,7 @@ def build(
         tunnel1_preshared_key=key,
         tunnel2_preshared_key=key,
         **options,
+        **inside,
         tags={"Name": link},
         opts=child,
     )
