@@ -414,8 +414,12 @@ class CertManager(Model):
     issuer: Literal["acme", "internal-ca"] | None = None
     """Who signs the Gateway's certificates. Unset: ACME where it can prove the names (a public gateway by HTTP-01,
     or `dns.zone` by DNS-01 where the target has a solver), else a private CA of the cluster's own."""
-    acme_email: syntax.Email = "platform@example.com"
-    acme_server: Literal["staging", "production"] = "staging"
+    acme_email: syntax.Email | None = None
+    """The ACME account's contact. Optional for Let's Encrypt (RFC 8555 section 7.3), which refuses example
+    domains in it (`syntax.EMAIL`) and no longer mails expiry notices."""
+    acme_server: Literal["staging", "production"] | None = None
+    """Let's Encrypt's directory. Unset: production in a `prod` stack, staging elsewhere, whose roots are in no
+    trust store (https://letsencrypt.org/docs/staging-environment/) but whose rate limits are far higher."""
     dns01: Dns01 | None = None
 
 

@@ -225,21 +225,36 @@ HTTPS_URL = Syntax(
 HOST = Syntax("host", "a host name or an IP address such as vcenter.dc1.example.com", _host)
 
 
+# Domains Let's Encrypt refuses in an account's contact, "frequently used when copy-pasting example configurations"
+# (letsencrypt/boulder policy/pa.go, `forbiddenMailDomains`, after RFC 2606 section 3); boulder also wants the domain
+# under a public suffix, which the top-level names RFC 2606 section 2 and RFC 6762 (`local`) set aside are not.
+EXAMPLE_MAIL_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+PRIVATE_TOP_LEVEL = frozenset({"test", "example", "invalid", "localhost", "local"})
+
+
 def _email(value: str) -> bool:
     # RFC 5321 section 4.5.3.1: at most 254 characters, a 64-character local part; the ACME server
     # (RFC 8555 section 7.3) refuses a contact whose domain is not a public DNS name.
     local, at, domain = value.rpartition("@")
+    domain = domain.lower()
     return (
         bool(at)
         and len(value) <= 254
         and 0 < len(local) <= 64
         and re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", local, re.ASCII)
         is not None
-        and _host_name(domain.lower())
+        and _host_name(domain)
+        and domain not in EXAMPLE_MAIL_DOMAINS
+        and domain.rsplit(".", 1)[-1] not in PRIVATE_TOP_LEVEL
     )
 
 
-EMAIL = Syntax("email", "an e-mail address such as platform@example.com", _email)
+EMAIL = Syntax(
+    "email",
+    "an e-mail address at a public domain of yours (Let's Encrypt refuses example.com, example.net, example.org "
+    "and private top-level names)",
+    _email,
+)
 
 # ----------------------------------------------------------------- machine-local names
 

@@ -715,6 +715,18 @@ SYNTAX: list[tuple[str, dict[str, Any], str, str]] = [
         "an e-mail address",
     ),
     (
+        "acme email at an example domain",
+        {"clusters": [existing(platform={"certManager": {"acmeEmail": "platform@example.com"}})]},
+        "orquestra:clusters[0].platform.certManager.acmeEmail",
+        "Let's Encrypt refuses example.com",
+    ),
+    (
+        "acme email at a private top-level name",
+        {"clusters": [existing(platform={"certManager": {"acmeEmail": "ops@corp.internal.test"}})]},
+        "orquestra:clusters[0].platform.certManager.acmeEmail",
+        "private top-level names",
+    ),
+    (
         "dns zone in capitals",
         {"clusters": [existing(platform={"dns": {"zone": "Example.COM"}})]},
         "orquestra:clusters[0].platform.dns.zone",

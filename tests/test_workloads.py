@@ -292,21 +292,39 @@ def test_components_switch_off_from_the_spec() -> None:
 PUBLIC = {"loadBalancer": "metallb", "loadBalancerPool": ["10.9.0.10-10.9.0.20"]}
 
 
-def test_cluster_issuer_is_acme_staging_in_dev_and_production_when_asked() -> None:
-    public = {"gateway": {"public": True}}
-    issuer = plan_env("dev", existing(**PUBLIC, platform=public)).one("kubernetes:cert-manager.io/v1:ClusterIssuer")
-    assert issuer.plain["metadata"]["name"] == "letsencrypt-staging"
-    assert "acme-staging" in issuer.plain["spec"]["acme"]["server"]
-    prod = plan_env(
-        "prod",
-        existing(
-            **PUBLIC,
-            platform={**public, "certManager": {"acmeServer": "production", "acmeEmail": "ops@example.com"}},
-        ),
+ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
+PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
+STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+
+@pytest.mark.parametrize(
+    ("environment", "cert_manager", "name", "server"),
+    [
+        ("dev", {}, "letsencrypt-staging", STAGING),
+        ("staging", {}, "letsencrypt-staging", STAGING),
+        ("prod", {}, "letsencrypt-production", PRODUCTION),
+        ("prod", {"acmeServer": "staging"}, "letsencrypt-staging", STAGING),
+        ("dev", {"acmeServer": "production"}, "letsencrypt-production", PRODUCTION),
+    ],
+)
+def test_the_acme_issuer_is_production_in_prod_and_staging_elsewhere_unless_the_stack_says(
+    environment: str, cert_manager: dict[str, str], name: str, server: str
+) -> None:
+    platform = {"gateway": {"public": True}, "certManager": cert_manager}
+    plan = plan_env(environment, existing(**PUBLIC, platform=platform))
+    issuer = plan.one(ISSUER).plain
+    assert issuer["metadata"]["name"] == name and issuer["spec"]["acme"]["server"] == server
+    assert "email" not in issuer["spec"]["acme"], "no contact unless the stack gives one"
+    gateways = [r for r in plan.resources("kubernetes:gateway.networking.k8s.io/v1:Gateway")]
+    assert gateways and all(
+        g.plain["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == name for g in gateways
     )
-    issuer = prod.one("kubernetes:cert-manager.io/v1:ClusterIssuer").plain
-    assert issuer["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
-    assert issuer["spec"]["acme"]["email"] == "ops@example.com"
+
+
+def test_a_given_acme_contact_reaches_the_issuer() -> None:
+    platform = {"gateway": {"public": True}, "certManager": {"acmeEmail": "ops@platform.acme-corp.dev"}}
+    issuer = plan_env("prod", existing(**PUBLIC, platform=platform)).one(ISSUER).plain
+    assert issuer["spec"]["acme"]["email"] == "ops@platform.acme-corp.dev"
 
 
 @pytest.mark.parametrize(

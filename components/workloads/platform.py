@@ -308,10 +308,10 @@ def acme_solver(cluster: KubernetesCluster, dns01: Mapping[str, Any]) -> dict[st
     return {"selector": {"dnsZones": [spec.acme_zone]}, "dns01": dict(dns01)}
 
 
-def cluster_issuer_spec(email: str, server: str, solver: Mapping[str, Any]) -> dict[str, Any]:
+def cluster_issuer_spec(email: str | None, server: str, solver: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "acme": {
-            "email": email,
+            **({"email": email} if email else {}),
             "server": ACME_SERVERS[server],
             "privateKeySecretRef": {"name": f"letsencrypt-{server}-account"},
             "solvers": [dict(solver)],
@@ -339,9 +339,15 @@ def internal_ca_certificate_spec(cluster_name: str) -> dict[str, Any]:
     }
 
 
+def acme_server(cluster: KubernetesCluster) -> str:
+    """The Let's Encrypt directory the cluster's issuer uses: the stack's choice, else production in `prod` only."""
+    chosen = cluster.spec.platform.cert_manager.acme_server
+    return chosen or ("production" if cluster.environment == "prod" else "staging")
+
+
 def issuer_name(cluster: KubernetesCluster) -> str:
     if cluster.spec.certificate_issuer == "acme":
-        return f"letsencrypt-{cluster.spec.platform.cert_manager.acme_server}"
+        return f"letsencrypt-{acme_server(cluster)}"
     return INTERNAL_CA
 
 
@@ -548,7 +554,7 @@ class Platform(pulumi.ComponentResource):
                 api_version="cert-manager.io/v1",
                 kind="ClusterIssuer",
                 metadata={"name": issuer_name(cluster)},
-                spec=cluster_issuer_spec(cert_manager.acme_email, cert_manager.acme_server, solver),
+                spec=cluster_issuer_spec(cert_manager.acme_email, acme_server(cluster), solver),
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=credentials)),
             )
             return
