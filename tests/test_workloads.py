@@ -401,8 +401,13 @@ def test_an_internal_eks_gateway_proves_names_by_dns01_in_its_zone_only(stack: s
     (policy,) = policies
     writes = [st for st in policy["Statement"] if "route53:ChangeResourceRecordSets" in st["Action"]]
     assert [st["Resource"] for st in writes] == [f"arn:aws:route53:::hostedzone/{zone_id}"]
+    # TXT records named _acme-challenge.*, upserted or deleted: nothing else of the zone.
     assert writes[0]["Condition"] == {
-        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}
+        "ForAllValues:StringEquals": {
+            "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+            "route53:ChangeResourceRecordSetsActions": ["DELETE", "UPSERT"],
+        },
+        "ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]},
     }
     assert all(st["Resource"] != "*" for st in policy["Statement"])
     assert "cert-manager" in {

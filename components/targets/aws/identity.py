@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from components import acmedns
+
 if TYPE_CHECKING:
     from components.targets.aws import AwsCluster
 
@@ -74,8 +76,10 @@ def cert_manager_policy(partition: str, zone_id: str) -> str:
     """What cert-manager's Route 53 solver needs to publish `_acme-challenge` TXT records in one hosted zone.
 
     Source: https://cert-manager.io/docs/configuration/acme/dns01/route53/ (IAM policy; with `hostedZoneID`
-    set, the solver needs no `route53:ListHostedZonesByName`). The record-type condition key:
-    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+    set, the solver needs no `route53:ListHostedZonesByName`). Writes are held to what the solver sends, UPSERT
+    and DELETE of TXT records named `_acme-challenge.*` (kubernetes/kops#16412 holds its cert-manager to the same),
+    so the role cannot touch the zone's other records, external-dns's TXT ownership records among them. The
+    condition keys: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html
     """
     return policy_document(
         {"Effect": "Allow", "Action": ["route53:GetChange"], "Resource": f"arn:{partition}:route53:::change/*"},
@@ -88,7 +92,15 @@ def cert_manager_policy(partition: str, zone_id: str) -> str:
             "Effect": "Allow",
             "Action": ["route53:ChangeResourceRecordSets"],
             "Resource": f"arn:{partition}:route53:::hostedzone/{zone_id}",
-            "Condition": {"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}},
+            "Condition": {
+                "ForAllValues:StringEquals": {
+                    "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+                    "route53:ChangeResourceRecordSetsActions": list(acmedns.ACTIONS),
+                },
+                "ForAllValues:StringLike": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": [f"{acmedns.CHALLENGE}.*"]
+                },
+            },
         },
     )
 
