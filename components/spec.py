@@ -487,6 +487,7 @@ class ClusterBase(Model):
     accepted_risks: list[AcceptedRisk] = []
     """Prod lock-down rules this cluster breaks on purpose, each with its reason."""
     _vpn_sites: "tuple[Site, ...]" = PrivateAttr(default=())
+    _workload_images: tuple[str, ...] = PrivateAttr(default=())
 
     # Instance type used by a node pool that names none, per environment.
     default_instance_type: ClassVar[Mapping[str, str]] = {}
@@ -494,6 +495,9 @@ class ClusterBase(Model):
     instance_type_syntax: ClassVar[syntax.Syntax | None] = None
     zone_syntax: ClassVar[syntax.Syntax | None] = None
     tag_key_syntax: ClassVar[syntax.Syntax] = syntax.TAG_KEY
+    # Environments in which the target admits container images by the name written (GKE's Binary Authorization in
+    # prod): a workload placed there names its image's registry, as the admission policy does.
+    images_admitted_by_name_in: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def _complete(cls, merged: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -523,6 +527,12 @@ class ClusterBase(Model):
         one resource with the network's own (OCI's route tables) routes the sites' ranges as it builds the network,
         before the links (`components/sites.py`) exist."""
         return self._vpn_sites
+
+    @property
+    def workload_images(self) -> tuple[str, ...]:
+        """The images of the stack's workloads placed on this cluster, set by `parse`: a target that admits images
+        by name (GKE's Binary Authorization) admits these when it builds the cluster, before the workloads exist."""
+        return self._workload_images
 
     @property
     def acme_challenge(self) -> Literal["http01", "dns01"] | None:
@@ -880,6 +890,7 @@ class GcpSpec(CloudCluster):
     }
     instance_type_syntax: ClassVar[syntax.Syntax | None] = syntax.GCP_MACHINE_TYPE
     zone_syntax: ClassVar[syntax.Syntax | None] = syntax.GCP_ZONE
+    images_admitted_by_name_in: ClassVar[frozenset[str]] = frozenset({"prod"})
 
     def risks(self) -> Iterator[Risk]:
         if not self.regional:
@@ -2027,6 +2038,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
     sites: list[Site] = _each("sites", raw_sites, _SITE, Site, context, problems, lambda prefix, s: ())
 
     problems.extend(_stack_rules(raw_clusters, clusters, raw_workloads, workloads))
+    problems.extend(_image_registries(raw_workloads, workloads, clusters, env))
     problems.extend(_address_plan(raw_clusters, clusters, sites))
     # dict.fromkeys: a site-wide rule of a cloud (its peer ASN) is told once, not once per cluster it links.
     problems.extend(dict.fromkeys(_sites(raw_sites, sites, raw_clusters, clusters)))
@@ -2039,6 +2051,7 @@ def parse(config: Mapping[str, Any], *, local: bool = False) -> StackSpec:
         raise SpecError(problems)
     for cluster in clusters:
         cluster._vpn_sites = tuple(s for s in sites if cluster.name in s.vpn)
+        cluster._workload_images = tuple(sorted({w.image for w in workloads if cluster.name in w.clusters}))
     return StackSpec(environment=env, clusters=tuple(clusters), workloads=tuple(workloads), sites=tuple(sites))
 
 
@@ -2170,6 +2183,29 @@ def in_zone(host: str, zone: str) -> bool:
 
 def _index(raw: list[Any], key: str, value: Any) -> int:
     return next(i for i, r in enumerate(raw) if isinstance(r, Mapping) and r.get(key) == value)
+
+
+def _image_registries(
+    raw_workloads: list[Any], workloads: list[WorkloadSpec], clusters: list[ClusterBase], env: str
+) -> Iterator[str]:
+    """A workload on a cluster that admits images by name (`images_admitted_by_name_in`) names its registry.
+
+    The policy lists each workload's repository as written (`registry/path*`: its wildcard is allowed only after a
+    registry, https://cloud.google.com/binary-authorization/docs/policy-yaml-reference), and a short Docker Hub
+    name is not spelt the way the runtime expands it.
+    """
+    by_name = {c.name: c for c in clusters}
+    for workload in workloads:
+        strict = [n for n in workload.clusters if n in by_name and env in by_name[n].images_admitted_by_name_in]
+        if strict and not syntax.names_registry(workload.image):
+            cluster = by_name[strict[0]]
+            yield _line(
+                f"workloads[{_index(raw_workloads, 'name', workload.name)}].image",
+                workload.image,
+                f"an image named with its registry ({syntax.with_registry(workload.image)}) on {cluster.target} "
+                f"cluster '{cluster.name}' in {env}: its Binary Authorization policy admits images by the name "
+                "written",
+            )
 
 
 def _stack_rules(

@@ -225,6 +225,22 @@ HTTPS_URL = Syntax(
 HOST = Syntax("host", "a host name or an IP address such as vcenter.dc1.example.com", _host)
 
 
+def names_registry(image: str) -> bool:
+    """Whether an image reference starts with its registry (a host with a dot, a port or a capital, or
+    `localhost`), as container runtimes tell a registry from a Docker Hub path (distribution/reference,
+    `splitDockerDomain`)."""
+    first, slash, _ = image.partition("/")
+    return bool(slash) and ("." in first or ":" in first or first == "localhost" or first != first.lower())
+
+
+def with_registry(image: str) -> str:
+    """The reference a runtime pulls for an image named without its registry: Docker Hub's, `library/` for one
+    name (distribution/reference, `splitDockerDomain`)."""
+    if names_registry(image):
+        return image
+    return f"docker.io/{image}" if "/" in image else f"docker.io/library/{image}"
+
+
 # Domains Let's Encrypt refuses in an account's contact, "frequently used when copy-pasting example configurations"
 # (letsencrypt/boulder policy/pa.go, `forbiddenMailDomains`, after RFC 2606 section 3); boulder also wants the domain
 # under a public suffix, which the top-level names RFC 2606 section 2 and RFC 6762 (`local`) set aside are not.

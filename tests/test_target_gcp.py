@@ -585,6 +585,90 @@ def test_prod_enforces_binary_authorization_with_an_allowlist_policy() -> None:
         )
 
 
+def _admits(patterns: list[str], image: str) -> bool:
+    """Binary Authorization's matching: an exact name, a trailing `*` that matches no `/`, a trailing `**` that does
+    (AdmissionWhitelistPattern, https://cloud.google.com/binary-authorization/docs/policy-yaml-reference)."""
+    for pattern in patterns:
+        if pattern.endswith("**"):
+            found = image.startswith(pattern[:-2])
+        elif pattern.endswith("*"):
+            found = image.startswith(pattern[:-1]) and "/" not in image[len(pattern) - 1 :]
+        else:
+            found = image == pattern
+        if found:
+            return True
+    return False
+
+
+def _patterns(plan: Plan) -> list[str]:
+    return [w["namePattern"] for w in plan.one(POLICY).plain["admissionWhitelistPatterns"]]
+
+
+@cache
+def canary_plan() -> Plan:
+    """A prod GKE cluster whose exposed workloads roll out by canary (Flagger and its Prometheus), one from Docker
+    Hub, one from the project's own registry."""
+    cluster = {**PROD_CLUSTER, "platform": {"dns": {"zone": "gcp.example.com"}}}
+    workloads = [
+        {"name": "web", "image": "ghcr.io/stefanprodan/podinfo:6.9.2", "clusters": ["gke-prod"], "port": 9898,
+         "expose": {"host": "web.gcp.example.com"}},
+        {"name": "cache", "image": "docker.io/library/redis:7.4.2", "clusters": ["gke-prod"], "port": 6379},
+        {"name": "api", "image": "europe-west1-docker.pkg.dev/acme-platform-prod/apps/api:1.0.0",
+         "clusters": ["gke-prod"], "port": 8080},
+    ]  # fmt: skip
+    result = build_spec(
+        {"environment": "prod", "clusters": [cluster], "workloads": workloads},
+        extra={"gcp:project": "acme-platform-prod", "gcp:region": "europe-west1"},
+    )
+    assert result.plan.errors == []
+    return result.plan
+
+
+@pytest.mark.parametrize("plan", [shipped, canary_plan], ids=["prod-gcp", "canary"])
+def test_the_prod_policy_admits_every_image_the_cluster_runs(plan: Any) -> None:
+    """Every container image of the plan, the charts' rendered objects included, passes the project's policy:
+    anything it blocked would fail `pulumi up` at a Deployment's wait or a release's atomic rollback."""
+    from preflight import admission
+
+    found = plan()
+    images = [i.image for i in admission.review(found).images]
+    assert images and [i for i in images if not _admits(_patterns(found), i)] == []
+
+
+def test_the_policy_names_each_workload_repository_and_no_wider() -> None:
+    patterns = _patterns(canary_plan())
+    assert {"ghcr.io/stefanprodan/podinfo*", "docker.io/library/redis*"} <= set(patterns)
+    assert "ghcr.io/fluxcd/flagger*" in patterns and "docker.io/prom/prometheus*" in patterns
+    # The project's own registry already admits its images: no pattern of their own.
+    assert not any(p.startswith("europe-west1-docker.pkg.dev/acme-platform-prod/apps") for p in patterns)
+    assert not _admits(patterns, "ghcr.io/stefanprodan/other:1.0") and not _admits(patterns, "docker.io/evil/redis:1")
+    assert images_of(canary_plan()) >= {"ghcr.io/fluxcd/flagger:1.44.0", "docker.io/prom/prometheus:v2.41.0"}
+
+
+def images_of(plan: Plan) -> set[str]:
+    from preflight import admission
+
+    return {i.image for i in admission.review(plan).images}
+
+
+@pytest.mark.parametrize(
+    ("image", "written"),
+    [("redis:7.4.2", "docker.io/library/redis:7.4.2"), ("bitnami/redis:7.4", "docker.io/bitnami/redis:7.4")],
+)
+def test_a_prod_workload_names_its_images_registry_in_one_line(image: str, written: str) -> None:
+    raw = {"name": "cache", "image": image, "clusters": ["gke-prod"], "port": 6379}
+    with pytest.raises(spec_module.SpecError) as caught:
+        spec_module.parse({"environment": "prod", "clusters": [PROD_CLUSTER], "workloads": [raw]})
+    assert caught.value.problems == [
+        f"orquestra:workloads[0].image: '{image}'; allowed: an image named with its registry ({written}) on gcp "
+        "cluster 'gke-prod' in prod: its Binary Authorization policy admits images by the name written"
+    ]
+    # Elsewhere the runtime's own expansion is fine: no policy reads the name.
+    spec_module.parse(
+        {"environment": "dev", "clusters": [DEV_CLUSTER], "workloads": [{**raw, "clusters": ["gke-dev"]}]}
+    )
+
+
 def test_dev_leaves_binary_authorization_off() -> None:
     assert cluster(dev())["binaryAuthorization"] == {"evaluationMode": "DISABLED"}
     assert dev().resources(POLICY) == []

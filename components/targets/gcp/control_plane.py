@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_gcp as gcp
 
+from components import syntax
 from components.ignores import ignored
 from components.targets.gcp.nodes import CLOUD_PLATFORM_SCOPE
 
@@ -141,18 +142,35 @@ BINAUTHZ_ALLOWED: tuple[str, ...] = (
     "docker.io/envoyproxy/*",
     "registry.k8s.io/external-dns/*",
     "registry.k8s.io/metrics-server/*",
+    "ghcr.io/fluxcd/flagger*",
+    "docker.io/prom/prometheus*",
 )
 """Registries of the platform add-ons the workloads layer installs, read from the pinned charts' values.yaml
 (cert-manager v1.19.1, envoy-gateway v1.8.2 and the Envoy proxies it runs, external-dns 1.19.0,
-metrics-server 3.13.0). Pattern syntax: https://cloud.google.com/binary-authorization/docs/policy-yaml-reference"""
+metrics-server 3.13.0, flagger 1.44.0 and the Prometheus it bundles). Pattern syntax:
+https://cloud.google.com/binary-authorization/docs/policy-yaml-reference; a trailing `*` matches no `/`, so
+`ghcr.io/fluxcd/flagger*` admits that image at any tag or digest and nothing below it
+(AdmissionWhitelistPattern, Binary Authorization API)."""
+
+
+def admitted(image: str) -> str:
+    """The allowlist pattern of one workload image: its repository at any tag or digest (`registry/path*`).
+
+    The spec has the image name its registry on a prod GKE cluster (`spec._image_registries`); a wildcard is
+    allowed only after a `registry/` part.
+    """
+    name = syntax.with_registry(image).split("@", 1)[0]
+    path, _, last = name.rpartition("/")
+    return f"{path}/{last.split(':', 1)[0]}*"
 
 
 def binary_authorization(c: GcpCluster, apis: Sequence[pulumi.Resource]) -> gcp.binaryauthorization.Policy | None:
     """Prod admits only allowlisted images (CIS GKE Benchmark v1.6.0 5.10.4); dev runs whatever it is given.
 
     Admitted: Google-maintained GKE system images (`globalPolicyEvaluationMode`), the project's
-    own Artifact Registry in the cluster's region, and the add-on registries above; everything
-    else is blocked and audited. The policy is the project's single one: one prod cluster a project.
+    own Artifact Registry in the cluster's region, the add-on registries above, and the repository
+    of each image the stack's workloads on this cluster run; everything else is blocked and audited.
+    The policy is the project's single one: one prod cluster a project.
     """
     if c.environment != "prod":
         return None
@@ -164,7 +182,9 @@ def binary_authorization(c: GcpCluster, apis: Sequence[pulumi.Resource]) -> gcp.
         disable_on_destroy=False,
         opts=c.child_opts(),
     )
-    patterns = [f"{region}-docker.pkg.dev/{project}/**", *BINAUTHZ_ALLOWED]
+    own = f"{region}-docker.pkg.dev/{project}/"
+    workloads = sorted({admitted(i) for i in c.spec.workload_images if not i.startswith(own)})
+    patterns = [f"{own}**", *BINAUTHZ_ALLOWED, *(p for p in workloads if p not in BINAUTHZ_ALLOWED)]
     return gcp.binaryauthorization.Policy(
         f"{name}-binauthz",
         project=project,
