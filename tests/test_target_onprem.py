@@ -133,7 +133,7 @@ def test_prod_proxmox_stack_has_three_etcd_servers_first_inits_others_join() -> 
     servers = [v for v in vms if "-server-" in v.name]
     assert len(servers) == 3 and len(vms) == 6
     assert all(v.protect for v in vms), "local-path volumes live on agent disks: every prod VM is protected"
-    assert all(v.plain["clone"] == {"vmId": 9000, "full": True, "datastoreId": "local-lvm"} for v in vms)
+    assert all(v.plain["clone"] == {"vmId": 9000, "full": True, "datastoreId": "local-lvm", "retries": 3} for v in vms)
     # The provider reads addresses through the template's qemu-guest-agent: waited for, but not forever.
     assert all(v.plain["agent"] == {"enabled": True, "timeout": "5m"} for v in vms)
     addresses = {v.name: v.plain["initialization"]["ipConfigs"][0]["ipv4"]["address"] for v in vms}
@@ -409,6 +409,8 @@ def test_vsphere_source_clones_the_template_with_static_addresses() -> None:
         assert clone["templateUuid"] == "4216a1f2-6c3e-7e1b-3d2a-9f0c1b2a3d4e"
         assert clone["customize"]["linuxOptions"]["hostName"] == vm.name
         assert vm.plain["resourcePoolId"] == "resgroup-9" and vm.plain["guestId"] == "ubuntu64Guest"
+        # The template's firmware, not the provider's BIOS default: an EFI template cloned as BIOS does not boot.
+        assert vm.plain["firmware"] == "efi"
         assert vm.protect
     ips = {v.name: v.plain["clone"]["customize"]["networkInterfaces"][0]["ipv4Address"] for v in vms}
     assert ips == {

@@ -17,6 +17,9 @@ import pulumi
 from components.spec import InventoryMachines, NodePool, OnpremSpec, ProxmoxMachines, VsphereMachines
 from components.targets.onprem.k3s import Role
 
+CLONE_RETRIES = 3
+"""Attempts of each Proxmox clone: the cluster's VMs clone one template side by side."""
+
 ChildOpts = Callable[..., pulumi.ResourceOptions]
 
 
@@ -66,8 +69,11 @@ def proxmox(spec: OnpremSpec, machines: ProxmoxMachines, child_opts: ChildOpts, 
             name=name,
             description=f"k3s {role.kind} of {spec.name}, managed by Pulumi",
             tags=tags,
+            # Every VM clones the one template at once, and Proxmox may time out on the storage's lock ("Sometimes
+            # Proxmox errors with timeout when creating multiple clones at once", pulumi_proxmoxve
+            # VmLegacyCloneArgs `retries`; the provider tries once by default).
             clone=proxmoxve.VmLegacyCloneArgs(
-                vm_id=machines.template_vm_id, full=True, datastore_id=machines.datastore
+                vm_id=machines.template_vm_id, full=True, datastore_id=machines.datastore, retries=CLONE_RETRIES
             ),
             cpu=proxmoxve.VmLegacyCpuArgs(cores=machines.cores, type="host"),
             memory=proxmoxve.VmLegacyMemoryArgs(dedicated=machines.memory_mb),
@@ -120,6 +126,9 @@ def vsphere(spec: OnpremSpec, machines: VsphereMachines, child_opts: ChildOpts) 
             "memory": machines.memory_mb,
             "guest_id": template.guest_id,
             "scsi_type": template.scsi_type,
+            # The provider creates a BIOS VM unless told otherwise, and an EFI template cloned as one does not boot
+            # (pulumi_vsphere VirtualMachine `firmware`, "bios or efi"; the template's own is read above).
+            "firmware": template.firmware,
             "annotation": f"k3s {role.kind} of {spec.name}, managed by Pulumi",
             "network_interfaces": [
                 vsphere.VirtualMachineNetworkInterfaceArgs(
