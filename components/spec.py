@@ -1772,6 +1772,19 @@ def tunnel_ranges(
     return list(block.subnets(new_prefix=30))[:tunnels]
 
 
+def tunnel_block_problems(site: Site, cluster: ClusterBase, pool: ipaddress.IPv4Network) -> Iterator[Problem]:
+    """A site range inside the block a cloud's tunnels take their /30s from (`tunnel_ranges`): the site's device
+    would hold that range on its tunnel interfaces and route it nowhere else."""
+    for i, cidr in enumerate(site.cidrs):
+        if ipaddress.ip_network(cidr).overlaps(pool):
+            yield Problem(
+                f"cidrs[{i}]",
+                cidr,
+                f"a range outside {pool}, where the tunnels to {cluster.target} cluster '{cluster.name}' take their "
+                "inside and BGP addresses",
+            )
+
+
 _SITE = TypeAdapter(Site)
 
 

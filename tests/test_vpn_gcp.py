@@ -104,7 +104,7 @@ def test_a_site_range_over_the_tunnels_bgp_space_is_one_line() -> None:
     found = problems(stack(cidrs=["192.168.0.0/16", "169.254.64.0/24"]))
     assert found == [
         "orquestra:sites[0].cidrs[1]: '169.254.64.0/24'; allowed: a range outside 169.254.64.0/18, where the "
-        "tunnels to gcp cluster 'gke' take their BGP addresses"
+        "tunnels to gcp cluster 'gke' take their inside and BGP addresses"
     ]
 
 

@@ -343,6 +343,13 @@ def test_more_site_ranges_than_static_routes_is_one_line() -> None:
     ]
 
 
+def test_a_site_range_over_the_tunnels_block_is_one_line() -> None:
+    assert problems(stack(cidrs=["192.168.0.0/16", "169.254.200.0/24"])) == [
+        "orquestra:sites[0].cidrs[1]: '169.254.200.0/24'; allowed: a range outside 169.254.192.0/18, where the "
+        "tunnels to oci cluster 'oke' take their inside and BGP addresses"
+    ]
+
+
 def test_a_multicast_static_route_is_rejected() -> None:
     def change(r: Registration) -> None:
         if r.type == IPSEC:

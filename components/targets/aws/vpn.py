@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import AwsSpec, ClusterBase, Problem, Site, tunnel_ranges
+from components.spec import AwsSpec, ClusterBase, Problem, Site, tunnel_block_problems, tunnel_ranges
 from components.targets.aws.deployer import admit_to_api
 
 if TYPE_CHECKING:
@@ -93,14 +93,7 @@ def check(site: Site, cluster: ClusterBase) -> Iterator[Problem]:
             "a cluster whose VPC the stack creates: with existingVpc the VPC's route tables (which learn the "
             "site's routes) and its one virtual private gateway are not the stack's",
         )
-    for i, cidr in enumerate(site.cidrs):
-        if ipaddress.ip_network(cidr).overlaps(INSIDE_POOL):
-            yield Problem(
-                f"cidrs[{i}]",
-                cidr,
-                f"a range outside {INSIDE_POOL}, where the tunnels to aws cluster '{cluster.name}' take their inside "
-                "addresses",
-            )
+    yield from tunnel_block_problems(site, cluster, INSIDE_POOL)
     if peer is None or peer.asn is None:
         return
     if peer.asn == AMAZON_SIDE_ASN:

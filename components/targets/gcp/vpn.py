@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components.spec import ClusterBase, Problem, Site, tunnel_ranges
+from components.spec import ClusterBase, Problem, Site, tunnel_block_problems, tunnel_ranges
 from components.targets.gcp import control_plane
 
 if TYPE_CHECKING:
@@ -72,14 +72,7 @@ def check(site: Site, cluster: ClusterBase) -> Iterator[Problem]:
             peer.asn,
             f"an ASN other than {ROUTER_ASN}, the Cloud Router's on gcp cluster '{cluster.name}' (eBGP: two ASes)",
         )
-    for i, cidr in enumerate(site.cidrs):
-        if ipaddress.ip_network(cidr).overlaps(INSIDE_POOL):
-            yield Problem(
-                f"cidrs[{i}]",
-                cidr,
-                f"a range outside {INSIDE_POOL}, where the tunnels to gcp cluster '{cluster.name}' take their BGP "
-                "addresses",
-            )
+    yield from tunnel_block_problems(site, cluster, INSIDE_POOL)
 
 
 def inside_ranges(site: Site, cluster: str) -> list[ipaddress.IPv4Network]:

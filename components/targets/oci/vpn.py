@@ -41,7 +41,7 @@ import pulumi
 import pulumi_oci.core as core
 
 from components.runtime import UNKNOWN_SECRET
-from components.spec import Problem, Site, tunnel_ranges
+from components.spec import Problem, Site, tunnel_block_problems, tunnel_ranges
 
 if TYPE_CHECKING:
     from components.cluster import KubernetesCluster
@@ -112,8 +112,8 @@ def inside_ranges(site: Site, cluster: str) -> list[ipaddress.IPv4Network]:
 
 
 def check(site: Site, cluster: Any) -> Iterator[Problem]:
-    """What OCI refuses that the spec shows: a VCN the stack does not route, more ranges than static routes, a key
-    with characters OCI refuses."""
+    """What OCI refuses that the spec shows: a VCN the stack does not route, a site range over the tunnels' block,
+    more ranges than static routes, a key with characters OCI refuses."""
     if getattr(cluster, "existing_vcn", None) is not None:
         yield Problem(
             f"vpn[{site.vpn.index(cluster.name)}]",
@@ -121,6 +121,7 @@ def check(site: Site, cluster: Any) -> Iterator[Problem]:
             "a cluster whose VCN the stack creates (not existingVcn): the VPN routes the site's ranges in the VCN's "
             "route tables, which this stack does not own",
         )
+    yield from tunnel_block_problems(site, cluster, INSIDE_POOL)
     if len(site.cidrs) > MAX_STATIC_ROUTES:
         yield Problem(
             "cidrs",
