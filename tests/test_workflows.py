@@ -120,6 +120,8 @@ def test_deploy_walks_dev_staging_prod_behind_environments() -> None:
     action = steps[up_step]["with"]
     assert action["command"] == "up" and action["policyPacks"] == "policies"
     assert action["policyPackConfigs"] == "policies/config/${{ inputs.environment }}.json"
+    # pulumi/actions v7.0.0 selects the stack unless `upsert` (action.yml): a stack file's first merge creates it.
+    assert action["upsert"] is True
 
 
 def test_cloud_login_uses_each_clouds_official_oidc_action() -> None:
@@ -147,6 +149,8 @@ def test_drift_says_which_properties_drifted_before_the_preview() -> None:
     [preview] = [i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "preview"]
     assert classify < preview
     assert "pulumi refresh --preview-only --json" in steps[classify]["run"]
+    # The classifier's exit status survives its pipe into tee: `shell: bash` runs `bash -eo pipefail`.
+    assert "| tee" in steps[classify]["run"] and steps[classify]["shell"] == "bash"
     assert "drift.txt" in steps[-1]["run"]  # the issue carries the report
 
 
