@@ -195,6 +195,8 @@ def test_a_canary_replaces_the_workloads_service_and_route_and_keeps_its_pods_co
     assert plan.resources(ROUTE) == [] and plan.resources("kubernetes:core/v1:Service") == []
     canary = plan.one(CANARY).plain
     assert canary["spec"]["targetRef"]["name"] == "web"
+    # Deleting the Canary (the workload leaves canary) scales the Deployment back before the primary goes.
+    assert canary["spec"]["revertOnDeletion"] is True
     assert canary["spec"]["service"]["hosts"] == ["web.example.com"]
     assert [p["sectionName"] for p in canary["spec"]["service"]["gatewayRefs"]] == ["http", "https-web"]
     analysis = canary["spec"]["analysis"]

@@ -43,19 +43,26 @@ def replicas(environment: str) -> int:
 
 
 def spread(labels: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Spread across zones when possible, and across nodes always."""
+    """Spread across zones when possible, and across nodes always, counting only nodes the pods may run on.
+
+    Unset, `nodeTaintsPolicy` counts tainted nodes too (the Ignore policy: TopologySpreadConstraint, pulumi-kubernetes
+    `core.v1`): a tainted system pool's nodes each hold none of the pods, so the skew allows one pod per other node
+    and every replica past that waits for a new node (kubernetes/kubernetes#116118). Honor leaves them out.
+    """
     return [
         {
             "maxSkew": 1,
             "topologyKey": "topology.kubernetes.io/zone",
             "whenUnsatisfiable": "ScheduleAnyway",
             "labelSelector": {"matchLabels": dict(labels)},
+            "nodeTaintsPolicy": "Honor",
         },
         {
             "maxSkew": 1,
             "topologyKey": "kubernetes.io/hostname",
             "whenUnsatisfiable": "DoNotSchedule",
             "labelSelector": {"matchLabels": dict(labels)},
+            "nodeTaintsPolicy": "Honor",
         },
     ]
 

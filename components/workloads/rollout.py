@@ -142,6 +142,11 @@ def canary_spec(w: WorkloadSpec, parents: Sequence[Mapping[str, Any]], hosts: Se
         "autoscalerRef": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": w.name},
         # A new version whose pods are not ready in ten minutes is rolled back.
         "progressDeadlineSeconds": 600,
+        # Flagger scales the Deployment to zero and serves from `<name>-primary`, which the Canary owns: deleted
+        # without this (the workload leaves progressive delivery), the primary goes with it and the Deployment
+        # stays at zero. With it, Flagger's finalizer scales the Deployment back first (pkg/controller/finalizer.go,
+        # v1.44.0).
+        "revertOnDeletion": True,
         "service": service,
         "analysis": analysis(w.rollout),
     }
