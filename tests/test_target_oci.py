@@ -384,3 +384,14 @@ def test_pods_and_services_stay_apart_from_the_vcn_and_each_other() -> None:
         ("oke", "options.kubernetesNetworkConfig.podsCidr")
     }
     assert fields(plan_of(_vcn(), _oke(servicesCidr="10.244.16.0/20"))) == {("oke", "options.kubernetesNetworkConfig")}
+
+
+def test_the_newest_oke_image_is_told_by_numbers_and_arm_by_the_ampere_shapes() -> None:
+    from components.targets.oci.nodes import AMPERE, image_order
+
+    older, newer = "Oracle-Linux-8.9-2025.05.01-0-OKE-1.34.2-1000", "Oracle-Linux-8.10-2025.04.01-0-OKE-1.34.2-1001"
+    assert max([older, newer]) == older, "as text, 8.9 sorts after 8.10"
+    assert max([older, newer], key=image_order) == newer
+    assert image_order("Oracle-Linux-8.10-aarch64-2025.06.17-1-OKE-1.34.2-1") == (8, 10, 2025, 6, 17, 1)
+    arm = ["VM.Standard.A1.Flex", "BM.Standard.A1.160", "VM.Standard.A4.Flex"]
+    assert [bool(AMPERE.search(s)) for s in [*arm, "VM.GPU.A10.1", "VM.Standard.E5.Flex"]] == [True] * 3 + [False] * 2

@@ -36,6 +36,17 @@ arguments is Oracle's way ("Using Custom Cloud-init Initialization Scripts to Se
 https://docs.oracle.com/en-us/iaas/Content/ContEng/Tasks/contengusingcustomcloudinitscripts.htm)."""
 
 
+AMPERE = re.compile(r"\.Standard\.A\d+\.")
+"""Ampere (Arm) shapes: VM.Standard.A1.Flex, BM.Standard.A1.160, and the A-series after them; not VM.GPU.A10.1."""
+_IMAGE = re.compile(r"Oracle-Linux-(\d+)\.(\d+)-(?:[A-Za-z0-9]+-)*?(\d{4})\.(\d{2})\.(\d{2})-(\d+)-OKE-")
+
+
+def image_order(name: str) -> tuple[int, ...]:
+    """How new an OKE image is: Oracle Linux release, then date and build, as numbers (8.10 is newer than 8.9)."""
+    found = _IMAGE.match(name)
+    return tuple(int(g) for g in found.groups()) if found else ()
+
+
 def image(c: OciCluster, shape: str, kubernetes_version: str) -> str:
     """The newest OKE image of the cluster's version for the shape's architecture.
 
@@ -45,10 +56,10 @@ def image(c: OciCluster, shape: str, kubernetes_version: str) -> str:
     options = containerengine.get_node_pool_option(
         node_pool_option_id="all", compartment_id=c.spec.compartment_id, opts=pulumi.InvokeOptions(parent=c)
     )
-    arm, gpu = ".A1." in shape or ".A2." in shape, ".GPU" in shape
+    arm, gpu = AMPERE.search(shape) is not None, ".GPU" in shape
     wanted = f"-OKE-{kubernetes_version.removeprefix('v')}-"
     candidates = sorted(
-        (s.source_name, s.image_id)
+        (image_order(s.source_name), s.image_id)
         for s in options.sources
         if s.source_type == "IMAGE"
         and s.source_name.startswith("Oracle-Linux-8")
