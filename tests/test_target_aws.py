@@ -269,6 +269,14 @@ def test_node_groups_leave_their_size_to_the_autoscaler_and_lock_down_metadata()
     assert "remoteAccess" not in batch.plain
 
 
+def test_under_karpenter_a_managed_group_keeps_its_count_at_min() -> None:
+    """Nothing else sizes it, and an ignored count would make a raised `min` fail above the old count."""
+    plan = plan_env("dev", nodePools=[{"name": "general"}, {"name": "system", "role": "system", "min": 2, "max": 4}])
+    (group,) = plan.resources(NODE_GROUP)
+    assert group.plain["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+    assert group.ignore_changes == []
+
+
 def test_node_role_has_only_what_nodes_need(dev: Plan) -> None:
     role = next(r for r in dev.resources("aws:iam/role:Role") if r.name == "eks-node")
     attached = sorted(

@@ -124,8 +124,10 @@ def node_group(
         ],
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
         tags=tags,
-        # The autoscaler owns the node count between min and max.
-        opts=c.opts(depends_on=list(after), ignore_changes=ignored("aws:eks/nodeGroup:NodeGroup")),
+        # cluster-autoscaler owns the node count between min and max. Under Karpenter nothing else sizes a managed
+        # group: the program keeps its count at `min`, so that a new `min` above the old count is not refused
+        # ("Minimum capacity ... can't be greater than desired size": the update sends the scaling config whole).
+        opts=c.opts(depends_on=list(after), ignore_changes=[] if karpenter else ignored("aws:eks/nodeGroup:NodeGroup")),
     )
 
 
