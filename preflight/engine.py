@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import gc
 import itertools
+import json
 import logging
 import os
 import runpy
@@ -568,7 +569,9 @@ def _run(config: StackConfig, project_dir: Path, watch: Watch | None) -> Plan:
         stack=config.stack,
         registrations=canonical(list(monitor.registrations.values())),
         stack_outputs=monitor.stack_outputs,
-        invokes=mock.invokes,
+        # The SDK calls the monitor from a pool of threads, so two invokes in flight at once (one awaited by an
+        # Output, one synchronous) are recorded in either order: sorted, a plan prints the same on every run.
+        invokes=sorted(mock.invokes, key=lambda call: (call[0], json.dumps(call[1], sort_keys=True, default=repr))),
         errors=logged_errors + errors,
         warnings=warnings,
     )
