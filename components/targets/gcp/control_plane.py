@@ -172,7 +172,7 @@ def binary_authorization(c: GcpCluster, apis: Sequence[pulumi.Resource]) -> gcp.
     of each image the stack's workloads on this cluster run; everything else is blocked and audited.
     The policy is the project's single one: one prod cluster a project.
     """
-    if c.environment != "prod":
+    if c.environment not in c.spec.images_admitted_by_name_in:
         return None
     name, project, region = c.spec.name, c.spec.project, c.spec.region
     service = gcp.projects.Service(
