@@ -152,3 +152,12 @@ def test_vsphere_gateway_must_be_local_to_the_static_addresses() -> None:
 def test_vsphere_needs_a_datastore_and_a_template() -> None:
     vm = reg("vsphere:index/virtualMachine:VirtualMachine", "vm", {"resourcePoolId": "rp", "clone": {}})
     assert fields(plan_of(vm)) == {("vm", "datastoreId"), ("vm", "clone.templateUuid")}
+
+
+def test_gcp_refuses_allowlist_patterns_binary_authorization_cannot_read() -> None:
+    policy = "gcp:binaryauthorization/policy:Policy"
+    patterns = ["quay.io/jetstack/*", "gcr.io/p/**", "ghcr.io/o/app:1.0", "nginx*", "*/x", "ghcr.io/*/app", "ghcr.io"]
+    plan = plan_of(reg(policy, "p", {"admissionWhitelistPatterns": [{"namePattern": p} for p in patterns]}))
+    assert {f for _, f in fields(plan)} == {f"admissionWhitelistPatterns[{i}].namePattern" for i in (3, 4, 5, 6)}
+    # What the program writes for the shipped prod stack passes.
+    assert [r for r in rejected(plan_stack("prod-gcp")) if "admissionWhitelistPatterns" in r.field] == []

@@ -313,6 +313,30 @@ def external_gateway_interfaces(r: Registration, plan: Plan) -> Iterator[Rejecti
         yield reject(r, "interfaces", f"ids {ids}; {kind} takes ids 0..{count - 1}, one each", HA_VPN)
 
 
+BINAUTHZ_PATTERNS = "https://cloud.google.com/binary-authorization/docs/policy-yaml-reference"
+
+
+def allowlist_patterns(r: Registration, plan: Plan) -> Iterator[Rejection]:
+    """Each allowlist pattern is `registry/path`, an exact name or one trailing `*` or `**` after the registry.
+
+    AdmissionWhitelistPattern.name_pattern: "in the form registry/path/to/image. This supports a trailing *
+    wildcard, but this is allowed only in text after the registry/ part" (Binary Authorization API, BINAUTHZ_PATTERNS).
+    """
+    for i, entry in enumerate(view(r).get("admissionWhitelistPatterns") or []):
+        pattern = entry.get("namePattern") if isinstance(entry, dict) else None
+        if not isinstance(pattern, str) or not known(pattern):
+            continue
+        registry, slash, rest = pattern.partition("/")
+        stem = pattern.removesuffix("**").removesuffix("*")
+        if not slash or not rest or "*" in registry or "*" in stem:
+            yield reject(
+                r,
+                f"admissionWhitelistPatterns[{i}].namePattern",
+                f"{pattern!r}: a pattern is registry/path, with at most one trailing * or ** after the registry",
+                BINAUTHZ_PATTERNS,
+            )
+
+
 RULES: Table = {
     CLUSTER: (master_range, secondary_ranges_exist, node_version_on_create),
     # A global name's routing in Cloud DNS (components/globaldns.py).
@@ -324,6 +348,7 @@ RULES: Table = {
     "gcp:compute/routerPeer:RouterPeer": (peer_session,),
     "gcp:compute/vPNTunnel:VPNTunnel": (ha_vpn_tunnel,),
     EXTERNAL_GATEWAY: (external_gateway_interfaces,),
+    "gcp:binaryauthorization/policy:Policy": (allowlist_patterns,),
 }
 
 
